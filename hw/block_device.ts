@@ -1,0 +1,86 @@
+/**
+ * The block device: a raw device seen as numbered blocks of one fixed size. Everything above
+ * `hw/` reads and writes storage only through this (the smgr/VFS seam): block numbers in, whole
+ * blocks out, never byte offsets.
+ *
+ * Invariants:
+ * 1. Every transfer is a whole number of whole blocks at a block boundary.
+ * 2. Block numbers are below `blockCount()`; growing happens only through `grow()`.
+ */
+import { assert, assertIndex } from "../lib/assert.ts";
+import { isPowerOfTwo, limits } from "../lib/limits.ts";
+import type { RawDevice } from "./raw_device.ts";
+
+export class BlockDevice {
+  readonly raw: RawDevice;
+  readonly blockSizeBytes: number;
+
+  constructor(raw: RawDevice, blockSizeBytes: number) {
+    assert(isPowerOfTwo(blockSizeBytes), `block size must be a power of two: ${blockSizeBytes}`);
+    assert(blockSizeBytes >= limits.blockSizeBytesMin, "block size below the minimum");
+    assert(blockSizeBytes <= limits.blockSizeBytesMax, "block size above the maximum");
+    this.raw = raw;
+    this.blockSizeBytes = blockSizeBytes;
+  }
+
+  /** The device name, for error messages. */
+  get name(): string {
+    return this.raw.name;
+  }
+
+  /** How many whole blocks the device holds now. */
+  blockCount(): number {
+    return Math.floor(this.raw.sizeBytes() / this.blockSizeBytes);
+  }
+
+  /** Reads block `blockIndex` into `target` (exactly one block long). */
+  read(blockIndex: number, target: Uint8Array): void {
+    this.#check(blockIndex, 1, target.length);
+    this.raw.read(target, blockIndex * this.blockSizeBytes);
+  }
+
+  /** Writes `source` (exactly one block long) to block `blockIndex`. */
+  write(blockIndex: number, source: Uint8Array): void {
+    this.#check(blockIndex, 1, source.length);
+    this.raw.write(source, blockIndex * this.blockSizeBytes);
+  }
+
+  /** Reads the consecutive blocks from `firstBlock` into `targets`, one block each, batched. */
+  readRun(firstBlock: number, targets: readonly Uint8Array[]): void {
+    for (const target of targets) assert(target.length === this.blockSizeBytes, "whole blocks");
+    this.#check(firstBlock, targets.length, this.blockSizeBytes);
+    this.raw.readBatch(targets, firstBlock * this.blockSizeBytes);
+  }
+
+  /** Writes `sources` (one block each) to the consecutive blocks from `firstBlock`, batched. */
+  writeRun(firstBlock: number, sources: readonly Uint8Array[]): void {
+    for (const source of sources) assert(source.length === this.blockSizeBytes, "whole blocks");
+    this.#check(firstBlock, sources.length, this.blockSizeBytes);
+    this.raw.writeBatch(sources, firstBlock * this.blockSizeBytes);
+  }
+
+  /** Makes every completed write durable. */
+  flush(): void {
+    this.raw.flush();
+  }
+
+  /** Grows the device to `blockCount` blocks (reserved space, zero-filled). */
+  grow(blockCount: number): void {
+    assertIndex(blockCount, "blockCount");
+    assert(blockCount <= limits.imageBlocksCountMax, "image above the block count limit");
+    this.raw.allocate(blockCount * this.blockSizeBytes);
+  }
+
+  close(): void {
+    this.raw.close();
+  }
+
+  #check(blockIndex: number, blocks: number, lengthBytes: number): void {
+    assertIndex(blockIndex, "blockIndex");
+    assert(lengthBytes === this.blockSizeBytes, `transfers are whole blocks: ${lengthBytes} bytes`);
+    assert(
+      blockIndex + blocks <= this.blockCount(),
+      `block ${blockIndex} past end of ${this.name}`,
+    );
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * libc through Deno's FFI: positional and vectored I/O, fdatasync and fallocate on a raw file
+ * descriptor, for the block-device fast path. One FFI call per step plus the syscall behind it;
+ * both are counted by the callers in `hw/`.
+ *
+ * Loaded lazily and only on Linux; {@link loadLibc} returns undefined where it cannot be loaded
+ * (another OS, or no `--allow-ffi`), and the runtime-op path is used instead.
+ */
+
+const libcPathCandidates = [
+  "/lib/x86_64-linux-gnu/libc.so.6",
+  "/usr/lib/x86_64-linux-gnu/libc.so.6",
+  "/lib/aarch64-linux-gnu/libc.so.6",
+  "/usr/lib/aarch64-linux-gnu/libc.so.6",
+  "/lib64/libc.so.6",
+  "/usr/lib64/libc.so.6",
+];
+
+const libcSymbols = {
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  preadv: { parameters: ["i32", "buffer", "i32", "i64"], result: "isize" },
+  pwritev: { parameters: ["i32", "buffer", "i32", "i64"], result: "isize" },
+  fdatasync: { parameters: ["i32"], result: "i32" },
+  fsync: { parameters: ["i32"], result: "i32" },
+  posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32" },
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+/** The loaded libc symbols. */
+export type Libc = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
+
+/** open(2) flags; the values differ between architectures. */
+export const openFlags = {
+  readOnly: 0,
+  readWrite: 2,
+  create: 0o100,
+  exclusive: 0o200,
+  directory: Deno.build.arch === "aarch64" ? 0o40000 : 0o200000,
+  closeOnExec: 0o2000000,
+} as const;
+
+/** errno values ExoDB maps to names (Linux). */
+const errnoNames: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  4: "EINTR",
+  5: "EIO",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  17: "EEXIST",
+  21: "EISDIR",
+  22: "EINVAL",
+  27: "EFBIG",
+  28: "ENOSPC",
+  30: "EROFS",
+  122: "EDQUOT",
+};
+
+/** The name of an errno value, such as `EIO`. */
+export function errnoName(errno: number): string {
+  return errnoNames[errno] ?? `errno ${errno}`;
+}
+
+let loaded: { path: string; symbols: Libc } | null | undefined;
+
+/** The path of the libc that {@link loadLibc} opens, or undefined off Linux. */
+export function libcPath(): string | undefined {
+  if (Deno.build.os !== "linux") return undefined;
+  for (const path of libcPathCandidates) {
+    try {
+      if (Deno.statSync(path).isFile) return path;
+    } catch {
+      // Not this candidate (or no read permission for it): try the next one.
+    }
+  }
+  return undefined;
+}
+
+/** Opens libc once; undefined when FFI is unavailable here. */
+export function loadLibc(path = libcPath()): Libc | undefined {
+  if (loaded !== undefined) return loaded?.symbols;
+  loaded = null;
+  if (path === undefined) return undefined;
+  try {
+    loaded = { path, symbols: Deno.dlopen(path, libcSymbols).symbols };
+  } catch {
+    loaded = null; // No --allow-ffi, or not a loadable libc: the caller falls back.
+  }
+  return loaded?.symbols;
+}
+
+/** The calling thread's errno after a failed libc call. */
+export function lastErrno(libc: Libc): number {
+  const pointer = libc.__errno_location();
+  if (pointer === null) return 0;
+  return new Deno.UnsafePointerView(pointer).getInt32(0);
+}
+
+/**
+ * A 64-bit FFI argument passed as a plain number. Deno accepts numbers for i64/usize parameters
+ * at run time (and avoids a BigInt allocation per call on the fast path); its types only admit
+ * bigint, so this one cast is the bridge. `value` must be a safe integer.
+ */
+export function ffiInt(value: number): bigint {
+  return value as unknown as bigint;
+}
+
+/** A NUL-terminated UTF-8 copy of `text`, for path arguments. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  const encoded = new TextEncoder().encode(text);
+  const out = new Uint8Array(encoded.length + 1);
+  out.set(encoded);
+  return out;
+}

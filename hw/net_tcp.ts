@@ -1,0 +1,86 @@
+/**
+ * The NIC stand-in: a TCP listener bound once at boot, and its connections. Every accept, read
+ * and write is a runtime op into Deno and is counted here (socket_read / socket_write carry the
+ * bytes moved).
+ */
+import { crossings } from "./crossings.ts";
+
+/** One accepted connection. */
+export class TcpConnection {
+  readonly #conn: Deno.TcpConn;
+  /** `host:port` of the peer, for logs. */
+  readonly peer: string;
+  #closed = false;
+
+  constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+    const remote = conn.remoteAddr;
+    this.peer = `${remote.hostname}:${remote.port}`;
+    conn.setNoDelay(true);
+  }
+
+  /** Reads into `target`; null at end of stream. */
+  async read(target: Uint8Array): Promise<number | null> {
+    const n = await this.#conn.read(target);
+    crossings.add("socket_read", 1, n ?? 0);
+    return n;
+  }
+
+  /** Writes all of `source` (one counted socket write per underlying write call). */
+  async write(source: Uint8Array): Promise<void> {
+    let offset = 0;
+    while (offset < source.length) {
+      const n = await this.#conn.write(source.subarray(offset));
+      crossings.add("socket_write", 1, n);
+      offset += n;
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer: nothing left to release.
+    }
+    crossings.add("runtime_op", 1);
+  }
+}
+
+/** The listening socket. */
+export class TcpListener {
+  readonly #listener: Deno.TcpListener;
+  readonly hostname: string;
+  readonly port: number;
+
+  constructor(hostname: string, port: number) {
+    this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
+    crossings.add("runtime_op", 1);
+    const addr = this.#listener.addr;
+    this.hostname = addr.hostname;
+    this.port = addr.port;
+  }
+
+  /** The next connection, or null once the listener is closed. */
+  async accept(): Promise<TcpConnection | null> {
+    try {
+      const conn = await this.#listener.accept();
+      crossings.add("runtime_op", 1);
+      return new TcpConnection(conn);
+    } catch (error) {
+      if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
+        return null;
+      }
+      throw error;
+    }
+  }
+
+  close(): void {
+    try {
+      this.#listener.close();
+    } catch {
+      // Closed already.
+    }
+  }
+}

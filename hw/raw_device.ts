@@ -1,0 +1,33 @@
+/**
+ * The raw device seam: a file-like store of bytes addressed by position. Disk images, the log
+ * device, the memory device and the fault-injecting wrapper all implement it; nothing above `hw/`
+ * touches `Deno.*` file APIs. Upper layers use it through {@link BlockDevice} (block numbers only).
+ *
+ * Invariants for every implementation:
+ * 1. `read`/`write` move exactly `buffer.length` bytes or throw a DeviceError; never a short count.
+ * 2. A write is durable only after `flush()` returns; before that a crash may keep, drop or garble it.
+ * 3. After a failed `flush()` the device's durable state is unknown: callers must not retry and
+ *    trust it (fsyncgate), they stop writing and recover.
+ */
+
+/** A positional byte device. Offsets and lengths are in bytes. */
+export interface RawDevice {
+  /** A name for error messages: the file path, or `memory:<label>`. */
+  readonly name: string;
+  /** The device's current size in bytes. */
+  sizeBytes(): number;
+  /** Reads `target.length` bytes at `offsetBytes`. */
+  read(target: Uint8Array, offsetBytes: number): void;
+  /** Writes `source` at `offsetBytes`, inside the current size. */
+  write(source: Uint8Array, offsetBytes: number): void;
+  /** Reads consecutive buffers starting at `offsetBytes` in one call where the device can. */
+  readBatch(targets: readonly Uint8Array[], offsetBytes: number): void;
+  /** Writes consecutive buffers starting at `offsetBytes` in one call where the device can. */
+  writeBatch(sources: readonly Uint8Array[], offsetBytes: number): void;
+  /** Makes every completed write durable (fdatasync). */
+  flush(): void;
+  /** Grows the device to `sizeBytes`, with the space reserved (not sparse) where possible. */
+  allocate(sizeBytes: number): void;
+  /** Releases the device; any later call is a bug. */
+  close(): void;
+}

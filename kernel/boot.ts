@@ -1,0 +1,136 @@
+/**
+ * Boot and shutdown: the composition root. The only place that builds concrete devices, the
+ * buffer pool and the listener, and hands them to the layers above.
+ *
+ * Boot stages, each timed for the boot log: config (validated by the caller), mount (format on
+ * first boot), recover, listen. Shutdown: stop listening, close sessions, flush the pool and the
+ * devices, close them.
+ */
+import { formatBytes } from "../lib/units.ts";
+import { checkLimits } from "../lib/limits.ts";
+import { TcpConnection, TcpListener } from "../hw/net_tcp.ts";
+import { BufferPool } from "../io/buffer_pool.ts";
+import { crc32cImplementation } from "../io/crc32c.ts";
+import { type DataDir, openDataDir } from "../io/data_dir.ts";
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+
+/** Serves one accepted connection until it ends. */
+export type ConnectionHandler = (connection: TcpConnection, appliance: Appliance) => Promise<void>;
+
+/** A booted appliance. */
+export interface Appliance {
+  config: Config;
+  data: DataDir;
+  pool: BufferPool;
+  listener: TcpListener;
+  /** Stops accepting, ends sessions, flushes and closes the devices. */
+  shutdown(): Promise<void>;
+  /** Settles when the accept loop has ended. */
+  served: Promise<void>;
+}
+
+/** Until the wire protocol lands: log the connection and close it. */
+export const closeAfterLogLine: ConnectionHandler = (connection) => {
+  connection.close();
+  return Promise.resolve();
+};
+
+function elapsedMs(since: number): string {
+  return `${(performance.now() - since).toFixed(1)} ms`;
+}
+
+/** Boots on a validated config. `configMs` is how long validation took, for the boot log. */
+export function boot(
+  config: Config,
+  logger: Logger,
+  options: { configMs?: number; handler?: ConnectionHandler } = {},
+): Appliance {
+  checkLimits();
+  logger.info(
+    `boot config ${
+      (options.configMs ?? 0).toFixed(1)
+    } ms (profile ${config.profile}, crc32c ${crc32cImplementation})`,
+  );
+
+  let stage = performance.now();
+  const data = openDataDir({
+    dataDir: config.dataDir,
+    blockSizeBytes: config.blockSizeBytes,
+    imageInitialBytes: config.imageInitialBytes,
+    imageExtentBytes: config.imageExtentBytes,
+    logDeviceBytes: config.logDeviceBytes,
+    backend: config.profile === "exo" ? "ffi" : "op",
+  });
+  const superblock = data.image.superblock;
+  logger.info(
+    `boot mount ${elapsedMs(stage)} (${
+      data.formatted ? "formatted" : "mounted"
+    } ${config.dataDir}: ` +
+      `image ${superblock.imageId}, ${superblock.blockCount} blocks of ${
+        formatBytes(superblock.blockSizeBytes)
+      })`,
+  );
+  for (const repair of data.repairs) logger.warn(`boot repair ${repair}`);
+
+  stage = performance.now();
+  const frameCount = Math.floor(config.poolSizeBytes / config.blockSizeBytes);
+  const pool = new BufferPool(data.image.device, { frameCount, imageTag: data.image.imageTag });
+  logger.info(
+    `boot recover ${elapsedMs(stage)} (0 log records replayed; buffer pool ${frameCount} frames)`,
+  );
+
+  stage = performance.now();
+  let listener: TcpListener;
+  try {
+    listener = new TcpListener(config.host, config.port);
+  } catch (error) {
+    data.image.close();
+    data.log.close();
+    throw error;
+  }
+  logger.info(`boot listen ${elapsedMs(stage)} (${listener.hostname}:${listener.port})`);
+
+  const handler = options.handler ?? closeAfterLogLine;
+  const open = new Set<TcpConnection>();
+  let stopping = false;
+  const appliance: Appliance = {
+    config,
+    data,
+    pool,
+    listener,
+    served: Promise.resolve(),
+    async shutdown() {
+      if (stopping) return;
+      stopping = true;
+      listener.close();
+      for (const connection of open) connection.close();
+      await appliance.served;
+      const written = pool.flushAll();
+      data.image.device.flush();
+      data.log.device.flush();
+      data.image.close();
+      data.log.close();
+      logger.info(`shutdown clean (${written} dirty blocks written)`);
+    },
+  };
+  appliance.served = (async () => {
+    for (;;) {
+      const connection = await listener.accept();
+      if (connection === null) return;
+      if (stopping) {
+        connection.close();
+        continue;
+      }
+      logger.info(`connection from ${connection.peer}`);
+      open.add(connection);
+      handler(connection, appliance)
+        .catch((error) => logger.error(`session ${connection.peer}: ${error}`))
+        .finally(() => {
+          connection.close();
+          open.delete(connection);
+        });
+    }
+  })();
+  return appliance;
+}

@@ -14,7 +14,10 @@ const needed = [
 if (!needed.every((path) => existsSync(join(root, path)))) {
   console.log("exodb: installing pinned dependencies (npm install, from the lock file)…");
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const result = spawnSync(npm, ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  const result = spawnSync(npm, ["install", "--no-audit", "--no-fund"], {
+    cwd: root,
+    stdio: "inherit",
+  });
   if (result.status !== 0) process.exit(result.status ?? 1);
 } else if (!existsSync(join(root, ".build/libexodb_native.so"))) {
   spawnSync(process.execPath, [join(root, "tools/build_native.mjs")], {

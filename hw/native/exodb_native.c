@@ -36,20 +36,12 @@ static uint32_t x_pow_bytes(uint64_t bytes) {
   return result;
 }
 
+// Threads: the library is called from several isolates (kernel, I/O worker, parallel tests) on
+// different threads at once. Shared state is written only by the load-time constructor below;
+// per-call caches are thread-local.
 static uint32_t table[256];
-static int table_ready = 0;
-
-static void table_init(void) {
-  for (uint32_t i = 0; i < 256; i++) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ POLY : c >> 1;
-    table[i] = c;
-  }
-  table_ready = 1;
-}
 
 static uint32_t soft_update(uint32_t crc, const uint8_t* p, size_t n) {
-  if (!table_ready) table_init();
   while (n--) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
   return crc;
 }
@@ -84,8 +76,8 @@ __attribute__((target("sse4.2"))) static uint32_t hw_chain(uint32_t crc, const u
 // over GF(2): shift(c) = ⊕_k shift(byte_k(c) << 8k). Four 256-entry tables make it four lookups
 // instead of a 32-step multiply. Blocks come in one size, so the tables are built once and
 // cached for the last lane length.
-static uint64_t cached_lane_bytes = 0;
-static uint32_t shift_table[4][256];
+static _Thread_local uint64_t cached_lane_bytes = 0;
+static _Thread_local uint32_t shift_table[4][256];
 
 static void shift_table_build(uint64_t lane) {
   uint32_t x = x_pow_bytes(lane);
@@ -128,21 +120,27 @@ __attribute__((target("sse4.2"))) static uint32_t hw_update(uint32_t crc, const 
 }
 #endif
 
-// Returns 1 when the hardware path is in use, 0 for the table fallback.
-int exo_crc32c_hardware(void) {
+static int use_hardware = 0;
+
+// Runs once when the library is loaded, before any thread can call in.
+__attribute__((constructor)) static void exo_native_init(void) {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ POLY : c >> 1;
+    table[i] = c;
+  }
 #if defined(__x86_64__)
-  return has_sse42();
-#else
-  return 0;
+  use_hardware = has_sse42();
 #endif
 }
+
+// Returns 1 when the hardware path is in use, 0 for the table fallback.
+int exo_crc32c_hardware(void) { return use_hardware; }
 
 uint32_t exo_crc32c(uint32_t seed, const uint8_t* p, size_t n) {
   uint32_t crc = ~seed;
 #if defined(__x86_64__)
-  static int hw = -1;
-  if (hw < 0) hw = has_sse42();
-  if (hw) return ~hw_update(crc, p, n);
+  if (use_hardware) return ~hw_update(crc, p, n);
 #endif
   return ~soft_update(crc, p, n);
 }

@@ -57,3 +57,38 @@ Deno.test("crc32c uses the native hardware path on x86-64 Linux when it was buil
   }
   assert.equal(crc32cImplementation, "native-sse4.2");
 });
+
+Deno.test("crc32c is correct when workers on other threads checksum other block sizes at once", async () => {
+  // The native library keeps per-lane-length tables; they must be per thread (a real race once
+  // made parallel test files see wrong checksums).
+  const source = `
+    import { crc32c, crc32cSoftware } from "${new URL("../../io/crc32c.ts", import.meta.url)}";
+    self.onmessage = (event) => {
+      const size = event.data;
+      const bytes = new Uint8Array(size);
+      let bad = 0;
+      for (let round = 0; round < 3000; round++) {
+        bytes[round % size] = round & 0xff;
+        if (crc32c(bytes) !== crc32cSoftware(bytes)) bad++;
+      }
+      self.postMessage(bad);
+    };`;
+  const url = URL.createObjectURL(new Blob([source], { type: "application/typescript" }));
+  const sizes = [4092, 8188, 16380, 32764];
+  const workers = sizes.map(() => new Worker(url, { type: "module" }));
+  try {
+    const bad = await Promise.all(
+      workers.map((worker, i) =>
+        new Promise<number>((resolve, reject) => {
+          worker.onmessage = (event) => resolve(event.data);
+          worker.onerror = (event) => reject(event.message);
+          worker.postMessage(sizes[i]);
+        })
+      ),
+    );
+    assert.deepEqual(bad, [0, 0, 0, 0]);
+  } finally {
+    for (const worker of workers) worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+});

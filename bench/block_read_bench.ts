@@ -92,7 +92,12 @@ try {
       } |`,
     );
   }
-  saveResult("block_read", { machine: machineLine(), blockBytes, results, crossingsPerBlock });
+  saveResult(quick ? "block_read.quick" : "block_read", {
+    machine: machineLine(),
+    blockBytes,
+    results,
+    crossingsPerBlock,
+  });
   viaOp.close();
   viaFfi.close();
 } finally {

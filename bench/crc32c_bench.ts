@@ -45,4 +45,4 @@ const quick = Deno.args.includes("--quick");
 const results = compare(candidates, quick ? { samples: 3, sampleMs: 10 } : {});
 const report = table(results, "memcpy (TypedArray.set)");
 console.log(`CRC32C on ${blockBytes}-byte blocks — ${machineLine()}\n\n${report}`);
-saveResult("crc32c", { machine: machineLine(), blockBytes, results });
+saveResult(quick ? "crc32c.quick" : "crc32c", { machine: machineLine(), blockBytes, results });

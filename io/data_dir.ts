@@ -13,7 +13,7 @@
 import { MountError } from "../lib/errors.ts";
 import { type FileBackend, flushDirectory, openFileDevice } from "../hw/disk_file.ts";
 import { ensureDirectory, pathExists, removeFile, renamePath } from "../hw/data_dir.ts";
-import { DiskImage, formatDevice, mountDevice } from "./disk_image.ts";
+import { type DiskImage, formatDevice, mountDevice } from "./disk_image.ts";
 
 /** File names inside the data directory. */
 export const dataFiles = { image: "exodb.img", log: "exodb.wal" } as const;

@@ -8,7 +8,7 @@
  */
 import { formatBytes } from "../lib/units.ts";
 import { checkLimits } from "../lib/limits.ts";
-import { TcpConnection, TcpListener } from "../hw/net_tcp.ts";
+import { type TcpConnection, TcpListener } from "../hw/net_tcp.ts";
 import { BufferPool } from "../io/buffer_pool.ts";
 import { crc32cImplementation } from "../io/crc32c.ts";
 import { type DataDir, openDataDir } from "../io/data_dir.ts";

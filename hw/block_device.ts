@@ -64,6 +64,11 @@ export class BlockDevice {
     this.raw.flush();
   }
 
+  /** Makes every completed write durable without blocking the calling thread. */
+  flushAsync(): Promise<void> {
+    return this.raw.flushAsync();
+  }
+
   /** Grows the device to `blockCount` blocks (reserved space, zero-filled). */
   grow(blockCount: number): void {
     assertIndex(blockCount, "blockCount");

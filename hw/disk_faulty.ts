@@ -69,6 +69,9 @@ export class FaultyDevice implements RawDevice {
     misdirect: 0,
   };
 
+  /** How long `flushAsync` takes, in milliseconds (a real disk's sync latency). */
+  syncDelayMs = 0;
+
   constructor(inner: RawDevice, seed: number) {
     this.#inner = inner;
     this.#rng = new Rng(seed);
@@ -178,6 +181,23 @@ export class FaultyDevice implements RawDevice {
     this.#fire("flush");
     for (const pending of this.#pending) this.#inner.write(pending.bytes, pending.offsetBytes);
     this.#pending = [];
+    this.#inner.flush();
+  }
+
+  /**
+   * Like `flush`, but settles later, as a real background sync does: the writes issued before
+   * the call become durable when it resolves, after `syncDelayMs`.
+   */
+  async flushAsync(): Promise<void> {
+    const covered = this.#pending.length;
+    if (this.syncDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.syncDelayMs));
+    else await Promise.resolve();
+    this.#checkAlive();
+    this.#fire("flush");
+    // Only what was written before the sync began is made durable by it.
+    for (const pending of this.#pending.splice(0, covered)) {
+      this.#inner.write(pending.bytes, pending.offsetBytes);
+    }
     this.#inner.flush();
   }
 

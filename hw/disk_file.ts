@@ -138,6 +138,14 @@ class FfiFileDevice implements RawDevice {
     if (rc < 0) throw errnoError(lastErrno(this.#libc), `fdatasync ${this.name}`);
   }
 
+  async flushAsync(): Promise<void> {
+    crossings.add("ffi_call", 1);
+    crossings.add("syscall", 1);
+    crossings.add("thread_hop", 1);
+    const rc = await this.#libc.fdatasync_nonblocking(this.#fd);
+    if (rc < 0) throw new DeviceError("EIO", `Cannot fdatasync ${this.name}: failed`);
+  }
+
   allocate(sizeBytes: number): void {
     if (sizeBytes <= this.#sizeBytes) return;
     const rc = this.#libc.posix_fallocate(
@@ -275,6 +283,21 @@ class OpFileDevice implements RawDevice {
     this.#call("fdatasync", 0, () => fs.fdatasyncSync(this.#fd));
     crossings.add("runtime_op", 1);
     crossings.add("syscall", 1);
+  }
+
+  flushAsync(): Promise<void> {
+    crossings.add("runtime_op", 1);
+    crossings.add("syscall", 1);
+    crossings.add("thread_hop", 1);
+    return new Promise((resolve, reject) => {
+      fs.fdatasync(this.#fd, (error) => {
+        if (error === null) resolve();
+        else {
+          const code = (error as { code?: string }).code ?? "EIO";
+          reject(new DeviceError(code, `Cannot fdatasync ${this.name}: ${code}`, { cause: error }));
+        }
+      });
+    });
   }
 
   allocate(sizeBytes: number): void {

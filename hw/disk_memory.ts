@@ -69,6 +69,11 @@ export class MemoryDevice implements RawDevice {
     assert(!this.#closed, "flush after close");
   }
 
+  flushAsync(): Promise<void> {
+    this.flush();
+    return Promise.resolve();
+  }
+
   allocate(sizeBytes: number): void {
     assert(!this.#closed, "allocate after close");
     if (sizeBytes <= this.#sizeBytes) return;

@@ -24,6 +24,14 @@ const libcSymbols = {
   preadv: { parameters: ["i32", "buffer", "i32", "i64"], result: "isize" },
   pwritev: { parameters: ["i32", "buffer", "i32", "i64"], result: "isize" },
   fdatasync: { parameters: ["i32"], result: "i32" },
+  // The same call on Deno's blocking-call thread pool; errno is then another thread's, so a
+  // failure can only be reported as EIO.
+  fdatasync_nonblocking: {
+    name: "fdatasync",
+    parameters: ["i32"],
+    result: "i32",
+    nonblocking: true,
+  },
   fsync: { parameters: ["i32"], result: "i32" },
   posix_fallocate: { parameters: ["i32", "i64", "i64"], result: "i32" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },

@@ -24,8 +24,13 @@ export interface RawDevice {
   readBatch(targets: readonly Uint8Array[], offsetBytes: number): void;
   /** Writes consecutive buffers starting at `offsetBytes` in one call where the device can. */
   writeBatch(sources: readonly Uint8Array[], offsetBytes: number): void;
-  /** Makes every completed write durable (fdatasync). */
+  /** Makes every completed write durable (fdatasync), blocking the calling thread. */
   flush(): void;
+  /**
+   * Makes every write completed before the call durable, off the calling thread: the kernel
+   * thread keeps running sessions while the disk syncs (the basis of group commit).
+   */
+  flushAsync(): Promise<void>;
   /** Grows the device to `sizeBytes`, with the space reserved (not sparse) where possible. */
   allocate(sizeBytes: number): void;
   /** Releases the device; any later call is a bug. */

@@ -46,6 +46,7 @@ export const BlockType = {
   catalog: 7,
   wal: 8,
   meta: 9,
+  free: 10,
   test: 255,
 } as const;
 

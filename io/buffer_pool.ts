@@ -88,7 +88,7 @@ export class BufferPool {
   /** All frames, back to back: frame f is bytes [f·blockSize, (f+1)·blockSize). */
   readonly memory: SharedArrayBuffer;
   readonly #imageTag: number;
-  readonly #walFlusher: WalFlusher | undefined;
+  #walFlusher: WalFlusher | undefined;
   readonly #frames: Uint8Array[];
   readonly #frameBlock: Float64Array; // block number held by each frame, or noBlock
   readonly #pins: Int32Array;
@@ -129,6 +129,11 @@ export class BufferPool {
     this.#dirty = new Uint8Array(this.frameCount);
     this.#referenced = new Uint8Array(this.frameCount);
     for (let f = this.frameCount - 1; f >= 0; f--) this.#free.push(f);
+  }
+
+  /** Installs the WAL flusher once the log is open (boot builds the pool before the log). */
+  setWalFlusher(flusher: WalFlusher): void {
+    this.#walFlusher = flusher;
   }
 
   /** Pins block `blockNumber`, reading and verifying it on a miss. */

@@ -55,7 +55,7 @@ export const configSchema = z.object({
     .describe("block size, fixed when the image is formatted"),
   imageInitialBytes: sizeBytes(1024 * 1024, 2 ** 44).describe("disk image size at format"),
   imageExtentBytes: sizeBytes(64 * 1024, 2 ** 40).describe("how much the image grows when full"),
-  logDeviceBytes: sizeBytes(1024 * 1024, 2 ** 40).describe("log device size at format"),
+  logDeviceBytes: sizeBytes(2 * 1024 * 1024, 2 ** 40).describe("log device size at format"),
   profile: z.enum(["exo", "conventional"]).describe(
     "exo (batched, FFI I/O) or conventional (one runtime op per step)",
   ),

@@ -608,6 +608,7 @@ export class BTree {
       } finally {
         guard.release();
       }
+      this.store.splitGroup(); // an unreferenced chain after a crash is leaked space, never damage
     }
     const ref = new Uint8Array(overflowRefBytes);
     const view = new DataView(ref.buffer);

@@ -23,4 +23,9 @@ export interface PageStore {
   free(guard: PageGuard): void;
   /** Records that `guard`'s page changed as `change` (after the change was made). */
   changed(guard: PageGuard, change: PageChange): void;
+  /**
+   * Closes the current atomic group of page changes and opens another (long operations such as
+   * writing an overflow chain, whose pages must not all stay pinned at once).
+   */
+  splitGroup(): void;
 }

@@ -41,6 +41,8 @@ export class MemoryPageStore implements PageStore {
     guard.markDirty();
   }
 
+  splitGroup(): void {}
+
   /** Pages in use (allocated and not freed). */
   pagesInUse(): number {
     return this.#highWater - 1 - this.#free.length;

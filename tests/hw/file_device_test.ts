@@ -68,3 +68,31 @@ for (const backend of ["ffi", "op"] as FileBackend[]) {
     }
   });
 }
+
+for (const backend of ["ffi", "op"] as FileBackend[]) {
+  Deno.test(`${backend} file device: flushAsync syncs off the calling thread`, async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "exodb-file-" });
+    try {
+      const device = new BlockDevice(
+        openFileDevice(`${dir}/a.img`, { create: true, backend }),
+        4096,
+      );
+      device.grow(4);
+      device.write(1, new Uint8Array(4096).fill(1));
+      const hops = crossings.snapshot().thread_hop.count;
+      let ticked = false;
+      const tick = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          ticked = true;
+          resolve();
+        }, 0)
+      );
+      await Promise.all([device.flushAsync(), tick]);
+      assert.ok(ticked);
+      assert.equal(crossings.snapshot().thread_hop.count - hops, 1);
+      device.close();
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  });
+}

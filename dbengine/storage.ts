@@ -1,0 +1,225 @@
+/**
+ * The storage engine's root: opens the log and the page store over a mounted image, recovers
+ * at boot, formats a new image's meta page, runs checkpoints, and makes commits durable.
+ *
+ * Recovery (ARIES-style redo only; see page_store.ts for the group rules):
+ * 1. Redo starts at the redo LSN of the checkpoint the image superblock names (or at the start
+ *    of the log when no checkpoint was ever completed).
+ * 2. Page records are applied a whole group at a time; an incomplete group (cut by the crash)
+ *    is dropped.
+ * 3. The first invalid record ends the log, unless a valid record follows it: then the log is
+ *    corrupt in its durable part and boot is refused, naming the LSN (never silently dropping
+ *    committed work).
+ * 4. A checkpoint ends recovery, so the next recovery starts after everything replayed.
+ *
+ * Checkpoint: redo point = current insert LSN; write every dirty page; sync the image; append a
+ * checkpoint record and make it durable; point the image superblock at it; recycle the log
+ * before the redo point.
+ */
+import { assert } from "../lib/assert.ts";
+import { ExoError, SqlState } from "../lib/errors.ts";
+import type { BufferPool } from "../io/buffer_pool.ts";
+import type { DiskImage } from "../io/disk_image.ts";
+import { BTree } from "./btree/btree.ts";
+import { LoggedPageStore } from "./page_store.ts";
+import { isPageRecord, readU64, RecordType, type WalRecord, writeU64 } from "./wal/record.ts";
+import { firstLsn, Wal, WalReader } from "./wal/wal.ts";
+
+/** Boot refused: the log is corrupt where committed work lives. */
+export class RecoveryError extends ExoError {
+  override name = "RecoveryError";
+  constructor(message: string) {
+    super(SqlState.dataCorrupted, message);
+  }
+}
+
+/** What recovery did, for the boot log. */
+export interface RecoveryReport {
+  redoFromLsn: number;
+  recordsRead: number;
+  groupsApplied: number;
+  pagesApplied: number;
+  /** Records of an incomplete last group that were dropped. */
+  droppedRecords: number;
+  /** Where the log ended and why ("zeroed" is a clean end). */
+  endLsn: number;
+  endReason: string;
+  commitsSeen: number;
+  /** Transaction id of the last complete page group in the log (0 when none). */
+  lastGroupTxn: number;
+  elapsedMs: number;
+  formatted: boolean;
+}
+
+/** Options for {@link Storage.open}. */
+export interface StorageOptions {
+  /** Called before a checkpoint's or recovery's work, e.g. for hooks in crash tests. */
+  onEvent?: (event: "checkpoint-start" | "checkpoint-pages-written" | "checkpoint-done") => void;
+}
+
+export class Storage {
+  readonly image: DiskImage;
+  readonly log: DiskImage;
+  readonly pool: BufferPool;
+  readonly wal: Wal;
+  readonly store: LoggedPageStore;
+  readonly recovery: RecoveryReport;
+  readonly #options: StorageOptions;
+  #checkpointing: Promise<void> | undefined;
+
+  private constructor(
+    image: DiskImage,
+    log: DiskImage,
+    pool: BufferPool,
+    wal: Wal,
+    recovery: RecoveryReport,
+    options: StorageOptions,
+  ) {
+    this.image = image;
+    this.log = log;
+    this.pool = pool;
+    this.wal = wal;
+    this.store = new LoggedPageStore(pool, wal, image);
+    this.recovery = recovery;
+    this.#options = options;
+    pool.setWalFlusher({ flushTo: (lsn) => wal.flushSync(lsn) });
+  }
+
+  /** Recovers (or formats) and returns a ready engine. */
+  static async open(
+    image: DiskImage,
+    log: DiskImage,
+    pool: BufferPool,
+    options: StorageOptions = {},
+  ): Promise<Storage> {
+    const started = performance.now();
+    const reader = new WalReader(log.device);
+    const checkpointLsn = image.superblock.checkpointLsn;
+    let redoLsn = firstLsn;
+    if (checkpointLsn !== 0) {
+      const record = reader.recordAt(checkpointLsn, undefined);
+      if (typeof record === "string" || record.type !== RecordType.checkpoint) {
+        throw new RecoveryError(
+          `Cannot recover: the checkpoint record at LSN ${checkpointLsn} named by ${image.device.name} is invalid (${
+            typeof record === "string" ? record : `type ${record.type}`
+          })`,
+        );
+      }
+      redoLsn = readU64(new DataView(record.payload.buffer, record.payload.byteOffset), 0);
+    }
+    const report: RecoveryReport = {
+      redoFromLsn: redoLsn,
+      recordsRead: 0,
+      groupsApplied: 0,
+      pagesApplied: 0,
+      droppedRecords: 0,
+      endLsn: redoLsn,
+      endReason: "",
+      commitsSeen: 0,
+      lastGroupTxn: 0,
+      elapsedMs: 0,
+      formatted: false,
+    };
+    // The log continues after the scan; pages are redone through a store over a provisional Wal.
+    const pending: WalRecord[] = [];
+    const groups: { records: WalRecord[]; endLsn: number }[] = [];
+    const end = reader.scan(redoLsn, 0, (record) => {
+      report.recordsRead++;
+      if (!isPageRecord(record.type)) {
+        report.droppedRecords += pending.length; // a group cut short by a crash
+        pending.length = 0;
+        if (record.type === RecordType.commit) report.commitsSeen++;
+        return;
+      }
+      pending.push(copyRecord(record));
+      if (record.flags & 1) {
+        groups.push({ records: pending.splice(0), endLsn: record.lsn + record.length });
+        report.lastGroupTxn = record.txn;
+      }
+    });
+    report.droppedRecords += pending.length;
+    report.endLsn = end.endLsn;
+    report.endReason = end.reason;
+    {
+      // Even a zeroed end is checked: a lost write of durable records reads as zeros too.
+      const valid = reader.findValidAfter(end.endLsn);
+      if (valid !== undefined) {
+        throw new RecoveryError(
+          `Cannot recover: WAL record at LSN ${end.endLsn} is corrupt (${end.reason}) but valid records follow at LSN ${valid}`,
+        );
+      }
+    }
+    const insertLsn = Math.ceil(end.endLsn / 512) * 512;
+    const wal = new Wal(log.device, { insertLsn, lastLsn: end.lastLsn, recycleLsn: redoLsn });
+    const storage = new Storage(image, log, pool, wal, report, options);
+    for (const group of groups) {
+      report.pagesApplied += storage.store.redoGroup(group.records, group.endLsn);
+      report.groupsApplied++;
+    }
+    storage.store.fullPageLsn = insertLsn;
+    if (!storage.store.hasMeta()) {
+      storage.store.run(0, () => storage.store.formatMeta());
+      report.formatted = true;
+    }
+    await storage.checkpoint();
+    report.elapsedMs = performance.now() - started;
+    return storage;
+  }
+
+  /** Creates a new empty B+tree and returns it (its root block never changes). */
+  createTree(): BTree {
+    return this.store.run(0, () => {
+      const treeId = this.store.meta("nextTreeId");
+      this.store.setMeta("nextTreeId", treeId + 1);
+      return BTree.create(this.store, treeId);
+    });
+  }
+
+  /** Opens an existing tree by root block and id. */
+  openTree(root: number, treeId: number): BTree {
+    return new BTree(this.store, root, treeId);
+  }
+
+  /** Appends a commit record for `txn` and resolves once it is durable. */
+  commit(txn: number): Promise<void> {
+    const payload = new Uint8Array(8);
+    const lsn = this.wal.append(RecordType.commit, 0, txn, payload);
+    return this.wal.flush(lsn + 1);
+  }
+
+  /** Runs a checkpoint (one at a time; a second call waits for the running one). */
+  checkpoint(): Promise<void> {
+    this.#checkpointing ??= this.#checkpoint().finally(() => {
+      this.#checkpointing = undefined;
+    });
+    return this.#checkpointing;
+  }
+
+  async #checkpoint(): Promise<void> {
+    this.#options.onEvent?.("checkpoint-start");
+    const redoLsn = this.wal.insertLsn;
+    this.store.fullPageLsn = redoLsn; // rule 2 of page_store.ts: first change after this logs an image
+    this.pool.flushAll();
+    await this.image.device.flushAsync();
+    this.#options.onEvent?.("checkpoint-pages-written");
+    const payload = new Uint8Array(16);
+    const view = new DataView(payload.buffer);
+    writeU64(view, 0, redoLsn);
+    writeU64(view, 8, 0);
+    const lsn = this.wal.append(RecordType.checkpoint, 0, 0, payload);
+    await this.wal.flush();
+    this.image.writeSuperblock({ checkpointLsn: lsn });
+    this.wal.recycleTo(redoLsn);
+    this.#options.onEvent?.("checkpoint-done");
+  }
+
+  /** Flushes everything and checkpoints: a clean shutdown. */
+  async close(): Promise<void> {
+    await this.checkpoint();
+    assert(this.pool.stats().dirty === 0, "no dirty pages after the final checkpoint");
+  }
+}
+
+function copyRecord(record: WalRecord): WalRecord {
+  return { ...record, payload: record.payload.slice() };
+}

@@ -12,6 +12,7 @@ import { type TcpConnection, TcpListener } from "../hw/net_tcp.ts";
 import { BufferPool } from "../io/buffer_pool.ts";
 import { crc32cImplementation } from "../io/crc32c.ts";
 import { type DataDir, openDataDir } from "../io/data_dir.ts";
+import { Storage } from "../dbengine/storage.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 
@@ -23,6 +24,7 @@ export interface Appliance {
   config: Config;
   data: DataDir;
   pool: BufferPool;
+  storage: Storage;
   listener: TcpListener;
   /** Stops accepting, ends sessions, flushes and closes the devices. */
   shutdown(): Promise<void>;
@@ -41,11 +43,11 @@ function elapsedMs(since: number): string {
 }
 
 /** Boots on a validated config. `configMs` is how long validation took, for the boot log. */
-export function boot(
+export async function boot(
   config: Config,
   logger: Logger,
   options: { configMs?: number; handler?: ConnectionHandler } = {},
-): Appliance {
+): Promise<Appliance> {
   checkLimits();
   logger.info(
     `boot config ${
@@ -76,15 +78,39 @@ export function boot(
   stage = performance.now();
   const frameCount = Math.floor(config.poolSizeBytes / config.blockSizeBytes);
   const pool = new BufferPool(data.image.device, { frameCount, imageTag: data.image.imageTag });
+  let storage: Storage;
+  try {
+    storage = await Storage.open(data.image, data.log, pool);
+  } catch (error) {
+    data.image.close();
+    data.log.close();
+    throw error;
+  }
+  const recovery = storage.recovery;
   logger.info(
-    `boot recover ${elapsedMs(stage)} (0 log records replayed; buffer pool ${frameCount} frames)`,
+    `boot recover ${
+      elapsedMs(stage)
+    } (${recovery.recordsRead} log records read from LSN ${recovery.redoFromLsn}, ` +
+      `${recovery.groupsApplied} page groups replayed, ${recovery.pagesApplied} pages changed; ` +
+      `buffer pool ${frameCount} frames)`,
   );
+  if (recovery.droppedRecords > 0) {
+    logger.warn(
+      `boot repair dropped ${recovery.droppedRecords} records of an incomplete last page group`,
+    );
+  }
+  if (recovery.endReason !== "zeroed") {
+    logger.warn(
+      `boot repair log cut at LSN ${recovery.endLsn}: ${recovery.endReason} (a torn last write)`,
+    );
+  }
 
   stage = performance.now();
   let listener: TcpListener;
   try {
     listener = new TcpListener(config.host, config.port);
   } catch (error) {
+    await storage.close();
     data.image.close();
     data.log.close();
     throw error;
@@ -98,6 +124,7 @@ export function boot(
     config,
     data,
     pool,
+    storage,
     listener,
     served: Promise.resolve(),
     async shutdown() {
@@ -106,12 +133,13 @@ export function boot(
       listener.close();
       for (const connection of open) connection.close();
       await appliance.served;
-      const written = pool.flushAll();
-      data.image.device.flush();
-      data.log.device.flush();
+      const dirty = pool.stats().dirty;
+      await storage.close(); // a final checkpoint: the next boot replays nothing
       data.image.close();
       data.log.close();
-      logger.info(`shutdown clean (${written} dirty blocks written)`);
+      logger.info(
+        `shutdown clean (${dirty} dirty blocks written, checkpoint at LSN ${storage.wal.lastLsn})`,
+      );
     },
   };
   appliance.served = (async () => {

@@ -22,7 +22,7 @@ const logger = new Logger(config.logLevel);
 
 let appliance;
 try {
-  appliance = boot(config, logger, { configMs: performance.now() - started });
+  appliance = await boot(config, logger, { configMs: performance.now() - started });
 } catch (error) {
   if (error instanceof ExoError || error instanceof Deno.errors.AddrInUse) {
     logger.error(`boot refused: ${error.message}`);

@@ -24,6 +24,7 @@ import { BTree } from "./btree/btree.ts";
 import { LoggedPageStore } from "./page_store.ts";
 import { isPageRecord, readU64, RecordType, type WalRecord, writeU64 } from "./wal/record.ts";
 import { firstLsn, Wal, WalReader } from "./wal/wal.ts";
+import { TransactionManager, type TxnLog } from "./txn.ts";
 
 /** Boot refused: the log is corrupt where committed work lives. */
 export class RecoveryError extends ExoError {
@@ -45,6 +46,8 @@ export interface RecoveryReport {
   endLsn: number;
   endReason: string;
   commitsSeen: number;
+  /** Transactions that were running at the crash: their versions are ignored until vacuum. */
+  losers: number[];
   /** Transaction id of the last complete page group in the log (0 when none). */
   lastGroupTxn: number;
   elapsedMs: number;
@@ -64,6 +67,7 @@ export class Storage {
   readonly wal: Wal;
   readonly store: LoggedPageStore;
   readonly recovery: RecoveryReport;
+  readonly txns: TransactionManager;
   readonly #options: StorageOptions;
   #checkpointing: Promise<void> | undefined;
 
@@ -74,6 +78,7 @@ export class Storage {
     wal: Wal,
     recovery: RecoveryReport,
     options: StorageOptions,
+    txnState: { nextId: number; aborted: Iterable<number> },
   ) {
     this.image = image;
     this.log = log;
@@ -83,6 +88,14 @@ export class Storage {
     this.recovery = recovery;
     this.#options = options;
     pool.setWalFlusher({ flushTo: (lsn) => wal.flushSync(lsn) });
+    const txnLog: TxnLog = {
+      commit: (txn) => this.commit(txn),
+      abort: (txn) => {
+        this.wal.append(RecordType.abort, 0, txn, new Uint8Array(0));
+      },
+      run: (txn, body) => this.store.run(txn, body),
+    };
+    this.txns = new TransactionManager(txnLog, txnState.nextId, txnState.aborted);
   }
 
   /** Recovers (or formats) and returns a ready engine. */
@@ -96,6 +109,7 @@ export class Storage {
     const reader = new WalReader(log.device);
     const checkpointLsn = image.superblock.checkpointLsn;
     let redoLsn = firstLsn;
+    let checkpointState: CheckpointState = { redoLsn, nextTxnId: 1, active: [], aborted: [] };
     if (checkpointLsn !== 0) {
       const record = reader.recordAt(checkpointLsn, undefined);
       if (typeof record === "string" || record.type !== RecordType.checkpoint) {
@@ -105,7 +119,9 @@ export class Storage {
           })`,
         );
       }
-      redoLsn = readU64(new DataView(record.payload.buffer, record.payload.byteOffset), 0);
+      const decoded = decodeCheckpoint(record.payload);
+      redoLsn = decoded.redoLsn;
+      checkpointState = decoded;
     }
     const report: RecoveryReport = {
       redoFromLsn: redoLsn,
@@ -116,6 +132,7 @@ export class Storage {
       endLsn: redoLsn,
       endReason: "",
       commitsSeen: 0,
+      losers: [],
       lastGroupTxn: 0,
       elapsedMs: 0,
       formatted: false,
@@ -123,14 +140,23 @@ export class Storage {
     // The log continues after the scan; pages are redone through a store over a provisional Wal.
     const pending: WalRecord[] = [];
     const groups: { records: WalRecord[]; endLsn: number }[] = [];
+    // Transactions: which wrote, which ended (for losers and the next id).
+    const wrote = new Set<number>(checkpointState.active);
+    const ended = new Set<number>();
+    let maxTxn = checkpointState.nextTxnId - 1;
     const end = reader.scan(redoLsn, 0, (record) => {
       report.recordsRead++;
+      if (record.txn > maxTxn) maxTxn = record.txn;
       if (!isPageRecord(record.type)) {
         report.droppedRecords += pending.length; // a group cut short by a crash
         pending.length = 0;
         if (record.type === RecordType.commit) report.commitsSeen++;
+        if (record.type === RecordType.commit || record.type === RecordType.abort) {
+          ended.add(record.txn);
+        }
         return;
       }
+      if (record.txn !== 0) wrote.add(record.txn);
       pending.push(copyRecord(record));
       if (record.flags & 1) {
         groups.push({ records: pending.splice(0), endLsn: record.lsn + record.length });
@@ -151,7 +177,11 @@ export class Storage {
     }
     const insertLsn = Math.ceil(end.endLsn / 512) * 512;
     const wal = new Wal(log.device, { insertLsn, lastLsn: end.lastLsn, recycleLsn: redoLsn });
-    const storage = new Storage(image, log, pool, wal, report, options);
+    report.losers = [...wrote].filter((txn) => !ended.has(txn)).sort((a, b) => a - b);
+    const storage = new Storage(image, log, pool, wal, report, options, {
+      nextId: maxTxn + 1,
+      aborted: [...checkpointState.aborted, ...report.losers],
+    });
     for (const group of groups) {
       report.pagesApplied += storage.store.redoGroup(group.records, group.endLsn);
       report.groupsApplied++;
@@ -202,10 +232,12 @@ export class Storage {
     this.pool.flushAll();
     await this.image.device.flushAsync();
     this.#options.onEvent?.("checkpoint-pages-written");
-    const payload = new Uint8Array(16);
-    const view = new DataView(payload.buffer);
-    writeU64(view, 0, redoLsn);
-    writeU64(view, 8, 0);
+    const payload = encodeCheckpoint({
+      redoLsn,
+      nextTxnId: this.txns.nextId,
+      active: this.txns.activeIds(),
+      aborted: [...this.txns.aborted],
+    });
     const lsn = this.wal.append(RecordType.checkpoint, 0, 0, payload);
     await this.wal.flush();
     this.image.writeSuperblock({ checkpointLsn: lsn });
@@ -218,6 +250,53 @@ export class Storage {
     await this.checkpoint();
     assert(this.pool.stats().dirty === 0, "no dirty pages after the final checkpoint");
   }
+}
+
+/**
+ * Checkpoint record payload: redo LSN u64, next transaction id u64, count u32 and ids u64 of the
+ * transactions running at the redo point, count u32 and ids u64 of the aborted set.
+ */
+interface CheckpointState {
+  redoLsn: number;
+  nextTxnId: number;
+  active: number[];
+  aborted: number[];
+}
+
+function encodeCheckpoint(state: CheckpointState): Uint8Array {
+  const payload = new Uint8Array(24 + 8 * (state.active.length + state.aborted.length));
+  const view = new DataView(payload.buffer);
+  writeU64(view, 0, state.redoLsn);
+  writeU64(view, 8, state.nextTxnId);
+  let at = 16;
+  for (const list of [state.active, state.aborted]) {
+    view.setUint32(at, list.length, true);
+    at += 4;
+    for (const id of list) {
+      writeU64(view, at, id);
+      at += 8;
+    }
+  }
+  return payload;
+}
+
+function decodeCheckpoint(payload: Uint8Array): CheckpointState {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const lists: number[][] = [];
+  let at = 16;
+  for (let i = 0; i < 2; i++) {
+    const count = view.getUint32(at, true);
+    at += 4;
+    const list: number[] = [];
+    for (let j = 0; j < count; j++, at += 8) list.push(readU64(view, at));
+    lists.push(list);
+  }
+  return {
+    redoLsn: readU64(view, 0),
+    nextTxnId: readU64(view, 8),
+    active: lists[0]!,
+    aborted: lists[1]!,
+  };
 }
 
 function copyRecord(record: WalRecord): WalRecord {

@@ -15,8 +15,8 @@
  * |     16 |     8 | LSN of the previous record (the back-link)                  |
  * |     24 |     1 | type ({@link RecordType})                                   |
  * |     25 |     1 | flags: bit 0 = last record of a page group                  |
- * |     26 |     2 | reserved, zero                                              |
- * |     28 |     4 | transaction id (0 = none)                                   |
+ * |     26 |     2 | transaction id, high 16 bits                                |
+ * |     28 |     4 | transaction id, low 32 bits (0 = none; 48 bits in all)      |
  *
  * A record is valid only if its length is sane, its CRC matches, its LSN is its position and
  * its back-link names the record before it (PostgreSQL's end-of-WAL checks); the LSN check
@@ -91,7 +91,7 @@ export function encodeRecord(
   setU64(view, 16, fields.prevLsn);
   target[24] = fields.type;
   target[25] = fields.flags;
-  view.setUint16(26, 0, true);
+  view.setUint16(26, Math.floor(fields.txn / 0x1_0000_0000), true);
   view.setUint32(28, fields.txn >>> 0, true);
   target.set(payload, recordHeaderBytes);
   view.setUint32(4, crc32c(target.subarray(8)), true);
@@ -126,7 +126,7 @@ export function decodeRecord(
     prevLsn,
     type: bytes[24]!,
     flags: bytes[25]!,
-    txn: view.getUint32(28, true),
+    txn: view.getUint32(28, true) + view.getUint16(26, true) * 0x1_0000_0000,
     length,
     payload: bytes.subarray(recordHeaderBytes),
   };

@@ -1,0 +1,328 @@
+/**
+ * Multi-version rows in one B+tree. Every write adds a version under `key ‖ inverted stamp`, so
+ * the versions of one key sit together, newest first:
+ *
+ * | tree key                          | tree value                                          |
+ * |-----------------------------------|-----------------------------------------------------|
+ * | key ‖ u64 BE (2^64 − 1 − stamp)   | flags u8 (bit 0 tombstone) ‖ writer u48 LE ‖ cid u32 LE ‖ row |
+ *
+ * The stamp of a new version is one more than the newest existing version of the key, so
+ * version order is write order; writes to one key are serialized by the lock rule below.
+ *
+ * Rules:
+ * 1. Readers take, per key, the newest version visible to their snapshot (txn.ts); a visible
+ *    tombstone means "no row".
+ * 2. A writer may add a version only when the newest live version is committed or its own:
+ *    if a running transaction wrote it, the writer waits for that transaction to end and
+ *    looks again (row-level write lock). Versions of rolled-back writers are skipped.
+ * 3. Every added version registers an undo step (delete that exact tree key) with its writer.
+ * 4. Keys must be self-delimiting (key_codec.ts), so `key ‖ 8 bytes` belongs to `key` alone.
+ */
+import { assert } from "../lib/assert.ts";
+import { ExoError } from "../lib/errors.ts";
+import type { BTree, Entry } from "./btree/btree.ts";
+import { compareKeys, prefixEnd } from "./key_codec.ts";
+import type { Transaction, TransactionManager, TxnLog } from "./txn.ts";
+
+const stampBytes = 8;
+const headerBytes = 11;
+const tombstoneFlag = 1;
+
+/** SQLSTATE 23505: a row with this key already exists. */
+export class UniqueViolationError extends ExoError {
+  override name = "UniqueViolationError";
+  constructor(what: string) {
+    super("23505", `duplicate key value violates unique constraint "${what}"`);
+  }
+}
+
+/** A decoded version. */
+export interface Version {
+  stamp: bigint;
+  writer: number;
+  cid: number;
+  tombstone: boolean;
+  row: Uint8Array;
+}
+
+/** A visible row with its key. */
+export interface VisibleRow {
+  key: Uint8Array;
+  row: Uint8Array;
+}
+
+/** Options for {@link VersionedTree.scan}. */
+export interface ScanOptions {
+  start?: Uint8Array;
+  startInclusive?: boolean;
+  end?: Uint8Array;
+  endInclusive?: boolean;
+  reverse?: boolean;
+  /** At most this many rows. */
+  limit?: number;
+}
+
+function versionKey(key: Uint8Array, stamp: bigint): Uint8Array {
+  const out = new Uint8Array(key.length + stampBytes);
+  out.set(key);
+  new DataView(out.buffer).setBigUint64(key.length, 0xffff_ffff_ffff_ffffn - stamp);
+  return out;
+}
+
+function decodeVersion(entry: Entry, keyLength: number): Version {
+  const keyView = new DataView(entry.key.buffer, entry.key.byteOffset, entry.key.byteLength);
+  const value = entry.value;
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  return {
+    stamp: 0xffff_ffff_ffff_ffffn - keyView.getBigUint64(keyLength),
+    tombstone: (value[0]! & tombstoneFlag) !== 0,
+    writer: view.getUint32(1, true) + view.getUint16(5, true) * 0x1_0000_0000,
+    cid: view.getUint32(7, true),
+    row: value.subarray(headerBytes),
+  };
+}
+
+function encodeValue(writer: number, cid: number, row: Uint8Array | null): Uint8Array {
+  const out = new Uint8Array(headerBytes + (row?.length ?? 0));
+  const view = new DataView(out.buffer);
+  out[0] = row === null ? tombstoneFlag : 0;
+  view.setUint32(1, writer >>> 0, true);
+  view.setUint16(5, Math.floor(writer / 0x1_0000_0000), true);
+  view.setUint32(7, cid, true);
+  if (row !== null) out.set(row, headerBytes);
+  return out;
+}
+
+/** What {@link VersionedTree.write} should do. */
+export type WriteMode = "insert" | "upsert" | "update" | "delete";
+
+export class VersionedTree {
+  readonly tree: BTree;
+  readonly #txns: TransactionManager;
+  readonly #log: TxnLog;
+  /** Name used in unique-violation messages. */
+  readonly constraintName: string;
+
+  constructor(tree: BTree, txns: TransactionManager, log: TxnLog, constraintName: string) {
+    this.tree = tree;
+    this.#txns = txns;
+    this.#log = log;
+    this.constraintName = constraintName;
+  }
+
+  /** Every version of `key`, newest first (all writers). */
+  versions(key: Uint8Array): Version[] {
+    const out: Version[] = [];
+    let start: Uint8Array | undefined = key;
+    for (;;) {
+      const batch: Entry[] = this.tree.batch({
+        start: start!,
+        startInclusive: start === key,
+        ...(prefixEnd(key) ? { end: prefixEnd(key)! } : {}),
+        limit: 32,
+      });
+      for (const entry of batch) {
+        if (entry.key.length === key.length + stampBytes) {
+          out.push(decodeVersion(entry, key.length));
+        }
+      }
+      if (batch.length < 32) return out;
+      start = batch[batch.length - 1]!.key;
+    }
+  }
+
+  /** The row under `key` visible to `reader` at `snapshot`, or null. */
+  get(key: Uint8Array, reader: Transaction | undefined, snapshot: number): Uint8Array | null {
+    for (const version of this.versions(key)) {
+      if (this.#txns.visible(version.writer, version.cid, reader, snapshot)) {
+        return version.tombstone ? null : version.row;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Visible rows in key order (or reverse) within the bounds; at most `limit`. Continue from
+   * the last key with `startInclusive: false`.
+   */
+  scan(reader: Transaction | undefined, snapshot: number, options: ScanOptions = {}): VisibleRow[] {
+    const limit = options.limit ?? 256;
+    const reverse = options.reverse ?? false;
+    const out: VisibleRow[] = [];
+    // Tree positions are version keys; a bound on row keys becomes a bound on version keys:
+    // every version of key k lies in [k, prefixEnd(k)).
+    let cursor: Uint8Array | undefined;
+    let cursorInclusive = true;
+    if (options.start !== undefined) {
+      const inclusive = options.startInclusive ?? true;
+      if (reverse) {
+        cursor = inclusive ? prefixEnd(options.start) : options.start;
+        cursorInclusive = false;
+      } else {
+        cursor = inclusive ? options.start : prefixEnd(options.start);
+        cursorInclusive = true;
+      }
+    }
+    let pendingKey: Uint8Array | undefined; // reverse scans meet versions oldest first
+    let pendingRow: Uint8Array | null = null;
+    const flushPending = () => {
+      if (pendingKey !== undefined && pendingRow !== null) {
+        out.push({ key: pendingKey, row: pendingRow });
+      }
+      pendingKey = undefined;
+      pendingRow = null;
+    };
+    let lastKey: Uint8Array | undefined;
+    let lastDone = false;
+    for (;;) {
+      const batch = this.tree.batch({
+        ...(cursor !== undefined ? { start: cursor, startInclusive: cursorInclusive } : {}),
+        reverse,
+        limit: 128,
+      });
+      for (const entry of batch) {
+        const key = entry.key.subarray(0, entry.key.length - stampBytes);
+        if (options.end !== undefined) {
+          const c = compareKeys(key, options.end);
+          const inclusive = options.endInclusive ?? false;
+          if (reverse ? c < 0 || (c === 0 && !inclusive) : c > 0 || (c === 0 && !inclusive)) {
+            if (reverse) flushPending();
+            return out.slice(0, limit);
+          }
+        }
+        if (
+          options.start !== undefined && !(options.startInclusive ?? true) &&
+          compareKeys(key, options.start) === 0
+        ) continue;
+        const version = decodeVersion(entry, key.length);
+        if (!reverse) {
+          // Forward: newest first within a key; the first visible version decides.
+          if (lastKey !== undefined && compareKeys(lastKey, key) === 0) {
+            if (lastDone) continue;
+          } else {
+            lastKey = key;
+            lastDone = false;
+          }
+          if (this.#txns.visible(version.writer, version.cid, reader, snapshot)) {
+            lastDone = true;
+            if (!version.tombstone) out.push({ key: key.slice(), row: version.row });
+            if (out.length >= limit) return out;
+          }
+        } else {
+          // Reverse: oldest first within a key; the newest visible one (the last seen) decides.
+          if (pendingKey === undefined || compareKeys(pendingKey, key) !== 0) {
+            flushPending();
+            if (out.length >= limit) return out;
+            pendingKey = key.slice();
+          }
+          if (this.#txns.visible(version.writer, version.cid, reader, snapshot)) {
+            pendingRow = version.tombstone ? null : version.row;
+          }
+        }
+      }
+      if (batch.length < 128) {
+        if (reverse) flushPending();
+        return out.slice(0, limit);
+      }
+      cursor = batch[batch.length - 1]!.key;
+      cursorInclusive = false;
+    }
+  }
+
+  /**
+   * Writes a new version of `key` for `txn`: `row` (or a tombstone when null), after waiting for
+   * any running writer of the key (rule 2). `compute` sees the newest committed (or own) row
+   * and returns the row to write, null to delete, or undefined to write nothing; it runs with
+   * no await after the lock check, so nothing can slip in between.
+   *
+   * Returns what was there before (null for no row). Throws UniqueViolationError for an insert
+   * over a live row.
+   */
+  async write(
+    txn: Transaction,
+    key: Uint8Array,
+    mode: WriteMode,
+    compute: (current: Uint8Array | null) => Uint8Array | null | undefined,
+  ): Promise<{ before: Uint8Array | null; written: boolean }> {
+    assert(txn.state === "active", "writes belong to an active transaction");
+    for (;;) {
+      const versions = this.versions(key);
+      const newestStamp = versions[0]?.stamp ?? 0n;
+      let current: Version | undefined;
+      let holder: Transaction | undefined;
+      for (const version of versions) {
+        if (version.writer === txn.id) {
+          current = version;
+          break;
+        }
+        if (this.#txns.isAborted(version.writer)) continue;
+        holder = this.#txns.running(version.writer);
+        current = version;
+        break;
+      }
+      if (holder !== undefined) {
+        await this.#txns.waitFor(txn, holder); // then look again: it committed or rolled back
+        continue;
+      }
+      const before = current === undefined || current.tombstone ? null : current.row;
+      if (mode === "insert" && before !== null) throw new UniqueViolationError(this.constraintName);
+      if ((mode === "update" || mode === "delete") && before === null) {
+        return { before, written: false };
+      }
+      const next = compute(before);
+      if (next === undefined) return { before, written: false };
+      const treeKey = versionKey(key, newestStamp + 1n);
+      this.#log.run(txn.id, () => this.tree.put(treeKey, encodeValue(txn.id, txn.cid, next)));
+      txn.undo.push(() => {
+        this.tree.delete(treeKey);
+      });
+      return { before, written: true };
+    }
+  }
+
+  /**
+   * Removes versions no snapshot can see any more: for each key, everything older than the
+   * newest version every snapshot sees as committed, that version too when it is a tombstone,
+   * and every version of a rolled-back writer. Returns how many versions were removed.
+   */
+  vacuum(txn: number): number {
+    let removed = 0;
+    let cursor: Uint8Array | undefined;
+    let currentKey: Uint8Array | undefined;
+    let settled = false;
+    for (;;) {
+      const batch = this.tree.batch(
+        cursor ? { start: cursor, startInclusive: false, limit: 256 } : { limit: 256 },
+      );
+      const doomed: Uint8Array[] = [];
+      for (const entry of batch) {
+        const key = entry.key.subarray(0, entry.key.length - stampBytes);
+        const version = decodeVersion(entry, key.length);
+        if (currentKey === undefined || compareKeys(currentKey, key) !== 0) {
+          currentKey = key.slice();
+          settled = false;
+        }
+        if (this.#txns.isAborted(version.writer)) {
+          doomed.push(entry.key);
+          continue;
+        }
+        if (settled) {
+          doomed.push(entry.key);
+          continue;
+        }
+        if (this.#txns.visibleToAll(version.writer)) {
+          settled = true;
+          if (version.tombstone) doomed.push(entry.key);
+        }
+      }
+      if (doomed.length > 0) {
+        this.#log.run(txn, () => {
+          for (const key of doomed) this.tree.delete(key);
+        });
+        removed += doomed.length;
+      }
+      if (batch.length < 256) return removed;
+      cursor = batch[batch.length - 1]!.key;
+    }
+  }
+}

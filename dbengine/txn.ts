@@ -1,0 +1,230 @@
+/**
+ * Transactions: ids, commit sequence numbers, snapshots, visibility, row-lock waits and
+ * deadlock detection. READ COMMITTED as in PostgreSQL: each statement reads a snapshot taken
+ * when it starts (the commit sequence number then), sees its own transaction's earlier
+ * statements, and never sees uncommitted work of others.
+ *
+ * Rules:
+ * 1. A transaction's changes become visible to others only after its commit record is durable;
+ *    it then gets the next commit sequence number (CSN). Snapshot S sees commits with CSN ≤ S.
+ * 2. A version whose writer is not in the table of recent transactions and not in the aborted
+ *    set was committed before every running statement began: visible to all.
+ * 3. Rollback removes the transaction's versions before it ends, so an ended transaction leaves
+ *    no invisible versions behind, except after a crash: such "losers" are named in the
+ *    aborted set (kept in every checkpoint record) until vacuum has removed their versions.
+ * 4. Waiting for a row lock is waiting for the holding transaction to end: a cooperative await,
+ *    never a blocked thread. A wait that would close a cycle aborts the waiter (40P01).
+ */
+import { assert } from "../lib/assert.ts";
+import { ExoError } from "../lib/errors.ts";
+
+/** SQLSTATE 40P01: the transaction was chosen as a deadlock victim. */
+export class DeadlockError extends ExoError {
+  override name = "DeadlockError";
+  constructor(waiter: number, holder: number) {
+    super(
+      "40P01",
+      `deadlock detected: transaction ${waiter} waits for ${holder}, which waits for ${waiter}`,
+    );
+  }
+}
+
+/** A change to undo on rollback: delete `key` from the tree that `undo` closes over. */
+export type UndoStep = () => void;
+
+/** States of a transaction. */
+export type TxnState = "active" | "committing" | "committed" | "aborted";
+
+export class Transaction {
+  readonly id: number;
+  state: TxnState = "active";
+  /** CSN of the commit (0 until committed). */
+  commitCsn = 0;
+  /** Current statement number: own versions written by earlier statements are visible. */
+  cid = 0;
+  /** Undo steps, in the order the changes were made. */
+  readonly undo: UndoStep[] = [];
+  /** The transaction this one waits for, for deadlock detection. */
+  waitingFor: Transaction | undefined;
+  readonly #ended: Promise<void>;
+  #resolveEnded: () => void = () => {};
+
+  constructor(id: number) {
+    this.id = id;
+    this.#ended = new Promise((resolve) => {
+      this.#resolveEnded = resolve;
+    });
+  }
+
+  /** Settles when the transaction has committed or rolled back. */
+  get ended(): Promise<void> {
+    return this.#ended;
+  }
+
+  /** Marks the end (used by the manager). */
+  finish(state: "committed" | "aborted"): void {
+    this.state = state;
+    this.#resolveEnded();
+  }
+}
+
+/** What the manager needs from storage to make commits and rollbacks durable. */
+export interface TxnLog {
+  /** Appends the commit record and resolves when it is durable. */
+  commit(txn: number): Promise<void>;
+  /** Appends an abort record (after the undo is done); no flush needed. */
+  abort(txn: number): void;
+  /** Runs page changes as one atomic group for `txn`. */
+  run<T>(txn: number, body: () => T): T;
+}
+
+export class TransactionManager {
+  readonly #log: TxnLog;
+  #nextId: number;
+  #csn = 0;
+  /** Running and recently ended transactions, by id. */
+  readonly #recent = new Map<number, Transaction>();
+  /** Committed transactions still in #recent, oldest CSN first, for pruning. */
+  readonly #committedQueue: Transaction[] = [];
+  /** Writers whose versions must be ignored (losers of a crash), until vacuum clears them. */
+  readonly aborted: Set<number>;
+  /** Snapshot CSNs of running statements, with counts. */
+  readonly #snapshots = new Map<number, number>();
+  readonly stats = { begun: 0, committed: 0, rolledBack: 0, deadlocks: 0, lockWaits: 0 };
+
+  constructor(log: TxnLog, nextId: number, aborted: Iterable<number>) {
+    assert(nextId >= 1, "transaction ids start at 1");
+    this.#log = log;
+    this.#nextId = nextId;
+    this.aborted = new Set(aborted);
+  }
+
+  /** The id the next transaction will get (recorded in checkpoints). */
+  get nextId(): number {
+    return this.#nextId;
+  }
+
+  /** Ids of transactions that have not ended (recorded in checkpoints). */
+  activeIds(): number[] {
+    return [...this.#recent.values()].filter((t) =>
+      t.state === "active" || t.state === "committing"
+    )
+      .map((t) => t.id);
+  }
+
+  begin(): Transaction {
+    const txn = new Transaction(this.#nextId++);
+    this.#recent.set(txn.id, txn);
+    this.stats.begun++;
+    return txn;
+  }
+
+  /** Takes a statement snapshot; release it with {@link release} when the statement ends. */
+  snapshot(): number {
+    const csn = this.#csn;
+    this.#snapshots.set(csn, (this.#snapshots.get(csn) ?? 0) + 1);
+    return csn;
+  }
+
+  release(snapshot: number): void {
+    const count = this.#snapshots.get(snapshot);
+    assert(count !== undefined, `snapshot ${snapshot} released twice`);
+    if (count === 1) this.#snapshots.delete(snapshot);
+    else this.#snapshots.set(snapshot, count - 1);
+    this.#prune();
+  }
+
+  /** Is a version written by `writer` in statement `cid` visible to `reader` at `snapshot`? */
+  visible(writer: number, cid: number, reader: Transaction | undefined, snapshot: number): boolean {
+    if (reader !== undefined && writer === reader.id) return cid < reader.cid;
+    const txn = this.#recent.get(writer);
+    if (txn === undefined) return !this.aborted.has(writer);
+    return txn.state === "committed" && txn.commitCsn <= snapshot;
+  }
+
+  /** The running transaction that wrote a version, if it has not ended. */
+  running(writer: number): Transaction | undefined {
+    const txn = this.#recent.get(writer);
+    return txn !== undefined && (txn.state === "active" || txn.state === "committing")
+      ? txn
+      : undefined;
+  }
+
+  /** True when every running and future statement sees `writer`'s versions as committed. */
+  visibleToAll(writer: number): boolean {
+    return !this.#recent.has(writer) && !this.aborted.has(writer);
+  }
+
+  /** True when versions of `writer` are dead for good (rolled back, or a crash loser). */
+  isAborted(writer: number): boolean {
+    return this.aborted.has(writer) || this.#recent.get(writer)?.state === "aborted";
+  }
+
+  /** Waits until `holder` ends; throws DeadlockError when that would close a wait cycle. */
+  async waitFor(waiter: Transaction, holder: Transaction): Promise<void> {
+    assert(waiter !== holder, "a transaction never waits for itself");
+    for (let t: Transaction | undefined = holder; t !== undefined; t = t.waitingFor) {
+      if (t === waiter) {
+        this.stats.deadlocks++;
+        throw new DeadlockError(waiter.id, holder.id);
+      }
+    }
+    this.stats.lockWaits++;
+    waiter.waitingFor = holder;
+    try {
+      await holder.ended;
+    } finally {
+      waiter.waitingFor = undefined;
+    }
+  }
+
+  /** Commits: durable commit record, then visible (rule 1). */
+  async commit(txn: Transaction): Promise<void> {
+    assert(txn.state === "active", `commit of a ${txn.state} transaction`);
+    if (txn.undo.length === 0) {
+      this.#end(txn, "committed"); // read-only: nothing to make durable
+      return;
+    }
+    txn.state = "committing";
+    try {
+      await this.#log.commit(txn.id);
+    } catch (error) {
+      // The log failed: whether the commit record reached disk is unknown, so the outcome is
+      // decided by recovery after restart. Until then the transaction's locks stay held.
+      throw error;
+    }
+    txn.commitCsn = ++this.#csn;
+    this.#end(txn, "committed");
+    this.#committedQueue.push(txn);
+    this.#prune();
+  }
+
+  /** Rolls back: undoes every change (newest first) as one group, logs the abort. */
+  rollback(txn: Transaction): void {
+    assert(txn.state === "active", `rollback of a ${txn.state} transaction`);
+    txn.state = "aborted"; // rule 3: its versions are invisible from this moment
+    if (txn.undo.length > 0) {
+      this.#log.run(txn.id, () => {
+        for (let i = txn.undo.length - 1; i >= 0; i--) txn.undo[i]!();
+      });
+      this.#log.abort(txn.id);
+    }
+    this.#end(txn, "aborted");
+    this.#recent.delete(txn.id); // no versions of it remain
+  }
+
+  #end(txn: Transaction, state: "committed" | "aborted"): void {
+    this.stats[state === "committed" ? "committed" : "rolledBack"]++;
+    txn.finish(state);
+    if (state === "committed" && txn.commitCsn === 0) this.#recent.delete(txn.id);
+  }
+
+  /** Drops committed transactions every running statement already sees (rule 2). */
+  #prune(): void {
+    let oldest = this.#csn;
+    for (const snapshot of this.#snapshots.keys()) if (snapshot < oldest) oldest = snapshot;
+    while (this.#committedQueue.length > 0 && this.#committedQueue[0]!.commitCsn <= oldest) {
+      this.#recent.delete(this.#committedQueue.shift()!.id);
+    }
+  }
+}

@@ -24,6 +24,7 @@
  * |     48 |     4 | next tree id                              |
  * |     52 |     4 | catalog tree root (0 = none yet)          |
  * |     56 |     8 | next transaction id                       |
+ * |     64 |     4 | sequence tree root (0 = none yet)         |
  *
  * A free page keeps the next free block at offset 32.
  */
@@ -49,7 +50,11 @@ const metaAt = {
   nextTreeId: 48,
   catalogRoot: 52,
   nextTxnId: 56,
+  sequenceRoot: 64,
 } as const;
+
+/** Meta fields held as u32. */
+export type MetaField = "highWater" | "freeHead" | "nextTreeId" | "catalogRoot" | "sequenceRoot";
 
 interface Touched {
   guard: PageGuard;
@@ -113,7 +118,7 @@ export class LoggedPageStore implements PageStore {
   }
 
   /** Reads a meta field. */
-  meta(field: "highWater" | "freeHead" | "nextTreeId" | "catalogRoot" | "nextTxnId"): number {
+  meta(field: MetaField | "nextTxnId"): number {
     using guard = this.pool.pin(metaBlock);
     const view = dataView(guard.bytes);
     return field === "nextTxnId"
@@ -122,10 +127,7 @@ export class LoggedPageStore implements PageStore {
   }
 
   /** Writes a meta field (inside a group). */
-  setMeta(
-    field: "freeHead" | "nextTreeId" | "catalogRoot" | "nextTxnId" | "highWater",
-    value: number,
-  ): void {
+  setMeta(field: MetaField | "nextTxnId", value: number): void {
     const guard = this.pool.pin(metaBlock);
     try {
       const view = dataView(guard.bytes);

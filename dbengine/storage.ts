@@ -205,6 +205,11 @@ export class Storage {
     });
   }
 
+  /** Creates a new empty B+tree with a reserved id (catalog trees). */
+  createTreeWithId(treeId: number): BTree {
+    return this.store.run(0, () => BTree.create(this.store, treeId));
+  }
+
   /** Opens an existing tree by root block and id. */
   openTree(root: number, treeId: number): BTree {
     return new BTree(this.store, root, treeId);

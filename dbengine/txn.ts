@@ -46,6 +46,11 @@ export class Transaction {
   readonly undo: UndoStep[] = [];
   /** The transaction this one waits for, for deadlock detection. */
   waitingFor: Transaction | undefined;
+  /**
+   * Work to run once every running and future statement sees this transaction as committed
+   * (e.g. freeing the pages of a dropped table that older snapshots may still be reading).
+   */
+  readonly afterCommitVisible: (() => void)[] = [];
   readonly #ended: Promise<void>;
   #resolveEnded: () => void = () => {};
 
@@ -216,7 +221,10 @@ export class TransactionManager {
   #end(txn: Transaction, state: "committed" | "aborted"): void {
     this.stats[state === "committed" ? "committed" : "rolledBack"]++;
     txn.finish(state);
-    if (state === "committed" && txn.commitCsn === 0) this.#recent.delete(txn.id);
+    if (state === "committed" && txn.commitCsn === 0) {
+      this.#recent.delete(txn.id);
+      this.#runAfterVisible(txn);
+    }
   }
 
   /** Drops committed transactions every running statement already sees (rule 2). */
@@ -224,7 +232,16 @@ export class TransactionManager {
     let oldest = this.#csn;
     for (const snapshot of this.#snapshots.keys()) if (snapshot < oldest) oldest = snapshot;
     while (this.#committedQueue.length > 0 && this.#committedQueue[0]!.commitCsn <= oldest) {
-      this.#recent.delete(this.#committedQueue.shift()!.id);
+      const txn = this.#committedQueue.shift()!;
+      this.#recent.delete(txn.id);
+      this.#runAfterVisible(txn);
     }
+  }
+
+  #runAfterVisible(txn: Transaction): void {
+    if (txn.afterCommitVisible.length === 0) return;
+    this.#log.run(txn.id, () => {
+      for (const action of txn.afterCommitVisible.splice(0)) action();
+    });
   }
 }

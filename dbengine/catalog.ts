@@ -1,0 +1,267 @@
+/**
+ * The catalog: table and index definitions, stored as multi-version rows in the catalog
+ * B+tree, so DDL is transactional exactly like data (a CREATE TABLE is invisible to others
+ * until commit and vanishes on rollback; a DROP TABLE is undone by ROLLBACK). Plus sequences,
+ * which are not transactional (as in PostgreSQL: a nextval is never rolled back).
+ *
+ * Catalog rows: key = text "table:<name>", value = the TableDef as JSON (bigints and bytes
+ * tagged). The trees of a table are created inside the DDL's transaction (undo frees them)
+ * and freed after a DROP only once every snapshot sees the drop (txn.afterCommitVisible).
+ *
+ * Sequences live in their own B+tree (key: name, value: u64 high-water mark). Values are
+ * handed out from memory and the high-water mark is logged `sequenceCacheSize` ahead, so a
+ * crash may skip up to that many values, never repeat one (PostgreSQL's log_cnt idea).
+ */
+import { assert } from "../lib/assert.ts";
+import { ExoError } from "../lib/errors.ts";
+import type { BTree } from "./btree/btree.ts";
+import { encodeKeyComponent, KeyWriter } from "./key_codec.ts";
+import { VersionedTree } from "./mvcc.ts";
+import type { Storage } from "./storage.ts";
+import { type IndexDef, Table, type TableDef } from "./table.ts";
+import type { Transaction, TxnLog } from "./txn.ts";
+import { type SqlValue, TypeId } from "./types.ts";
+
+/** SQLSTATE 42P07 / 42P01 / 42704 errors about names. */
+export class CatalogError extends ExoError {
+  override name = "CatalogError";
+}
+
+const sequenceCacheSize = 32n;
+const catalogTreeId = 0x7fff_0001;
+const sequenceTreeId = 0x7fff_0002;
+
+function catalogKey(kind: string, name: string): Uint8Array {
+  const writer = new KeyWriter();
+  encodeKeyComponent(writer, TypeId.text, `${kind}:${name}`);
+  return writer.finish();
+}
+
+function toJson(def: TableDef): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(def, (_key, value) => {
+    if (typeof value === "bigint") return { $bigint: value.toString() };
+    if (value instanceof Uint8Array) return { $bytes: Array.from(value) };
+    return value;
+  }));
+}
+
+function fromJson(bytes: Uint8Array): TableDef {
+  return JSON.parse(new TextDecoder().decode(bytes), (_key, value) => {
+    if (value !== null && typeof value === "object") {
+      if ("$bigint" in value) return BigInt(value.$bigint);
+      if ("$bytes" in value) return Uint8Array.from(value.$bytes);
+    }
+    return value;
+  });
+}
+
+/** A table definition before its trees exist. */
+export type NewTableDef = Omit<TableDef, "id" | "root" | "treeId" | "indexes"> & {
+  indexes: Omit<IndexDef, "root" | "treeId">[];
+};
+
+export class Catalog {
+  readonly storage: Storage;
+  readonly #rows: VersionedTree;
+  readonly #sequences: BTree;
+  readonly #log: TxnLog;
+  /** Open table handles by definition identity (id + roots), reused across statements. */
+  readonly #handles = new Map<string, Table>();
+  /** In-memory sequence state: next value and the logged high-water mark. */
+  readonly #sequenceState = new Map<string, { next: bigint; logged: bigint }>();
+
+  private constructor(storage: Storage, rows: VersionedTree, sequences: BTree, log: TxnLog) {
+    this.storage = storage;
+    this.#rows = rows;
+    this.#sequences = sequences;
+    this.#log = log;
+  }
+
+  /** Opens the catalog, creating its trees on a new image. */
+  static open(storage: Storage): Catalog {
+    const store = storage.store;
+    store.run(0, () => {
+      if (store.meta("catalogRoot") === 0) {
+        store.setMeta("catalogRoot", storage.createTreeWithId(catalogTreeId).root);
+      }
+      if (store.meta("sequenceRoot") === 0) {
+        store.setMeta("sequenceRoot", storage.createTreeWithId(sequenceTreeId).root);
+      }
+    });
+    const log: TxnLog = {
+      commit: (txn) => storage.commit(txn),
+      abort: () => {},
+      run: (txn, body) => store.run(txn, body),
+    };
+    const rows = new VersionedTree(
+      storage.openTree(store.meta("catalogRoot"), catalogTreeId),
+      storage.txns,
+      log,
+      "pg_class_relname_nsp_index",
+    );
+    return new Catalog(
+      storage,
+      rows,
+      storage.openTree(store.meta("sequenceRoot"), sequenceTreeId),
+      log,
+    );
+  }
+
+  /** The definition of table `name` visible to `txn` at `snapshot`, or null. */
+  tableDef(name: string, txn: Transaction | undefined, snapshot: number): TableDef | null {
+    const bytes = this.#rows.get(catalogKey("table", name), txn, snapshot);
+    return bytes === null ? null : fromJson(bytes);
+  }
+
+  /** An open handle on table `name` as visible to `txn` at `snapshot`, or null. */
+  table(name: string, txn: Transaction | undefined, snapshot: number): Table | null {
+    const def = this.tableDef(name, txn, snapshot);
+    return def === null ? null : this.handle(def);
+  }
+
+  /** The handle for a definition (cached while the definition is unchanged). */
+  handle(def: TableDef): Table {
+    const identity = `${def.id}/${def.root}/${
+      JSON.stringify(def.indexes.map((i) => i.root))
+    }/${def.columns.length}/${def.columns.map((c) => c.dropped ? 1 : 0).join("")}`;
+    let table = this.#handles.get(identity);
+    if (table === undefined) {
+      table = new Table(def, this.storage, this.storage.txns, this.#log);
+      const sequence = `${def.id}.rowid`;
+      table.nextRowId = () => this.nextval(sequence);
+      this.#handles.set(identity, table);
+    }
+    return table;
+  }
+
+  /** Every table visible at `snapshot`, by name. */
+  tables(txn: Transaction | undefined, snapshot: number): TableDef[] {
+    const start = catalogKey("table", "");
+    const prefix = start.subarray(0, start.length - 2); // "table:" without the terminator
+    const out: TableDef[] = [];
+    let cursor: Uint8Array | undefined = prefix;
+    let inclusive = true;
+    for (;;) {
+      const rows = this.#rows.scan(txn, snapshot, {
+        start: cursor!,
+        startInclusive: inclusive,
+        limit: 128,
+      });
+      for (const row of rows) {
+        if (!startsWith(row.key, prefix)) return out;
+        out.push(fromJson(row.row));
+      }
+      if (rows.length < 128) return out;
+      cursor = rows[rows.length - 1]!.key;
+      inclusive = false;
+    }
+  }
+
+  /** Creates a table (and its indexes) inside `txn`. Throws 42P07 if the name is taken. */
+  async createTable(txn: Transaction, def: NewTableDef): Promise<TableDef> {
+    const full = this.#withTrees(txn, def);
+    const key = catalogKey("table", def.name);
+    const { written } = await this.#rows.write(txn, key, "upsert", (current) => {
+      if (current !== null) {
+        throw new CatalogError("42P07", `relation "${def.name}" already exists`);
+      }
+      return toJson(full);
+    });
+    assert(written, "catalog row written");
+    return full;
+  }
+
+  /** Replaces a table's definition (ALTER TABLE, TRUNCATE, CREATE INDEX) inside `txn`. */
+  async replaceTable(
+    txn: Transaction,
+    name: string,
+    next: (current: TableDef) => TableDef,
+  ): Promise<TableDef> {
+    let result: TableDef | undefined;
+    await this.#rows.write(txn, catalogKey("table", name), "update", (current) => {
+      result = next(fromJson(current!));
+      return toJson(result);
+    });
+    if (result === undefined) throw new CatalogError("42P01", `relation "${name}" does not exist`);
+    return result;
+  }
+
+  /** Drops table `name` inside `txn`; its pages are freed once the drop is visible to all. */
+  async dropTable(txn: Transaction, name: string): Promise<boolean> {
+    let dropped: TableDef | undefined;
+    await this.#rows.write(txn, catalogKey("table", name), "delete", (current) => {
+      dropped = fromJson(current!);
+      return null;
+    });
+    if (dropped === undefined) return false;
+    const trees = this.handle(dropped).trees();
+    txn.afterCommitVisible.push(() => {
+      for (const tree of trees) tree.drop();
+    });
+    return true;
+  }
+
+  /** New empty trees for a table's storage (TRUNCATE, primary key rebuilds), freed on rollback. */
+  newTree(txn: Transaction): { root: number; treeId: number } {
+    const tree = this.#log.run(txn.id, () => this.storage.createTree());
+    txn.undo.push(() => tree.drop());
+    return { root: tree.root, treeId: tree.treeId };
+  }
+
+  /** Frees `trees` once the transaction's commit is visible to every snapshot. */
+  dropLater(txn: Transaction, trees: BTree[]): void {
+    txn.afterCommitVisible.push(() => {
+      for (const tree of trees) tree.drop();
+    });
+  }
+
+  /** The next value of sequence `name` (created at 1 on first use). Never rolled back. */
+  nextval(name: string): bigint {
+    let state = this.#sequenceState.get(name);
+    if (state === undefined) {
+      const stored = this.#sequences.get(sequenceKey(name));
+      const logged = stored === undefined
+        ? 0n
+        : new DataView(stored.buffer, stored.byteOffset).getBigUint64(0, true);
+      state = { next: logged + 1n, logged };
+      this.#sequenceState.set(name, state);
+    }
+    const value = state.next++;
+    if (value > state.logged) {
+      state.logged = value + sequenceCacheSize - 1n;
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setBigUint64(0, state.logged, true);
+      this.#log.run(0, () => this.#sequences.put(sequenceKey(name), bytes));
+    }
+    return value;
+  }
+
+  /** Sets a sequence so the next value is `value + 1` (setval; not rolled back). */
+  setval(name: string, value: bigint): void {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, value, true);
+    this.#log.run(0, () => this.#sequences.put(sequenceKey(name), bytes));
+    this.#sequenceState.set(name, { next: value + 1n, logged: value });
+  }
+
+  #withTrees(txn: Transaction, def: NewTableDef): TableDef {
+    const primary = this.newTree(txn);
+    const indexes = def.indexes.map((index) => ({ ...index, ...this.newTree(txn) }));
+    return { ...def, id: primary.treeId, root: primary.root, treeId: primary.treeId, indexes };
+  }
+}
+
+function sequenceKey(name: string): Uint8Array {
+  const writer = new KeyWriter();
+  encodeKeyComponent(writer, TypeId.text, name);
+  return writer.finish();
+}
+
+function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (bytes.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** A value for `missing` when no default applies. */
+export const noMissingValue: SqlValue = null;

@@ -18,6 +18,7 @@
  */
 import { assert } from "../lib/assert.ts";
 import { ExoError, SqlState } from "../lib/errors.ts";
+import { crashPoint } from "../lib/crash_hooks.ts";
 import type { BufferPool } from "../io/buffer_pool.ts";
 import type { DiskImage } from "../io/disk_image.ts";
 import { BTree } from "./btree/btree.ts";
@@ -235,6 +236,7 @@ export class Storage {
     const redoLsn = this.wal.insertLsn;
     this.store.fullPageLsn = redoLsn; // rule 2 of page_store.ts: first change after this logs an image
     this.pool.flushAll();
+    crashPoint("checkpoint");
     await this.image.device.flushAsync();
     this.#options.onEvent?.("checkpoint-pages-written");
     const payload = encodeCheckpoint({

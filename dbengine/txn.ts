@@ -109,12 +109,14 @@ export class TransactionManager {
     return this.#nextId;
   }
 
-  /** Ids of transactions that have not ended (recorded in checkpoints). */
+  /**
+   * Ids of transactions whose commit record has not been appended yet (recorded in checkpoints,
+   * so recovery can tell losers). A committing transaction's record is already in the log
+   * before the checkpoint record: listing it could make recovery, starting after that record,
+   * mistake an acknowledged commit for a loser.
+   */
   activeIds(): number[] {
-    return [...this.#recent.values()].filter((t) =>
-      t.state === "active" || t.state === "committing"
-    )
-      .map((t) => t.id);
+    return [...this.#recent.values()].filter((t) => t.state === "active").map((t) => t.id);
   }
 
   begin(): Transaction {

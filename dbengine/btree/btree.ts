@@ -21,6 +21,7 @@
  * deletes as themselves, anything structural as whole page images.
  */
 import { assert } from "../../lib/assert.ts";
+import { crashPoint } from "../../lib/crash_hooks.ts";
 import { ExoError } from "../../lib/errors.ts";
 import { BlockType } from "../../io/block.ts";
 import type { PageGuard } from "../../io/buffer_pool.ts";
@@ -366,6 +367,7 @@ export class BTree {
    * separator into the parent (recursively). A root split keeps the root block.
    */
   #splitAndPromote(guard: PageGuard, cells: Uint8Array[], path: PathStep[]): void {
+    crashPoint("btree-split");
     const node = new Node(guard.bytes);
     const leaf = node.isLeaf;
     if (guard.blockNumber === this.root) {

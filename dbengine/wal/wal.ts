@@ -20,6 +20,7 @@
 import { assert } from "../../lib/assert.ts";
 import { DeviceError, ExoError } from "../../lib/errors.ts";
 import { limits } from "../../lib/limits.ts";
+import { crashPoint } from "../../lib/crash_hooks.ts";
 import type { BlockDevice } from "../../hw/block_device.ts";
 import {
   decodeRecord,
@@ -197,6 +198,7 @@ export class Wal {
         end = this.#writePending();
         this.#inFlightEnd = end;
         this.stats.flushes++;
+        crashPoint("wal-sync");
         await this.device.flushAsync();
         this.stats.syncs++;
       } catch (error) {
@@ -224,6 +226,7 @@ export class Wal {
     assert(end % logSectorBytes === 0, "flushes end on a sector boundary");
     const length = end - this.#bufferLsn;
     if (length === 0) return end;
+    crashPoint("wal-write");
     this.#writeRing(this.#bufferLsn, this.#buffer.subarray(0, length));
     this.#bufferLsn = end;
     return end;

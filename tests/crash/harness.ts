@@ -20,7 +20,7 @@ export interface CrashFigures {
   recoveryMs: number[];
 }
 
-async function runChild(dataDir: string, mode: string, seed: number, extra: string[] = []) {
+function runChild(dataDir: string, mode: string, seed: number, extra: string[] = []): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-check", child, dataDir, mode, String(seed), ...extra],
     stdout: "piped",
@@ -51,7 +51,7 @@ export async function crashRounds(
       const atPoint = round % 3 === 2;
       const point = crashPoints[rng.nextInt(crashPoints.length)]!;
       const extra = atPoint ? [`${point}:${1 + rng.nextInt(40)}`] : [];
-      const process = await runChild(dataDir, "run", seed * 1000 + round, extra);
+      const process = runChild(dataDir, "run", seed * 1000 + round, extra);
       const reader = process.stdout.pipeThrough(new TextDecoderStream()).getReader();
       let buffered = "";
       const deadline = Date.now() + (atPoint ? 3000 : 60 + rng.nextInt(400));
@@ -91,7 +91,7 @@ export async function crashRounds(
       }
       if (atPoint) figures.killsAtCrashPoints++;
       else figures.killsAtRandom++;
-      const verify = await runChild(dataDir, "verify", 0);
+      const verify = runChild(dataDir, "verify", 0);
       const output = await verify.output();
       const text = new TextDecoder().decode(output.stdout).trim();
       if (!output.success) {

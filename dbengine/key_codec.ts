@@ -21,6 +21,7 @@
  * A descending component has every byte of it inverted, which also puts NULLs first.
  */
 import { assert } from "../lib/assert.ts";
+import { encodeUtf8 } from "./utf8.ts";
 import {
   type Interval,
   intervalSpanMicros,
@@ -113,7 +114,6 @@ export class KeyWriter {
   }
 }
 
-const utf8 = new TextEncoder();
 const floatScratch = new DataView(new ArrayBuffer(8));
 
 function encodeFloat(writer: KeyWriter, value: number): void {
@@ -230,10 +230,10 @@ export function encodeKeyComponent(
         break;
       case TypeId.text:
       case TypeId.varchar:
-        writer.escaped(utf8.encode(value as string));
+        writer.escaped(encodeUtf8(value as string));
         break;
       case TypeId.char:
-        writer.escaped(utf8.encode((value as string).replace(/ +$/, "")));
+        writer.escaped(encodeUtf8((value as string).replace(/ +$/, "")));
         break;
       case TypeId.bytea:
         writer.escaped(value as Uint8Array);

@@ -131,14 +131,21 @@ export class VersionedTree {
     }
   }
 
-  /** The row under `key` visible to `reader` at `snapshot`, or null. */
+  /** The row under `key` visible to `reader` at `snapshot` (a copy), or null. */
   get(key: Uint8Array, reader: Transaction | undefined, snapshot: number): Uint8Array | null {
-    for (const version of this.versions(key)) {
-      if (this.#txns.visible(version.writer, version.cid, reader, snapshot)) {
-        return version.tombstone ? null : version.row;
-      }
-    }
-    return null;
+    // The hot point-lookup path: walk the versions in place, copy only the visible row.
+    let result: Uint8Array | null = null;
+    const txns = this.#txns;
+    this.tree.visitPrefix(key, (treeKey, value) => {
+      if (treeKey.length !== key.length + stampBytes) return true;
+      const writer = (value[1]! | (value[2]! << 8) | (value[3]! << 16)) + value[4]! * 0x100_0000 +
+        (value[5]! | (value[6]! << 8)) * 0x1_0000_0000;
+      const cid = (value[7]! | (value[8]! << 8) | (value[9]! << 16)) + value[10]! * 0x100_0000;
+      if (!txns.visible(writer, cid, reader, snapshot)) return true;
+      if ((value[0]! & tombstoneFlag) === 0) result = value.slice(headerBytes);
+      return false;
+    });
+    return result;
   }
 
   /**

@@ -14,9 +14,7 @@
  */
 import { assert } from "../lib/assert.ts";
 import { type ColumnType, type Interval, type SqlValue, TypeId } from "./types.ts";
-
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder("utf-8", { fatal: true });
+import { decodeUtf8, encodeUtf8 } from "./utf8.ts";
 const dateInfinity = 0x7fff_ffff;
 const dateMinusInfinity = -0x8000_0000;
 
@@ -130,7 +128,7 @@ export class RowWriter {
       case TypeId.text:
       case TypeId.varchar:
       case TypeId.char:
-        this.#raw(utf8Encoder.encode(value as string));
+        this.#raw(encodeUtf8(value as string));
         return;
       case TypeId.bytea:
         this.#raw(value as Uint8Array);
@@ -212,7 +210,7 @@ export function decodeRow(
         }
         const raw = bytes.subarray(at, at + length);
         at += length;
-        out[i] = types[i]!.id === TypeId.bytea ? raw.slice() : utf8Decoder.decode(raw);
+        out[i] = types[i]!.id === TypeId.bytea ? raw.slice() : decodeUtf8(raw);
       }
     }
   }

@@ -231,6 +231,7 @@ export class TransactionManager {
 
   /** Drops committed transactions every running statement already sees (rule 2). */
   #prune(): void {
+    if (this.#committedQueue.length === 0) return;
     let oldest = this.#csn;
     for (const snapshot of this.#snapshots.keys()) if (snapshot < oldest) oldest = snapshot;
     while (this.#committedQueue.length > 0 && this.#committedQueue[0]!.commitCsn <= oldest) {

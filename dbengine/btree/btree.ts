@@ -126,6 +126,39 @@ export class BTree {
     }
   }
 
+  /**
+   * Calls `visit` with each entry whose key starts with `prefix`, in key order, until it
+   * returns false. Keys and inline values are views into the pinned page, valid only during
+   * the call (no copies: the point-lookup path); overflow values are materialized.
+   */
+  visitPrefix(prefix: Uint8Array, visit: (key: Uint8Array, value: Uint8Array) => boolean): void {
+    let guard = this.#leafFor(prefix, false);
+    try {
+      let node = new Node(guard.bytes);
+      let slot = node.search(prefix).slot;
+      for (;;) {
+        if (slot >= node.count) {
+          const next = node.right;
+          if (next === 0) return;
+          guard.release();
+          guard = this.store.pin(next);
+          node = new Node(guard.bytes);
+          slot = 0;
+          continue;
+        }
+        const key = node.key(slot);
+        if (key.length < prefix.length) return;
+        for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return;
+        const inline = node.value(slot);
+        const value = node.valueField(slot) & overflowFlag ? this.#readOverflow(inline) : inline;
+        if (!visit(key, value)) return;
+        slot++;
+      }
+    } finally {
+      guard.release();
+    }
+  }
+
   /** Inserts or replaces the value under `key`. Returns true when the key was new. */
   put(key: Uint8Array, value: Uint8Array): boolean {
     this.#checkKey(key);

@@ -18,7 +18,12 @@ const commands: Record<string, Command> = {
   start: {
     summary: "boot the appliance and serve PostgreSQL clients",
     usage: "exodb start [flags]",
-    run: start,
+    run: (args) => launch(args, "./kernel/main.ts", true),
+  },
+  check: {
+    summary: "verify every block and B+tree of a data directory (server stopped); exit 1 on damage",
+    usage: "exodb check --data-dir DIR [flags]",
+    run: (args) => launch(args, "./kernel/check_main.ts", false),
   },
   help: {
     summary: "show help for a command",
@@ -51,9 +56,7 @@ function help(name?: string): number {
     return 0;
   }
   console.log(`Usage: deno task ${command.usage}\n\n${command.summary}`);
-  if (command.run === start) {
-    console.log(`\nFlags (flag > environment > default):\n${settingsHelp()}`);
-  }
+  if (name !== "help") console.log(`\nFlags (flag > environment > default):\n${settingsHelp()}`);
   console.log("  --help                   show this help");
   return 0;
 }
@@ -65,7 +68,7 @@ function readEnv(): Record<string, string | undefined> {
 }
 
 /** The permission flags the kernel process needs for `config`, and no more. */
-export function kernelPermissions(config: Config): string[] {
+export function kernelPermissions(config: Config, listen: boolean): string[] {
   const ffi = [libcPath(), nativeLibraryPath].filter((p): p is string => {
     if (p === undefined) return false;
     try {
@@ -78,13 +81,14 @@ export function kernelPermissions(config: Config): string[] {
     "--no-prompt",
     `--allow-read=${[config.dataDir, ...ffi].join(",")}`,
     `--allow-write=${config.dataDir}`,
-    `--allow-net=${config.host}:${config.port}`,
   ];
+  if (listen) flags.push(`--allow-net=${config.host}:${config.port}`);
   if (ffi.length > 0) flags.push(`--allow-ffi=${ffi.join(",")}`);
   return flags;
 }
 
-async function start(args: string[]): Promise<number> {
+/** Validates configuration, then runs `entry` with exactly the permissions it needs. */
+async function launch(args: string[], entry: string, listen: boolean): Promise<number> {
   const options = Object.fromEntries(
     Object.values(settings).map((s) => [s.flag, { type: "string" as const }]),
   );
@@ -95,7 +99,7 @@ async function start(args: string[]): Promise<number> {
     console.error(`exodb: invalid configuration:\n  - ${(error as Error).message}`);
     return 2;
   }
-  if (parsed.values.help) return help("start");
+  if (parsed.values.help) return help(listen ? "start" : "check");
   const flags = parsed.values as Record<string, string | undefined>;
   const result = resolveConfig(flags, readEnv());
   if (!result.ok) {
@@ -104,11 +108,11 @@ async function start(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const main = new URL("./kernel/main.ts", import.meta.url).pathname;
+  const main = new URL(entry, import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...kernelPermissions(result.config),
+      ...kernelPermissions(result.config, listen),
       main,
       `--config-json=${JSON.stringify(result.config)}`,
     ],
@@ -134,6 +138,6 @@ if (import.meta.main) {
   if (name === undefined || name === "--help" || name === "-h") Deno.exit(help());
   const command = commands[name];
   if (command === undefined) Deno.exit(help(name));
-  if (rest.includes("--help") && command.run !== start) Deno.exit(help(name));
+  if (rest.includes("--help") && name === "help") Deno.exit(help(name));
   Deno.exit(await command.run(rest));
 }

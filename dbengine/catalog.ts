@@ -28,8 +28,9 @@ export class CatalogError extends ExoError {
 }
 
 const sequenceCacheSize = 32n;
-const catalogTreeId = 0x7fff_0001;
-const sequenceTreeId = 0x7fff_0002;
+/** Reserved tree ids of the catalog's own trees. */
+export const catalogTreeId = 0x7fff_0001;
+export const sequenceTreeId = 0x7fff_0002;
 
 function catalogKey(kind: string, name: string): Uint8Array {
   const writer = new KeyWriter();

@@ -26,6 +26,8 @@ export interface DataDirOptions {
   imageExtentBytes: number;
   logDeviceBytes: number;
   backend: FileBackend;
+  /** Format when there is no image (default true; the offline checker passes false). */
+  formatIfMissing?: boolean;
 }
 
 /** The mounted devices of a data directory. */
@@ -49,6 +51,11 @@ export function openDataDir(options: DataDirOptions): DataDir {
   let formatted = false;
   ensureDirectory(options.dataDir);
   if (!pathExists(imagePath)) {
+    if (options.formatIfMissing === false) {
+      throw new MountError(
+        `Cannot open ${options.dataDir}: it holds no ExoDB image (${dataFiles.image})`,
+      );
+    }
     if (pathExists(logPath)) {
       throw new MountError(
         `Cannot boot: ${logPath} exists without ${imagePath}; move the log device away to format a new image`,

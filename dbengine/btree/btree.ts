@@ -58,6 +58,8 @@ export interface TreeCheck {
   leaves: number;
   internals: number;
   overflowPages: number;
+  /** Every block the tree uses (nodes and overflow pages). */
+  blocks: Set<number>;
 }
 
 /** Raised for a key too long to index (SQLSTATE 54000, as PostgreSQL's "index row size"). */
@@ -277,8 +279,15 @@ export class BTree {
    * AssertionError naming the block on the first violation.
    */
   check(): TreeCheck {
-    const result: TreeCheck = { entries: 0, depth: 0, leaves: 0, internals: 0, overflowPages: 0 };
     const seen = new Set<number>();
+    const result: TreeCheck = {
+      entries: 0,
+      depth: 0,
+      leaves: 0,
+      internals: 0,
+      overflowPages: 0,
+      blocks: seen,
+    };
     const leaves: number[] = [];
     const visit = (
       block: number,

@@ -356,8 +356,10 @@ function fitVarchar(text: string, typmod: number): string {
   throw new DataError("22001", `value too long for type character varying(${max})`);
 }
 
+/** char(n): blank-padded to n. Without a typmod (bpchar) the text is kept as it is. */
 function fitChar(text: string, typmod: number): string {
-  const length = typmod >= 4 ? typmod - 4 : 1;
+  if (typmod < 4) return text;
+  const length = typmod - 4;
   const chars = [...text];
   if (chars.length > length) {
     if (chars.slice(length).every((c) => c === " ")) return chars.slice(0, length).join("");

@@ -1,0 +1,918 @@
+/**
+ * Scalar functions by name and argument types, with PostgreSQL's result types and errors.
+ * Each resolution says which types the arguments are cast to, the result type, and whether
+ * the function is strict (any NULL argument gives NULL without calling it).
+ */
+import { createHash } from "node:crypto";
+import { type Interval, type SqlValue, TypeId } from "../dbengine/types.ts";
+import { checkInt, checkInt8 } from "./casts.ts";
+import {
+  dateFromDays,
+  daysInMonth,
+  microsPerDay,
+  timestampFields,
+  timestampFromFields,
+} from "./datetime.ts";
+import {
+  numericAbs,
+  numericCeil,
+  numericDiv,
+  numericFloor,
+  numericMod,
+  numericPower,
+  numericRound,
+  numericScale,
+  numericSqrt,
+  numericTrunc,
+} from "./numeric.ts";
+import { DataError } from "./pg_text.ts";
+import {
+  isNumeric,
+  isText,
+  isUnknown,
+  promoteNumeric,
+  type SqlType,
+  t,
+  typeName,
+} from "./sql_types.ts";
+
+/** What a function call needs at run time. */
+export interface CallContext {
+  /** Transaction start time (now(), current_timestamp), microseconds since 2000-01-01 UTC. */
+  transactionStartMicros: number;
+  /** Statement start time (statement_timestamp()). */
+  statementStartMicros: number;
+  /** Session time zone offset in seconds east of UTC. */
+  timeZoneOffsetSeconds: number;
+  random(): number;
+}
+
+/** A resolved function. */
+export interface ResolvedFunction {
+  args: SqlType[];
+  result: SqlType;
+  strict: boolean;
+  fn: (args: SqlValue[], ctx: CallContext) => SqlValue;
+}
+
+/** SQLSTATE 42883: no function with this name and these argument types. */
+export class UndefinedFunctionError extends DataError {
+  override name = "UndefinedFunctionError";
+}
+
+type Resolver = (types: SqlType[]) => ResolvedFunction | undefined;
+
+const registry = new Map<string, Resolver>();
+
+function define(names: string | string[], resolver: Resolver): void {
+  for (const name of Array.isArray(names) ? names : [names]) registry.set(name, resolver);
+}
+
+/** Treats unknown-typed arguments as text. */
+function textual(type: SqlType): SqlType {
+  return isUnknown(type) || isText(type) ? t.text : type;
+}
+
+function numericArg(type: SqlType): SqlType | undefined {
+  if (isUnknown(type)) return t.numeric;
+  return isNumeric(type) ? type : undefined;
+}
+
+/** Resolves a call; throws 42883 naming the signature when nothing matches. */
+export function resolveFunction(name: string, types: SqlType[]): ResolvedFunction {
+  const resolver = registry.get(name.toLowerCase());
+  const resolved = resolver?.(types);
+  if (resolved === undefined) {
+    throw new UndefinedFunctionError(
+      "42883",
+      `function ${name}(${
+        types.map((type) => isUnknown(type) ? "unknown" : typeName(type)).join(", ")
+      }) does not exist`,
+    );
+  }
+  return resolved;
+}
+
+/** True when `name` is a known scalar function. */
+export function isFunction(name: string): boolean {
+  return registry.has(name.toLowerCase());
+}
+
+// ------------------------------------------------------------------ strings
+
+const chars = (s: string) => [...s];
+
+define(
+  ["length", "char_length", "character_length"],
+  (types) =>
+    types.length === 1 && (isText(types[0]!) || isUnknown(types[0]!))
+      ? {
+        args: [types[0]!.id === TypeId.char ? t.bpchar : t.text],
+        result: t.int4,
+        strict: true,
+        fn: ([s]) =>
+          chars(types[0]!.id === TypeId.char ? (s as string).replace(/ +$/, "") : s as string)
+            .length,
+      }
+      : types.length === 1 && types[0]!.id === TypeId.bytea
+      ? { args: [t.bytea], result: t.int4, strict: true, fn: ([b]) => (b as Uint8Array).length }
+      : undefined,
+);
+
+define("octet_length", (types) =>
+  types.length === 1
+    ? {
+      args: [types[0]!.id === TypeId.bytea ? t.bytea : t.text],
+      result: t.int4,
+      strict: true,
+      fn: ([v]) =>
+        v instanceof Uint8Array ? v.length : new TextEncoder().encode(v as string).length,
+    }
+    : undefined);
+
+define(
+  "lower",
+  (types) =>
+    types.length === 1
+      ? { args: [t.text], result: t.text, strict: true, fn: ([s]) => (s as string).toLowerCase() }
+      : undefined,
+);
+define(
+  "upper",
+  (types) =>
+    types.length === 1
+      ? { args: [t.text], result: t.text, strict: true, fn: ([s]) => (s as string).toUpperCase() }
+      : undefined,
+);
+
+/** substring(s from start for count), 1-based, PostgreSQL's clamping. */
+export function substring(s: string, start: number, count?: number): string {
+  const c = chars(s);
+  if (count !== undefined && count < 0) {
+    throw new DataError("22011", "negative substring length not allowed");
+  }
+  const from = Math.max(start, 1);
+  const to = count === undefined ? c.length + 1 : start + count;
+  if (to <= from) return "";
+  return c.slice(from - 1, to - 1).join("");
+}
+
+define(["substring", "substr"], (types) => {
+  if (types.length < 2 || types.length > 3) return undefined;
+  return {
+    args: [t.text, t.int4, ...(types.length === 3 ? [t.int4] : [])],
+    result: t.text,
+    strict: true,
+    fn: ([s, start, count]) => substring(s as string, start as number, count as number | undefined),
+  };
+});
+
+define(["position", "strpos"], (types) =>
+  types.length === 2
+    ? {
+      args: [t.text, t.text],
+      result: t.int4,
+      strict: true,
+      // position(needle in haystack) is strpos(haystack, needle); the parser passes (haystack, needle).
+      fn: ([haystack, needle]) => {
+        const index = (haystack as string).indexOf(needle as string);
+        return index < 0 ? 0 : chars((haystack as string).slice(0, index)).length + 1;
+      },
+    }
+    : undefined);
+
+function trimWith(s: string, set: string, leading: boolean, trailing: boolean): string {
+  const c = chars(s);
+  const drop = new Set(chars(set));
+  let from = 0;
+  let to = c.length;
+  if (leading) { while (from < to && drop.has(c[from]!)) from++; }
+  if (trailing) { while (to > from && drop.has(c[to - 1]!)) to--; }
+  return c.slice(from, to).join("");
+}
+
+for (
+  const [name, leading, trailing] of [["btrim", true, true], ["ltrim", true, false], [
+    "rtrim",
+    false,
+    true,
+  ]] as const
+) {
+  define(name, (types) =>
+    types.length === 1 || types.length === 2
+      ? {
+        args: types.map(() => t.text),
+        result: t.text,
+        strict: true,
+        fn: ([s, set]) =>
+          trimWith(s as string, (set as string | undefined) ?? " ", leading, trailing),
+      }
+      : undefined);
+}
+
+define("replace", (types) =>
+  types.length === 3
+    ? {
+      args: [t.text, t.text, t.text],
+      result: t.text,
+      strict: true,
+      fn: ([s, from, to]) =>
+        (from as string) === "" ? s! : (s as string).split(from as string).join(to as string),
+    }
+    : undefined);
+
+define("concat", (types) => ({
+  args: types.map(textual),
+  result: t.text,
+  strict: false,
+  fn: (args) => args.map((a) => (a === null ? "" : String(a))).join(""),
+}));
+
+define("concat_ws", (types) =>
+  types.length >= 1
+    ? {
+      args: types.map(textual),
+      result: t.text,
+      strict: false,
+      fn: ([sep, ...rest]) =>
+        sep === null ? null : rest.filter((a) => a !== null).map(String).join(sep as string),
+    }
+    : undefined);
+
+define("left", (types) =>
+  types.length === 2
+    ? {
+      args: [t.text, t.int4],
+      result: t.text,
+      strict: true,
+      fn: ([s, n]) => {
+        const c = chars(s as string);
+        return (n as number) >= 0
+          ? c.slice(0, n as number).join("")
+          : c.slice(0, Math.max(0, c.length + (n as number))).join("");
+      },
+    }
+    : undefined);
+define("right", (types) =>
+  types.length === 2
+    ? {
+      args: [t.text, t.int4],
+      result: t.text,
+      strict: true,
+      fn: ([s, n]) => {
+        const c = chars(s as string);
+        return (n as number) >= 0
+          ? c.slice(Math.max(0, c.length - (n as number))).join("")
+          : c.slice(-(n as number)).join("");
+      },
+    }
+    : undefined);
+
+define(
+  "repeat",
+  (types) =>
+    types.length === 2
+      ? {
+        args: [t.text, t.int4],
+        result: t.text,
+        strict: true,
+        fn: ([s, n]) => (s as string).repeat(Math.max(0, n as number)),
+      }
+      : undefined,
+);
+
+define(
+  "reverse",
+  (types) =>
+    types.length === 1
+      ? {
+        args: [t.text],
+        result: t.text,
+        strict: true,
+        fn: ([s]) => chars(s as string).reverse().join(""),
+      }
+      : undefined,
+);
+
+for (const [name, pad] of [["lpad", true], ["rpad", false]] as const) {
+  define(name, (types) =>
+    types.length === 2 || types.length === 3
+      ? {
+        args: [t.text, t.int4, ...(types.length === 3 ? [t.text] : [])],
+        result: t.text,
+        strict: true,
+        fn: ([s, n, fill]) => {
+          const c = chars(s as string);
+          const length = Math.max(0, n as number);
+          if (c.length >= length) return c.slice(0, length).join("");
+          const f = chars((fill as string | undefined) ?? " ");
+          if (f.length === 0) return c.join("");
+          const padding: string[] = [];
+          while (padding.length < length - c.length) padding.push(f[padding.length % f.length]!);
+          return pad ? padding.join("") + c.join("") : c.join("") + padding.join("");
+        },
+      }
+      : undefined);
+}
+
+define("initcap", (types) =>
+  types.length === 1
+    ? {
+      args: [t.text],
+      result: t.text,
+      strict: true,
+      fn: ([s]) =>
+        (s as string).toLowerCase().replace(/(^|[^a-z0-9])([a-z])/g, (_m, p, c) =>
+          p + c.toUpperCase()),
+    }
+    : undefined);
+
+define("split_part", (types) =>
+  types.length === 3
+    ? {
+      args: [t.text, t.text, t.int4],
+      result: t.text,
+      strict: true,
+      fn: ([s, sep, n]) => {
+        if ((n as number) === 0) throw new DataError("22023", "field position must not be zero");
+        const parts = (sep as string) === "" ? [s as string] : (s as string).split(sep as string);
+        const index = (n as number) > 0 ? (n as number) - 1 : parts.length + (n as number);
+        return parts[index] ?? "";
+      },
+    }
+    : undefined);
+
+define(
+  "md5",
+  (types) =>
+    types.length === 1
+      ? { args: [t.text], result: t.text, strict: true, fn: ([s]) => md5Hex(s as string) }
+      : undefined,
+);
+
+// ------------------------------------------------------------------ numbers
+
+define("abs", (types) => {
+  const type = types.length === 1 ? numericArg(types[0]!) : undefined;
+  if (type === undefined) return undefined;
+  return {
+    args: [type],
+    result: type,
+    strict: true,
+    fn: ([v]) => {
+      if (type.id === TypeId.numeric) return numericAbs(v as string);
+      if (type.id === TypeId.bigint) {
+        return checkInt8((v as bigint) < 0n ? -(v as bigint) : v as bigint);
+      }
+      if (type.id === TypeId.integer || type.id === TypeId.smallint) {
+        return checkInt(Math.abs(v as number), type.id);
+      }
+      return Math.abs(v as number);
+    },
+  };
+});
+
+/** Rounds half to even, as C's rint (float round). */
+function rint(value: number): number {
+  const floor = Math.floor(value);
+  const diff = value - floor;
+  if (diff !== 0.5) return Math.round(value);
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+define("round", (types) => {
+  if (types.length === 1) {
+    const type = numericArg(types[0]!);
+    if (type === undefined) return undefined;
+    if (type.id === TypeId.real || type.id === TypeId.double) {
+      return { args: [t.float8], result: t.float8, strict: true, fn: ([v]) => rint(v as number) };
+    }
+    return {
+      args: [t.numeric],
+      result: t.numeric,
+      strict: true,
+      fn: ([v]) => numericRound(v as string, 0),
+    };
+  }
+  if (types.length === 2) {
+    return {
+      args: [t.numeric, t.int4],
+      result: t.numeric,
+      strict: true,
+      fn: ([v, s]) => numericRound(v as string, s as number),
+    };
+  }
+  return undefined;
+});
+
+define("trunc", (types) => {
+  if (types.length === 1 && (types[0]!.id === TypeId.double || types[0]!.id === TypeId.real)) {
+    return {
+      args: [t.float8],
+      result: t.float8,
+      strict: true,
+      fn: ([v]) => Math.trunc(v as number),
+    };
+  }
+  if (types.length === 1 || types.length === 2) {
+    return {
+      args: [t.numeric, ...(types.length === 2 ? [t.int4] : [])],
+      result: t.numeric,
+      strict: true,
+      fn: ([v, s]) => numericTrunc(v as string, (s as number | undefined) ?? 0),
+    };
+  }
+  return undefined;
+});
+
+for (
+  const [names, floatFn, numericFn] of [
+    [["floor"], Math.floor, numericFloor],
+    [["ceil", "ceiling"], Math.ceil, numericCeil],
+  ] as const
+) {
+  define([...names], (types) => {
+    const type = types.length === 1 ? numericArg(types[0]!) : undefined;
+    if (type === undefined) return undefined;
+    if (type.id === TypeId.real || type.id === TypeId.double) {
+      return {
+        args: [t.float8],
+        result: t.float8,
+        strict: true,
+        fn: ([v]) => floatFn(v as number),
+      };
+    }
+    return {
+      args: [t.numeric],
+      result: t.numeric,
+      strict: true,
+      fn: ([v]) => numericFn(v as string),
+    };
+  });
+}
+
+define("mod", (types) => {
+  if (types.length !== 2) return undefined;
+  const a = numericArg(types[0]!);
+  const b = numericArg(types[1]!);
+  if (a === undefined || b === undefined) return undefined;
+  const type = promoteNumeric(a, b);
+  if (type.id === TypeId.numeric || type.id === TypeId.real || type.id === TypeId.double) {
+    return {
+      args: [t.numeric, t.numeric],
+      result: t.numeric,
+      strict: true,
+      fn: ([x, y]) => numericMod(x as string, y as string),
+    };
+  }
+  return {
+    args: [type, type],
+    result: type,
+    strict: true,
+    fn: ([x, y]) => {
+      if (type.id === TypeId.bigint) {
+        if (y === 0n) throw new DataError("22012", "division by zero");
+        return (x as bigint) % (y as bigint);
+      }
+      if (y === 0) throw new DataError("22012", "division by zero");
+      return (x as number) % (y as number) || 0;
+    },
+  };
+});
+
+define(["power", "pow"], (types) => {
+  if (types.length !== 2) return undefined;
+  const numericArgs = types.every((type) => type.id === TypeId.numeric);
+  if (numericArgs) {
+    return {
+      args: [t.numeric, t.numeric],
+      result: t.numeric,
+      strict: true,
+      fn: ([x, y]) => numericPower(x as string, y as string),
+    };
+  }
+  return {
+    args: [t.float8, t.float8],
+    result: t.float8,
+    strict: true,
+    fn: ([x, y]) => {
+      const r = Math.pow(x as number, y as number);
+      if ((x as number) === 0 && (y as number) < 0) {
+        throw new DataError("2201F", "zero raised to a negative power is undefined");
+      }
+      if (Number.isNaN(r) && !Number.isNaN(x as number) && !Number.isNaN(y as number)) {
+        throw new DataError(
+          "2201F",
+          "a negative number raised to a non-integer power yields a complex result",
+        );
+      }
+      return r;
+    },
+  };
+});
+
+define("sqrt", (types) => {
+  if (types.length !== 1) return undefined;
+  if (types[0]!.id === TypeId.numeric) {
+    return {
+      args: [t.numeric],
+      result: t.numeric,
+      strict: true,
+      fn: ([v]) => numericSqrt(v as string),
+    };
+  }
+  return {
+    args: [t.float8],
+    result: t.float8,
+    strict: true,
+    fn: ([v]) => {
+      if ((v as number) < 0) {
+        throw new DataError("2201F", "cannot take square root of a negative number");
+      }
+      return Math.sqrt(v as number);
+    },
+  };
+});
+
+define(
+  "random",
+  (types) =>
+    types.length === 0
+      ? { args: [], result: t.float8, strict: false, fn: (_a, ctx) => ctx.random() }
+      : undefined,
+);
+
+define("sign", (types) =>
+  types.length === 1
+    ? {
+      args: [t.float8],
+      result: t.float8,
+      strict: true,
+      fn: ([v]) => Math.sign(v as number),
+    }
+    : undefined);
+
+define("div", (types) =>
+  types.length === 2
+    ? {
+      args: [t.numeric, t.numeric],
+      result: t.numeric,
+      strict: true,
+      fn: ([x, y]) => numericTrunc(numericDiv(x as string, y as string), 0),
+    }
+    : undefined);
+
+define(
+  "scale",
+  (types) =>
+    types.length === 1
+      ? { args: [t.numeric], result: t.int4, strict: true, fn: ([v]) => numericScale(v as string) }
+      : undefined,
+);
+
+// ------------------------------------------------------------------ dates and times
+
+define(
+  ["now", "transaction_timestamp", "current_timestamp"],
+  (types) =>
+    types.length === 0
+      ? {
+        args: [],
+        result: t.timestamptz,
+        strict: false,
+        fn: (_a, ctx) => ctx.transactionStartMicros,
+      }
+      : undefined,
+);
+define(
+  "statement_timestamp",
+  (types) =>
+    types.length === 0
+      ? {
+        args: [],
+        result: t.timestamptz,
+        strict: false,
+        fn: (_a, ctx) => ctx.statementStartMicros,
+      }
+      : undefined,
+);
+define("clock_timestamp", (types) =>
+  types.length === 0
+    ? {
+      args: [],
+      result: t.timestamptz,
+      strict: false,
+      fn: () =>
+        Math.round((performance.timeOrigin + performance.now()) * 1000) - 946_684_800_000_000,
+    }
+    : undefined);
+define("current_date", (types) =>
+  types.length === 0
+    ? {
+      args: [],
+      result: t.date,
+      strict: false,
+      fn: (_a, ctx) =>
+        Math.floor((ctx.transactionStartMicros + ctx.timeZoneOffsetSeconds * 1e6) / microsPerDay),
+    }
+    : undefined);
+define(
+  "localtimestamp",
+  (types) =>
+    types.length === 0
+      ? {
+        args: [],
+        result: t.timestamp,
+        strict: false,
+        fn: (_a, ctx) => ctx.transactionStartMicros + ctx.timeZoneOffsetSeconds * 1e6,
+      }
+      : undefined,
+);
+
+const truncUnits = [
+  "microseconds",
+  "milliseconds",
+  "second",
+  "minute",
+  "hour",
+  "day",
+  "week",
+  "month",
+  "quarter",
+  "year",
+  "decade",
+  "century",
+  "millennium",
+];
+
+/** date_trunc on local time fields. */
+export function dateTrunc(unit: string, micros: number): number {
+  if (!Number.isFinite(micros)) return micros;
+  const u = unit.toLowerCase().replace(/s$/, "");
+  const f = timestampFields(micros);
+  switch (u) {
+    case "microsecond":
+      return micros;
+    case "millisecond":
+      return timestampFromFields(
+        f.year,
+        f.month,
+        f.day,
+        f.hour,
+        f.minute,
+        f.second,
+        f.micro - (f.micro % 1000),
+      );
+    case "second":
+      return timestampFromFields(f.year, f.month, f.day, f.hour, f.minute, f.second, 0);
+    case "minute":
+      return timestampFromFields(f.year, f.month, f.day, f.hour, f.minute, 0, 0);
+    case "hour":
+      return timestampFromFields(f.year, f.month, f.day, f.hour, 0, 0, 0);
+    case "day":
+      return timestampFromFields(f.year, f.month, f.day, 0, 0, 0, 0);
+    case "week": {
+      const days = Math.floor(micros / microsPerDay);
+      const isoDow = ((days + 5) % 7 + 7) % 7; // 2000-01-01 was a Saturday; Monday = 0
+      return (days - isoDow) * microsPerDay;
+    }
+    case "month":
+      return timestampFromFields(f.year, f.month, 1, 0, 0, 0, 0);
+    case "quarter":
+      return timestampFromFields(f.year, Math.floor((f.month - 1) / 3) * 3 + 1, 1, 0, 0, 0, 0);
+    case "year":
+      return timestampFromFields(f.year, 1, 1, 0, 0, 0, 0);
+    case "decade":
+      return timestampFromFields(Math.floor(f.year / 10) * 10, 1, 1, 0, 0, 0, 0);
+    case "century":
+      return timestampFromFields(Math.floor((f.year - 1) / 100) * 100 + 1, 1, 1, 0, 0, 0, 0);
+    case "millennium":
+      return timestampFromFields(Math.floor((f.year - 1) / 1000) * 1000 + 1, 1, 1, 0, 0, 0, 0);
+  }
+  throw new DataError(
+    "22023",
+    `unit "${unit}" not recognized for type timestamp without time zone`,
+  );
+}
+
+define("date_trunc", (types) => {
+  if (types.length !== 2) return undefined;
+  const type = types[1]!.id === TypeId.timestamptz
+    ? t.timestamptz
+    : types[1]!.id === TypeId.interval
+    ? undefined
+    : t.timestamp;
+  if (type === undefined) return undefined;
+  return {
+    args: [t.text, type],
+    result: type,
+    strict: true,
+    fn: ([unit, v], ctx) => {
+      if (!truncUnits.some((u) => u.startsWith((unit as string).toLowerCase().replace(/s$/, "")))) {
+        throw new DataError("22023", `unit "${unit}" not recognized for type ${typeName(type)}`);
+      }
+      if (type.id === TypeId.timestamptz) {
+        const offset = ctx.timeZoneOffsetSeconds * 1e6;
+        return dateTrunc(unit as string, (v as number) + offset) - offset;
+      }
+      return dateTrunc(unit as string, v as number);
+    },
+  };
+});
+
+/** EXTRACT(field FROM source) as numeric, PostgreSQL 14+ style. */
+export function extractField(
+  field: string,
+  value: SqlValue,
+  type: SqlType,
+  offsetSeconds: number,
+): string {
+  const f = field.toLowerCase();
+  if (type.id === TypeId.interval) {
+    const i = value as Interval;
+    const seconds = (i.micros % 60_000_000) / 1e6;
+    switch (f) {
+      case "epoch": {
+        // PostgreSQL: a year is 365.25 days, a month 30 days.
+        const seconds = Math.trunc(i.months / 12) * 365.25 * 86400 + (i.months % 12) * 30 * 86400 +
+          i.days * 86400 + i.micros / 1e6;
+        return seconds.toFixed(6);
+      }
+      case "year":
+        return String(Math.trunc(i.months / 12));
+      case "month":
+        return String(i.months % 12);
+      case "day":
+        return String(i.days);
+      case "hour":
+        return String(Math.trunc(i.micros / 3_600_000_000));
+      case "minute":
+        return String(Math.trunc((i.micros % 3_600_000_000) / 60_000_000));
+      case "second":
+        return seconds.toFixed(6);
+    }
+    throw new DataError("22023", `unit "${field}" not supported for type interval`);
+  }
+  let micros: number;
+  if (type.id === TypeId.date) micros = (value as number) * microsPerDay;
+  else micros = (value as number) + (type.id === TypeId.timestamptz ? offsetSeconds * 1e6 : 0);
+  const d = timestampFields(micros);
+  const days = Math.floor(micros / microsPerDay);
+  switch (f) {
+    case "year":
+      return String(d.year > 0 ? d.year : d.year - 1);
+    case "month":
+      return String(d.month);
+    case "day":
+      return String(d.day);
+    case "hour":
+      return String(d.hour);
+    case "minute":
+      return String(d.minute);
+    case "second":
+      return (d.second + d.micro / 1e6).toFixed(6);
+    case "milliseconds":
+      return ((d.second * 1e6 + d.micro) / 1000).toFixed(3);
+    case "microseconds":
+      return String(d.second * 1_000_000 + d.micro);
+    case "dow":
+      return String(((days + 6) % 7 + 7) % 7); // Sunday = 0; 2000-01-01 was a Saturday (6)
+    case "isodow":
+      return String(((days + 5) % 7 + 7) % 7 + 1);
+    case "doy":
+      return String(
+        days - Math.floor(timestampFromFields(d.year, 1, 1, 0, 0, 0, 0) / microsPerDay) + 1,
+      );
+    case "quarter":
+      return String(Math.floor((d.month - 1) / 3) + 1);
+    case "week": {
+      const thursday = days - (((days + 5) % 7 + 7) % 7) + 3;
+      const year = dateFromDays(thursday).year;
+      const jan1 = Math.floor(timestampFromFields(year, 1, 1, 0, 0, 0, 0) / microsPerDay);
+      return String(Math.floor((thursday - jan1) / 7) + 1);
+    }
+    case "decade":
+      return String(Math.floor(d.year / 10));
+    case "century":
+      return String(
+        d.year > 0 ? Math.floor((d.year - 1) / 100) + 1 : -(Math.floor(-d.year / 100) + 1),
+      );
+    case "millennium":
+      return String(
+        d.year > 0 ? Math.floor((d.year - 1) / 1000) + 1 : -(Math.floor(-d.year / 1000) + 1),
+      );
+    case "epoch": {
+      if (type.id === TypeId.date) return String((value as number) * 86400 + 946_684_800);
+      const unixMicros = (value as number) + 946_684_800_000_000;
+      const whole = Math.floor(unixMicros / 1e6);
+      return `${whole}.${String(unixMicros - whole * 1e6).padStart(6, "0")}`;
+    }
+    case "timezone":
+      return String(type.id === TypeId.timestamptz ? offsetSeconds : 0);
+  }
+  throw new DataError("22023", `unit "${field}" not recognized for type ${typeName(type)}`);
+}
+
+define(["date_part", "extract"], (types) => {
+  if (types.length !== 2) return undefined;
+  const type = isUnknown(types[1]!) ? t.timestamp : types[1]!;
+  const isExtract = true;
+  return {
+    args: [t.text, type],
+    result: isExtract ? t.numeric : t.float8,
+    strict: true,
+    fn: ([field, v], ctx) => extractField(field as string, v!, type, ctx.timeZoneOffsetSeconds),
+  };
+});
+
+/** age(a, b): a − b field by field with borrowing, as PostgreSQL's timestamp_age. */
+export function age(a: number, b: number): Interval {
+  const negative = a < b;
+  const [late, early] = negative ? [b, a] : [a, b];
+  const x = timestampFields(late);
+  const y = timestampFields(early);
+  let micros =
+    (((x.hour - y.hour) * 60 + (x.minute - y.minute)) * 60 + (x.second - y.second)) * 1e6 +
+    (x.micro - y.micro);
+  let days = x.day - y.day;
+  let months = x.month - y.month;
+  let years = x.year - y.year;
+  if (micros < 0) {
+    micros += microsPerDay;
+    days--;
+  }
+  if (days < 0) {
+    days += daysInMonth(y.year, y.month);
+    months--;
+  }
+  if (months < 0) {
+    months += 12;
+    years--;
+  }
+  const sign = negative ? -1 : 1;
+  return {
+    months: sign * (years * 12 + months) || 0,
+    days: sign * days || 0,
+    micros: sign * micros || 0,
+  };
+}
+
+define(
+  "age",
+  (types) =>
+    types.length === 2
+      ? {
+        args: [t.timestamp, t.timestamp],
+        result: t.interval,
+        strict: true,
+        fn: ([a, b]) => age(a as number, b as number),
+      }
+      : undefined,
+);
+
+// ------------------------------------------------------------------ misc
+
+define("version", (types) =>
+  types.length === 0
+    ? {
+      args: [],
+      result: t.text,
+      strict: false,
+      fn: () => `PostgreSQL 15.10 (ExoDB ${Deno.build.target}), compatible server`,
+    }
+    : undefined);
+define(
+  "pg_backend_pid",
+  (types) =>
+    types.length === 0
+      ? { args: [], result: t.int4, strict: false, fn: () => Deno.pid }
+      : undefined,
+);
+define(
+  ["current_user", "session_user", "user", "current_role"],
+  (types) =>
+    types.length === 0 ? { args: [], result: t.name, strict: false, fn: () => "exodb" } : undefined,
+);
+define(
+  ["current_database", "current_catalog"],
+  (types) =>
+    types.length === 0 ? { args: [], result: t.name, strict: false, fn: () => "exodb" } : undefined,
+);
+define(
+  "current_schema",
+  (types) =>
+    types.length === 0
+      ? { args: [], result: t.name, strict: false, fn: () => "public" }
+      : undefined,
+);
+define(
+  "gen_random_uuid",
+  (types) =>
+    types.length === 0
+      ? { args: [], result: t.text, strict: false, fn: () => crypto.randomUUID() }
+      : undefined,
+);
+
+function md5Hex(text: string): string {
+  return createHash("md5").update(text).digest("hex");
+}

@@ -92,7 +92,7 @@ export class Catalog {
     const log: TxnLog = {
       commit: (txn) => storage.commit(txn),
       abort: () => {},
-      run: (txn, body) => store.run(txn, body),
+      run: (txn, body, freesOnly) => store.run(txn, body, freesOnly),
     };
     const rows = new VersionedTree(
       storage.openTree(store.meta("catalogRoot"), catalogTreeId),

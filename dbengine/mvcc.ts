@@ -322,12 +322,8 @@ export class VersionedTree {
           if (version.tombstone) doomed.push(entry.key);
         }
       }
-      if (doomed.length > 0) {
-        this.#log.run(txn, () => {
-          for (const key of doomed) this.tree.delete(key);
-        });
-        removed += doomed.length;
-      }
+      for (const key of doomed) this.#log.run(txn, () => this.tree.delete(key), true);
+      removed += doomed.length;
       if (batch.length < 256) return removed;
       cursor = batch[batch.length - 1]!.key;
     }

@@ -29,6 +29,7 @@
  * A free page keeps the next free block at offset 32.
  */
 import { assert } from "../lib/assert.ts";
+import { ExoError } from "../lib/errors.ts";
 import { limits } from "../lib/limits.ts";
 import { blockLsn, BlockType, type BlockTypeValue, setBlockLsn } from "../io/block.ts";
 import type { BufferPool, PageGuard } from "../io/buffer_pool.ts";
@@ -38,6 +39,11 @@ import { Node } from "./btree/node.ts";
 import type { PageChange, PageStore } from "./btree/page_store.ts";
 import { groupEndFlag, readU64, RecordType, type WalRecord, writeU64 } from "./wal/record.ts";
 import type { Wal } from "./wal/wal.ts";
+
+/** Blocks kept available before a group starts (a B+tree change allocates a handful). */
+const groupBlocksReserve = 64;
+/** Log space kept available before a group starts, in pages (a group's images fit in it). */
+const groupLogPagesReserve = 32;
 
 /** The meta page's block number. */
 export const metaBlock = limits.superblockCopiesCount;
@@ -81,6 +87,9 @@ export class LoggedPageStore implements PageStore {
   readonly stats: PageLogStats = { groups: 0, images: 0, imageBytes: 0, leafRecords: 0 };
   #group: Map<number, Touched> | undefined;
   #txn = 0;
+  #poisoned: unknown = undefined;
+  /** True once the meta page exists (a new image formats it in its first group). */
+  #metaReady = false;
 
   constructor(pool: BufferPool, wal: Wal, image: DiskImage) {
     this.pool = pool;
@@ -115,6 +124,7 @@ export class LoggedPageStore implements PageStore {
     } finally {
       guard.release();
     }
+    this.#metaReady = true;
   }
 
   /** Reads a meta field. */
@@ -143,8 +153,11 @@ export class LoggedPageStore implements PageStore {
    * Runs `body` as one atomic group of page changes on behalf of transaction `txn`. A call
    * inside a running group joins it (the outer group decides where the atom ends).
    */
-  run<T>(txn: number, body: () => T): T {
+  run<T>(txn: number, body: () => T, freesOnly = false): T {
     if (this.#group !== undefined) return body();
+    this.#checkUsable();
+    // A group that only removes (rollback, vacuum) never allocates: it must work on a full disk.
+    this.#reserveSpace(freesOnly);
     this.#group = new Map();
     this.#txn = txn;
     try {
@@ -152,11 +165,50 @@ export class LoggedPageStore implements PageStore {
       this.#endGroup();
       return result;
     } catch (error) {
-      // Rule 1 makes a half-done group unrecoverable in memory: the changes were made to
-      // pinned pages and cannot be logged. Callers check space before starting, so this is a
-      // bug; the engine must restart and recover from the log.
+      // Rule 1 makes a half-done group unrecoverable in memory: its changes were made to pinned
+      // pages and cannot be logged. Expected failures (full disk, full log) are ruled out by
+      // #reserveSpace before the group starts, so only a device failure or a bug gets here: like
+      // a PostgreSQL PANIC in a critical section, the store refuses all further changes and the
+      // engine must restart and recover from the log.
+      const touched = this.#group?.size ?? 0;
       this.#abandonGroup();
+      if (touched > 0) this.#poisoned = error;
       throw error;
+    }
+  }
+
+  /** The error that made the store refuse changes, if any (the engine must restart). */
+  get poisoned(): unknown {
+    return this.#poisoned;
+  }
+
+  #checkUsable(): void {
+    if (this.#poisoned !== undefined) {
+      throw new ExoError(
+        "58030",
+        "the storage engine stopped accepting changes after a failure inside an atomic page change; restart to recover",
+        { cause: this.#poisoned },
+      );
+    }
+  }
+
+  /**
+   * Makes sure a whole group can complete: free blocks for its allocations (growing the image
+   * by an extent now, where ENOSPC is a clean error) and log space for its records.
+   */
+  #reserveSpace(freesOnly = false): void {
+    if (this.#metaReady && !freesOnly) {
+      const highWater = this.meta("highWater");
+      if (highWater + groupBlocksReserve > this.image.blockCount) {
+        this.image.ensureBlock(highWater + groupBlocksReserve);
+      }
+    }
+    const reserveBytes = Math.min(
+      groupLogPagesReserve * this.blockSizeBytes,
+      this.wal.regionBytes / 4,
+    );
+    if (this.wal.freeBytes() < reserveBytes) {
+      throw new ExoError("53100", "the WAL is full: no log space until a checkpoint completes");
     }
   }
 
@@ -228,6 +280,7 @@ export class LoggedPageStore implements PageStore {
   splitGroup(): void {
     if (this.#group === undefined) return;
     this.#endGroup();
+    this.#reserveSpace(); // between groups: a safe point to fail cleanly
     this.#group = new Map();
   }
 

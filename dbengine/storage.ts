@@ -94,7 +94,7 @@ export class Storage {
       abort: (txn) => {
         this.wal.append(RecordType.abort, 0, txn, new Uint8Array(0));
       },
-      run: (txn, body) => this.store.run(txn, body),
+      run: (txn, body, freesOnly) => this.store.run(txn, body, freesOnly),
     };
     this.txns = new TransactionManager(txnLog, txnState.nextId, txnState.aborted);
   }
@@ -216,10 +216,16 @@ export class Storage {
     return new BTree(this.store, root, treeId);
   }
 
-  /** Appends a commit record for `txn` and resolves once it is durable. */
+  /**
+   * Appends a commit record for `txn` and resolves once it is durable. Starts a background
+   * checkpoint when the log is half full, so log space is recycled before it runs out.
+   */
   commit(txn: number): Promise<void> {
     const payload = new Uint8Array(8);
     const lsn = this.wal.append(RecordType.commit, 0, txn, payload);
+    if (this.wal.usedFraction() > 0.5 && this.#checkpointing === undefined) {
+      this.checkpoint().catch(() => {}); // a failure surfaces on the next write
+    }
     return this.wal.flush(lsn + 1);
   }
 

@@ -320,12 +320,8 @@ export class Table {
           );
           if (!needed) dead.push(entry.key);
         }
-        if (dead.length > 0) {
-          this.#log.run(txn, () => {
-            for (const key of dead) index.tree.delete(key);
-          });
-          indexEntries += dead.length;
-        }
+        for (const key of dead) this.#log.run(txn, () => index.tree.delete(key), true);
+        indexEntries += dead.length;
         if (batch.length < 256) break;
         cursor = batch[batch.length - 1]!.key;
       }

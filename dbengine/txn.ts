@@ -79,8 +79,8 @@ export interface TxnLog {
   commit(txn: number): Promise<void>;
   /** Appends an abort record (after the undo is done); no flush needed. */
   abort(txn: number): void;
-  /** Runs page changes as one atomic group for `txn`. */
-  run<T>(txn: number, body: () => T): T;
+  /** Runs page changes as one atomic group for `txn` (`freesOnly`: it only removes). */
+  run<T>(txn: number, body: () => T, freesOnly?: boolean): T;
 }
 
 export class TransactionManager {
@@ -206,14 +206,14 @@ export class TransactionManager {
     this.#prune();
   }
 
-  /** Rolls back: undoes every change (newest first) as one group, logs the abort. */
+  /** Rolls back: undoes every change (newest first), then logs the abort. */
   rollback(txn: Transaction): void {
     assert(txn.state === "active", `rollback of a ${txn.state} transaction`);
     txn.state = "aborted"; // rule 3: its versions are invisible from this moment
     if (txn.undo.length > 0) {
-      this.#log.run(txn.id, () => {
-        for (let i = txn.undo.length - 1; i >= 0; i--) txn.undo[i]!();
-      });
+      // One group per undone change: each is atomic alone, and a crash part-way leaves a loser
+      // whose remaining versions recovery marks aborted.
+      for (let i = txn.undo.length - 1; i >= 0; i--) this.#log.run(txn.id, txn.undo[i]!, true);
       this.#log.abort(txn.id);
     }
     this.#end(txn, "aborted");

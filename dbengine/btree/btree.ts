@@ -269,6 +269,7 @@ export class BTree {
         for (let slot = 0; slot < node.count; slot++) visit(node.child(slot));
       }
       this.store.free(guard);
+      this.store.splitGroup(); // one group per freed page: a big tree never makes a huge group
     };
     visit(this.root);
   }

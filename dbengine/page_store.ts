@@ -177,6 +177,11 @@ export class LoggedPageStore implements PageStore {
     }
   }
 
+  /** Stops the store from accepting changes (a failure the engine must restart from). */
+  poison(error: unknown): void {
+    this.#poisoned ??= error;
+  }
+
   /** The error that made the store refuse changes, if any (the engine must restart). */
   get poisoned(): unknown {
     return this.#poisoned;

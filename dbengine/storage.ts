@@ -20,6 +20,7 @@ import { assert } from "../lib/assert.ts";
 import { ExoError, SqlState } from "../lib/errors.ts";
 import { crashPoint } from "../lib/crash_hooks.ts";
 import type { BufferPool } from "../io/buffer_pool.ts";
+import { checksumMatches } from "../io/block.ts";
 import type { DiskImage } from "../io/disk_image.ts";
 import { BTree } from "./btree/btree.ts";
 import { LoggedPageStore } from "./page_store.ts";
@@ -242,8 +243,10 @@ export class Storage {
     const redoLsn = this.wal.insertLsn;
     this.store.fullPageLsn = redoLsn; // rule 2 of page_store.ts: first change after this logs an image
     this.pool.flushAll();
+    const written = this.pool.takeWritten();
     crashPoint("checkpoint");
     await this.image.device.flushAsync();
+    this.#verifyWritten(written);
     this.#options.onEvent?.("checkpoint-pages-written");
     const payload = encodeCheckpoint({
       redoLsn,
@@ -257,6 +260,39 @@ export class Storage {
     this.wal.recycleTo(redoLsn);
     this.#options.onEvent?.("checkpoint-done");
   }
+
+  /**
+   * Reads back every block written since the previous checkpoint and compares its stored
+   * checksum with the one it was written with: a lost (dropped) or misdirected write is caught
+   * here, before the checkpoint could make the log that repairs it unnecessary. On a mismatch
+   * the checkpoint is abandoned (the log is kept) and the store stops accepting changes; a
+   * restart recovers the page from its full-page image in the log.
+   */
+  #verifyWritten(written: Map<number, number>): void {
+    const scratch = new Uint8Array(this.image.device.blockSizeBytes);
+    for (const [block, checksum] of written) {
+      if (this.pool.rewrittenSince(block)) continue; // a newer write will be checked next time
+      this.image.device.read(block, scratch);
+      const stored = new DataView(scratch.buffer).getUint32(0, true);
+      // The stored checksum must be the one written (a dropped or misdirected write leaves
+      // another) and must match the bytes (a torn write keeps the new header, not the body).
+      if (stored !== checksum || !checksumMatches(scratch)) {
+        const error = new ExoError(
+          SqlState.dataCorrupted,
+          `lost or misdirected write detected on block ${block} of ${this.image.device.name}: ` +
+            `it reads back with checksum ${stored.toString(16)}, written with ${
+              checksum.toString(16)
+            }; restart to recover it from the log`,
+        );
+        this.store.poison(error);
+        this.lostWritesDetected++;
+        throw error;
+      }
+    }
+  }
+
+  /** How many lost or misdirected writes checkpoints have caught. */
+  lostWritesDetected = 0;
 
   /** Flushes everything and checkpoints: a clean shutdown. */
   async close(): Promise<void> {

@@ -28,7 +28,7 @@ export type FaultAction = "eio" | "enospc" | "drop" | "tear" | "garble" | "misdi
 /** One scheduled fault. */
 export interface FaultRule {
   operation: FaultOperation;
-  /** 1-based number of the call that fires the rule. */
+  /** 1-based number of the call, counted from when the rule is injected, that fires it. */
   nth: number;
   action: FaultAction;
   /** Keep firing on every later call too. */
@@ -78,10 +78,10 @@ export class FaultyDevice implements RawDevice {
     this.name = inner.name;
   }
 
-  /** Schedules a fault. */
+  /** Schedules a fault on the `nth` call of its operation from now on. */
   inject(rule: FaultRule): void {
     assert(rule.nth >= 1, "fault rules count calls from 1");
-    this.#rules.push(rule);
+    this.#rules.push({ ...rule, nth: rule.nth + this.#calls[rule.operation] });
   }
 
   /** Removes every scheduled fault (pending writes stay pending). */

@@ -95,6 +95,8 @@ export class BufferPool {
   readonly #dirty: Uint8Array;
   readonly #referenced: Uint8Array; // CLOCK's second-chance bit
   readonly #pageTable = new Map<number, number>();
+  /** Blocks written since the last `takeWritten`, with the checksum each was written with. */
+  #written = new Map<number, number>();
   readonly #free: number[] = [];
   #hand = 0;
   #pinnedFrames = 0;
@@ -206,6 +208,21 @@ export class BufferPool {
     return written;
   }
 
+  /**
+   * The blocks written (and their checksums) since the last call, for a checkpoint to read
+   * back after its sync: a write the device dropped or misdirected shows up as a mismatch.
+   */
+  takeWritten(): Map<number, number> {
+    const written = this.#written;
+    this.#written = new Map();
+    return written;
+  }
+
+  /** True when `block` was written again since the last `takeWritten`. */
+  rewrittenSince(block: number): boolean {
+    return this.#written.has(block);
+  }
+
   /** Counters and occupancy. */
   stats(): BufferPoolStats {
     return {
@@ -298,8 +315,9 @@ export class BufferPool {
     assert(blockNumber !== noBlock, "dirty frame holds a block");
     const bytes = this.#frames[frame]!;
     this.#walFlusher?.flushTo(blockLsn(bytes)); // rule 3: WAL before data
-    resealBlock(bytes, blockNumber, this.#imageTag);
+    const checksum = resealBlock(bytes, blockNumber, this.#imageTag);
     this.device.write(blockNumber, bytes);
+    this.#written.set(blockNumber, checksum);
     this.#writes++;
     this.#dirty[frame] = 0;
     this.#dirtyFrames--;

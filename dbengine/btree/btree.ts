@@ -124,7 +124,7 @@ export class BTree {
       if (!found) return undefined;
       return this.#valueOf(node, slot);
     } finally {
-      guard.release();
+      guard[Symbol.dispose](); // idempotent: a failed pin may follow a release
     }
   }
 
@@ -157,7 +157,7 @@ export class BTree {
         slot++;
       }
     } finally {
-      guard.release();
+      guard[Symbol.dispose](); // idempotent: a failed pin may follow a release
     }
   }
 
@@ -252,7 +252,7 @@ export class BTree {
         slot += reverse ? -1 : 1;
       }
     } finally {
-      guard.release();
+      guard[Symbol.dispose](); // idempotent: a failed pin may follow a release
     }
     return out;
   }

@@ -116,6 +116,11 @@ export class Wal {
   get lastLsn(): number {
     return this.#lastLsn;
   }
+  /** The oldest LSN recovery may need (the last checkpoint's redo point). */
+  get recycleLsn(): number {
+    return this.#recycleLsn;
+  }
+
   /** Bytes of log space not yet holding needed records. */
   freeBytes(): number {
     return this.regionBytes - (this.#insertLsn - this.#recycleLsn);

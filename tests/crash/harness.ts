@@ -20,7 +20,12 @@ export interface CrashFigures {
   recoveryMs: number[];
 }
 
-function runChild(dataDir: string, mode: string, seed: number, extra: string[] = []): Deno.ChildProcess {
+function runChild(
+  dataDir: string,
+  mode: string,
+  seed: number,
+  extra: string[] = [],
+): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-check", child, dataDir, mode, String(seed), ...extra],
     stdout: "piped",

@@ -90,7 +90,7 @@ export class Catalog {
       }
     });
     const log: TxnLog = {
-      commit: (txn) => storage.commit(txn),
+      commit: (txn, synchronous) => storage.commit(txn, synchronous),
       abort: () => {},
       run: (txn, body, freesOnly) => store.run(txn, body, freesOnly),
     };

@@ -91,7 +91,7 @@ export class Storage {
     this.#options = options;
     pool.setWalFlusher({ flushTo: (lsn) => wal.flushSync(lsn) });
     const txnLog: TxnLog = {
-      commit: (txn) => this.commit(txn),
+      commit: (txn, synchronous) => this.commit(txn, synchronous),
       abort: (txn) => {
         this.wal.append(RecordType.abort, 0, txn, new Uint8Array(0));
       },
@@ -221,13 +221,16 @@ export class Storage {
    * Appends a commit record for `txn` and resolves once it is durable. Starts a background
    * checkpoint when the log is half full, so log space is recycled before it runs out.
    */
-  commit(txn: number): Promise<void> {
+  commit(txn: number, synchronous = true): Promise<void> {
     const payload = new Uint8Array(8);
     const lsn = this.wal.append(RecordType.commit, 0, txn, payload);
     if (this.wal.usedFraction() > 0.5 && this.#checkpointing === undefined) {
       this.checkpoint().catch(() => {}); // a failure surfaces on the next write
     }
-    return this.wal.flush(lsn + 1);
+    const durable = this.wal.flush(lsn + 1);
+    if (synchronous) return durable;
+    durable.catch(() => {}); // asynchronous commit: a failed flush fails the next write instead
+    return Promise.resolve();
   }
 
   /** Runs a checkpoint (one at a time; a second call waits for the running one). */

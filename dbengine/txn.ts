@@ -75,8 +75,12 @@ export class Transaction {
 
 /** What the manager needs from storage to make commits and rollbacks durable. */
 export interface TxnLog {
-  /** Appends the commit record and resolves when it is durable. */
-  commit(txn: number): Promise<void>;
+  /**
+   * Appends the commit record and resolves when it is durable — or at once when
+   * `synchronous` is false (synchronous_commit = off: a crash may lose the last commits, never
+   * make a transaction partial).
+   */
+  commit(txn: number, synchronous?: boolean): Promise<void>;
   /** Appends an abort record (after the undo is done); no flush needed. */
   abort(txn: number): void;
   /** Runs page changes as one atomic group for `txn` (`freesOnly`: it only removes). */
@@ -186,7 +190,7 @@ export class TransactionManager {
   }
 
   /** Commits: durable commit record, then visible (rule 1). */
-  async commit(txn: Transaction): Promise<void> {
+  async commit(txn: Transaction, options: { synchronous?: boolean } = {}): Promise<void> {
     assert(txn.state === "active", `commit of a ${txn.state} transaction`);
     if (txn.undo.length === 0) {
       this.#end(txn, "committed"); // read-only: nothing to make durable
@@ -194,7 +198,7 @@ export class TransactionManager {
     }
     txn.state = "committing";
     try {
-      await this.#log.commit(txn.id);
+      await this.#log.commit(txn.id, options.synchronous ?? true);
     } catch (error) {
       // The log failed: whether the commit record reached disk is unknown, so the outcome is
       // decided by recovery after restart. Until then the transaction's locks stay held.

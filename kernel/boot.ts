@@ -13,6 +13,8 @@ import { BufferPool } from "../io/buffer_pool.ts";
 import { crc32cImplementation } from "../io/crc32c.ts";
 import { type DataDir, openDataDir } from "../io/data_dir.ts";
 import { Storage } from "../dbengine/storage.ts";
+import { Catalog } from "../dbengine/catalog.ts";
+import { type Maintenance, startMaintenance } from "./maintenance.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./log.ts";
 
@@ -25,6 +27,8 @@ export interface Appliance {
   data: DataDir;
   pool: BufferPool;
   storage: Storage;
+  catalog: Catalog;
+  maintenance: Maintenance;
   listener: TcpListener;
   /** Stops accepting, ends sessions, flushes and closes the devices. */
   shutdown(): Promise<void>;
@@ -86,6 +90,8 @@ export async function boot(
     data.log.close();
     throw error;
   }
+  const catalog = Catalog.open(storage);
+  const maintenance = startMaintenance(storage, catalog, logger);
   const recovery = storage.recovery;
   logger.info(
     `boot recover ${
@@ -110,6 +116,7 @@ export async function boot(
   try {
     listener = new TcpListener(config.host, config.port);
   } catch (error) {
+    maintenance.stop();
     await storage.close();
     data.image.close();
     data.log.close();
@@ -125,6 +132,8 @@ export async function boot(
     data,
     pool,
     storage,
+    catalog,
+    maintenance,
     listener,
     served: Promise.resolve(),
     async shutdown() {
@@ -133,6 +142,7 @@ export async function boot(
       listener.close();
       for (const connection of open) connection.close();
       await appliance.served;
+      maintenance.stop();
       const dirty = pool.stats().dirty;
       await storage.close(); // a final checkpoint: the next boot replays nothing
       data.image.close();

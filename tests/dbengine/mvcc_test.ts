@@ -265,3 +265,16 @@ Deno.test("after a crash, uncommitted versions are invisible and committed ones 
   await rebooted.storage.txns.commit(writer);
   assert.equal(read(rebooted.storage, tree2, undefined, "phantom"), "real");
 });
+
+Deno.test("synchronous_commit = off: the commit returns before its record is durable, and is visible at once", async () => {
+  const { machine, storage, tree } = await setup();
+  machine.logDevice.syncDelayMs = 50; // a slow disk: the sync is still running when commit returns
+  const t = storage.txns.begin();
+  await put(tree, t, "fast", "yes");
+  const syncsBefore = storage.wal.stats.syncs;
+  await storage.txns.commit(t, { synchronous: false });
+  assert.equal(storage.wal.stats.syncs, syncsBefore, "no sync was waited for");
+  assert.equal(read(storage, tree, undefined, "fast"), "yes");
+  await storage.wal.flush();
+  assert.ok(storage.wal.stats.syncs > syncsBefore, "the record is flushed in the background");
+});

@@ -253,20 +253,30 @@ export class VersionedTree {
   ): Promise<{ before: Uint8Array | null; written: boolean }> {
     assert(txn.state === "active", "writes belong to an active transaction");
     for (;;) {
-      const versions = this.versions(key);
-      const newestStamp = versions[0]?.stamp ?? 0n;
-      let current: Version | undefined;
-      let holder: Transaction | undefined;
-      for (const version of versions) {
-        if (version.writer === txn.id) {
-          current = version;
-          break;
+      // The newest version decides the stamp; the newest live one (own, or not rolled back)
+      // decides the lock and the current row. Walked in place, copying only that row.
+      let newestStamp = -1n;
+      let current: { writer: number; tombstone: boolean; row: Uint8Array } | undefined;
+      this.tree.visitPrefix(key, (treeKey, value) => {
+        if (treeKey.length !== key.length + stampBytes) return true;
+        if (newestStamp < 0n) {
+          const view = new DataView(treeKey.buffer, treeKey.byteOffset, treeKey.byteLength);
+          newestStamp = 0xffff_ffff_ffff_ffffn - view.getBigUint64(key.length);
         }
-        if (this.#txns.isAborted(version.writer)) continue;
-        holder = this.#txns.running(version.writer);
-        current = version;
-        break;
-      }
+        const writer = (value[1]! | (value[2]! << 8) | (value[3]! << 16)) + value[4]! * 0x100_0000 +
+          (value[5]! | (value[6]! << 8)) * 0x1_0000_0000;
+        if (writer !== txn.id && this.#txns.isAborted(writer)) return true;
+        current = {
+          writer,
+          tombstone: (value[0]! & tombstoneFlag) !== 0,
+          row: value.slice(headerBytes),
+        };
+        return false;
+      });
+      if (newestStamp < 0n) newestStamp = 0n;
+      const holder = current === undefined || current.writer === txn.id
+        ? undefined
+        : this.#txns.running(current.writer);
       if (holder !== undefined) {
         await this.#txns.waitFor(txn, holder); // then look again: it committed or rolled back
         continue;

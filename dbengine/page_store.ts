@@ -35,7 +35,7 @@ import { blockLsn, BlockType, type BlockTypeValue, setBlockLsn } from "../io/blo
 import type { BufferPool, PageGuard } from "../io/buffer_pool.ts";
 import { CorruptBlockError } from "../io/block.ts";
 import type { DiskImage } from "../io/disk_image.ts";
-import { Node } from "./btree/node.ts";
+import { Node, nodeHeaderBytes } from "./btree/node.ts";
 import type { PageChange, PageStore } from "./btree/page_store.ts";
 import { groupEndFlag, readU64, RecordType, type WalRecord, writeU64 } from "./wal/record.ts";
 import type { Wal } from "./wal/wal.ts";
@@ -88,6 +88,8 @@ export class LoggedPageStore implements PageStore {
   #group: Map<number, Touched> | undefined;
   #txn = 0;
   #poisoned: unknown = undefined;
+  /** Meta fields as last read or written (the meta page changes only through setMeta and redo). */
+  readonly #metaCache = new Map<string, number>();
   /** True once the meta page exists (a new image formats it in its first group). */
   #metaReady = false;
 
@@ -120,6 +122,7 @@ export class LoggedPageStore implements PageStore {
       view.setUint32(metaAt.highWater, metaBlock + 1, true);
       view.setUint32(metaAt.nextTreeId, 1, true);
       writeU64(view, metaAt.nextTxnId, 1);
+      this.#metaCache.clear();
       this.changed(guard, { kind: "image" });
     } finally {
       guard.release();
@@ -129,11 +132,15 @@ export class LoggedPageStore implements PageStore {
 
   /** Reads a meta field. */
   meta(field: MetaField | "nextTxnId"): number {
+    const cached = this.#metaCache.get(field);
+    if (cached !== undefined) return cached;
     using guard = this.pool.pin(metaBlock);
     const view = dataView(guard.bytes);
-    return field === "nextTxnId"
+    const value = field === "nextTxnId"
       ? readU64(view, metaAt.nextTxnId)
       : view.getUint32(metaAt[field], true);
+    this.#metaCache.set(field, value);
+    return value;
   }
 
   /** Writes a meta field (inside a group). */
@@ -143,6 +150,7 @@ export class LoggedPageStore implements PageStore {
       const view = dataView(guard.bytes);
       if (field === "nextTxnId") writeU64(view, metaAt.nextTxnId, value);
       else view.setUint32(metaAt[field], value, true);
+      this.#metaCache.set(field, value);
       this.changed(guard, { kind: "image" });
     } finally {
       guard.release();
@@ -340,6 +348,7 @@ export class LoggedPageStore implements PageStore {
     const done = new Set<number>();
     for (const record of records) {
       const block = dataView(record.payload).getUint32(0, true);
+      if (block === metaBlock) this.#metaCache.clear();
       this.image.ensureBlock(block);
       if (record.type === RecordType.pageImage) {
         let current: PageGuard | undefined;
@@ -384,21 +393,7 @@ function dataView(bytes: Uint8Array): DataView {
 
 /** Image payload: block u32, hole start u32, hole length u32, then bytes [4, size) minus the hole. */
 function imagePayload(block: number, page: Uint8Array): Uint8Array {
-  // The hole is the longest run of zeros (a node's gap between slots and cells, a fresh page).
-  let bestStart = 4;
-  let bestLength = 0;
-  let runStart = -1;
-  for (let i = 4; i <= page.length; i++) {
-    if (i < page.length && page[i] === 0) {
-      if (runStart < 0) runStart = i;
-    } else if (runStart >= 0) {
-      if (i - runStart > bestLength) {
-        bestStart = runStart;
-        bestLength = i - runStart;
-      }
-      runStart = -1;
-    }
-  }
+  const { start: bestStart, length: bestLength } = holeOf(page);
   const kept = page.length - 4 - bestLength;
   const payload = new Uint8Array(12 + kept);
   const view = dataView(payload);
@@ -408,6 +403,37 @@ function imagePayload(block: number, page: Uint8Array): Uint8Array {
   payload.set(page.subarray(4, bestStart), 12);
   payload.set(page.subarray(bestStart + bestLength), 12 + (bestStart - 4));
   return payload;
+}
+
+/**
+ * The part of a page an image may leave out (restored as zeros). For B+tree nodes it is the
+ * gap between the slot array and the cells (its bytes are never read); otherwise the longest
+ * run of zero words.
+ */
+function holeOf(page: Uint8Array): { start: number; length: number } {
+  const type = page[4];
+  if (type === BlockType.btreeLeaf || type === BlockType.btreeInternal) {
+    const node = new Node(page);
+    const start = nodeHeaderBytes + node.count * 2;
+    return { start, length: Math.max(0, node.cellStart - start) };
+  }
+  let bestStart = 4;
+  let bestLength = 0;
+  if (page.byteOffset % 4 !== 0) return { start: bestStart, length: bestLength };
+  const words = new Uint32Array(page.buffer, page.byteOffset, page.byteLength >>> 2);
+  let runStart = -1;
+  for (let i = 1; i <= words.length; i++) {
+    if (i < words.length && words[i] === 0) {
+      if (runStart < 0) runStart = i;
+    } else if (runStart >= 0) {
+      if (i - runStart > bestLength >>> 2) {
+        bestStart = runStart * 4;
+        bestLength = (i - runStart) * 4;
+      }
+      runStart = -1;
+    }
+  }
+  return { start: bestStart, length: bestLength };
 }
 
 function applyImage(page: Uint8Array, payload: Uint8Array): void {

@@ -5,7 +5,7 @@
  */
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
-const shortBytesMax = 64;
+const shortBytesMax = 256;
 
 /** Decodes UTF-8 (strict: invalid bytes throw). */
 export function decodeUtf8(bytes: Uint8Array): string {

@@ -185,6 +185,12 @@ export class LoggedPageStore implements PageStore {
     }
   }
 
+  /** Log use for messages: "used of region bytes, from LSN to LSN". */
+  regionUse(): string {
+    const used = this.wal.insertLsn - this.wal.recycleLsn;
+    return `${used} of ${this.wal.regionBytes} bytes in use, LSN ${this.wal.recycleLsn} to ${this.wal.insertLsn}`;
+  }
+
   /** Stops the store from accepting changes (a failure the engine must restart from). */
   poison(error: unknown): void {
     this.#poisoned ??= error;
@@ -221,7 +227,10 @@ export class LoggedPageStore implements PageStore {
       this.wal.regionBytes / 4,
     );
     if (this.wal.freeBytes() < reserveBytes) {
-      throw new ExoError("53100", "the WAL is full: no log space until a checkpoint completes");
+      throw new ExoError(
+        "53100",
+        `the WAL is full (${this.regionUse()}): no log space until a checkpoint completes`,
+      );
     }
   }
 

@@ -121,6 +121,15 @@ export class Wal {
     return this.#recycleLsn;
   }
 
+  /** Commits waiting for a flush, and whether a flush is running (for stats views). */
+  get flushState(): { waiting: number; flushing: boolean; inFlightEnd: number } {
+    return {
+      waiting: this.#waiters.length,
+      flushing: this.#flushing,
+      inFlightEnd: this.#inFlightEnd,
+    };
+  }
+
   /** Bytes of log space not yet holding needed records. */
   freeBytes(): number {
     return this.regionBytes - (this.#insertLsn - this.#recycleLsn);

@@ -126,6 +126,9 @@ async function transfer(): Promise<void> {
     } catch (error) {
       if (txn.state === "active") txns.rollback(txn);
       if (!(error instanceof DeadlockError)) throw error;
+      // Back off before retrying, as a client does after a round trip: retrying within the same
+      // microtask chain lets two victims take turns deadlocking while timers and I/O starve.
+      await new Promise((resolve) => setTimeout(resolve, rng.nextInt(3)));
     }
   }
 }

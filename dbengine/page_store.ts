@@ -202,6 +202,7 @@ export class LoggedPageStore implements PageStore {
   }
 
   #checkUsable(): void {
+    this.wal.checkHealthy(); // a failed log refuses every change before any page is touched
     if (this.#poisoned !== undefined) {
       throw new ExoError(
         "58030",

@@ -223,7 +223,12 @@ export class Storage {
    */
   commit(txn: number, synchronous = true): Promise<void> {
     const payload = new Uint8Array(8);
-    const lsn = this.wal.append(RecordType.commit, 0, txn, payload);
+    let lsn: number;
+    try {
+      lsn = this.wal.append(RecordType.commit, 0, txn, payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (this.wal.usedFraction() > 0.5 && this.#checkpointing === undefined) {
       this.checkpoint().catch(() => {}); // a failure surfaces on the next write
     }

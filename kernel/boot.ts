@@ -1,14 +1,19 @@
 /**
  * Boot and shutdown: the composition root. The only place that builds concrete devices, the
- * buffer pool and the listener, and hands them to the layers above.
+ * buffer pool, the storage engine and the listener, and hands them to the layers above.
  *
  * Boot stages, each timed for the boot log: config (validated by the caller), mount (format on
- * first boot), recover, listen. Shutdown: stop listening, close sessions, flush the pool and the
- * devices, close them.
+ * first boot), recover, listen. Shutdown: stop listening, close sessions, stop maintenance,
+ * checkpoint, close the devices.
+ *
+ * Invariant: when the storage engine stops accepting changes (a failed log sync, a failure
+ * inside an atomic page change), the kernel restarts the engine in place — devices closed
+ * without flushing, then mounted and recovered from the log — as PostgreSQL restarts after a
+ * PANIC. The listener stays up throughout.
  */
 import { formatBytes } from "../lib/units.ts";
 import { checkLimits } from "../lib/limits.ts";
-import { type TcpConnection, TcpListener } from "../hw/net_tcp.ts";
+import { TcpConnection, TcpListener } from "../hw/net_tcp.ts";
 import { BufferPool } from "../io/buffer_pool.ts";
 import { crc32cImplementation } from "../io/crc32c.ts";
 import { type DataDir, openDataDir } from "../io/data_dir.ts";
@@ -21,15 +26,25 @@ import type { Logger } from "./log.ts";
 /** Serves one accepted connection until it ends. */
 export type ConnectionHandler = (connection: TcpConnection, appliance: Appliance) => Promise<void>;
 
-/** A booted appliance. */
-export interface Appliance {
-  config: Config;
+/** The mounted storage engine; replaced as a whole when the kernel restarts it. */
+export interface Engine {
   data: DataDir;
   pool: BufferPool;
   storage: Storage;
   catalog: Catalog;
   maintenance: Maintenance;
+}
+
+/** A booted appliance. */
+export interface Appliance {
+  config: Config;
+  /** The current engine (read it per statement: a restart replaces it). */
+  engine: Engine;
   listener: TcpListener;
+  /** How many times the engine was restarted to recover from a failure. */
+  restarts: number;
+  /** Restarts the engine: close without flushing, mount, recover. */
+  restartEngine(reason: string): Promise<void>;
   /** Stops accepting, ends sessions, flushes and closes the devices. */
   shutdown(): Promise<void>;
   /** Settles when the accept loop has ended. */
@@ -46,19 +61,8 @@ function elapsedMs(since: number): string {
   return `${(performance.now() - since).toFixed(1)} ms`;
 }
 
-/** Boots on a validated config. `configMs` is how long validation took, for the boot log. */
-export async function boot(
-  config: Config,
-  logger: Logger,
-  options: { configMs?: number; handler?: ConnectionHandler } = {},
-): Promise<Appliance> {
-  checkLimits();
-  logger.info(
-    `boot config ${
-      (options.configMs ?? 0).toFixed(1)
-    } ms (profile ${config.profile}, crc32c ${crc32cImplementation})`,
-  );
-
+/** Mounts (formatting on first boot) and recovers the storage engine, logging each stage. */
+async function mountEngine(config: Config, logger: Logger): Promise<Engine> {
   let stage = performance.now();
   const data = openDataDir({
     dataDir: config.dataDir,
@@ -97,8 +101,8 @@ export async function boot(
     `boot recover ${
       elapsedMs(stage)
     } (${recovery.recordsRead} log records read from LSN ${recovery.redoFromLsn}, ` +
-      `${recovery.groupsApplied} page groups replayed, ${recovery.pagesApplied} pages changed; ` +
-      `buffer pool ${frameCount} frames)`,
+      `${recovery.groupsApplied} page groups replayed, ${recovery.pagesApplied} pages changed, ` +
+      `${recovery.losers.length} unfinished transactions; buffer pool ${frameCount} frames)`,
   );
   if (recovery.droppedRecords > 0) {
     logger.warn(
@@ -110,16 +114,32 @@ export async function boot(
       `boot repair log cut at LSN ${recovery.endLsn}: ${recovery.endReason} (a torn last write)`,
     );
   }
+  return { data, pool, storage, catalog, maintenance };
+}
 
-  stage = performance.now();
+/** Boots on a validated config. `configMs` is how long validation took, for the boot log. */
+export async function boot(
+  config: Config,
+  logger: Logger,
+  options: { configMs?: number; handler?: ConnectionHandler; watchdogMs?: number } = {},
+): Promise<Appliance> {
+  checkLimits();
+  logger.info(
+    `boot config ${
+      (options.configMs ?? 0).toFixed(1)
+    } ms (profile ${config.profile}, crc32c ${crc32cImplementation})`,
+  );
+  let engine = await mountEngine(config, logger);
+
+  const stage = performance.now();
   let listener: TcpListener;
   try {
     listener = new TcpListener(config.host, config.port);
   } catch (error) {
-    maintenance.stop();
-    await storage.close();
-    data.image.close();
-    data.log.close();
+    engine.maintenance.stop();
+    await engine.storage.close();
+    engine.data.image.close();
+    engine.data.log.close();
     throw error;
   }
   logger.info(`boot listen ${elapsedMs(stage)} (${listener.hostname}:${listener.port})`);
@@ -127,31 +147,60 @@ export async function boot(
   const handler = options.handler ?? closeAfterLogLine;
   const open = new Set<TcpConnection>();
   let stopping = false;
+  let restarting: Promise<void> | undefined;
   const appliance: Appliance = {
     config,
-    data,
-    pool,
-    storage,
-    catalog,
-    maintenance,
+    get engine() {
+      return engine;
+    },
     listener,
+    restarts: 0,
+    restartEngine(reason: string) {
+      restarting ??= (async () => {
+        logger.error(`engine restart: ${reason}`);
+        engine.maintenance.stop();
+        // Close without flushing: the pool may hold changes the log does not cover.
+        engine.data.image.close();
+        engine.data.log.close();
+        engine = await mountEngine(config, logger);
+        appliance.restarts++;
+      })().finally(() => {
+        restarting = undefined;
+      });
+      return restarting;
+    },
     served: Promise.resolve(),
     async shutdown() {
       if (stopping) return;
       stopping = true;
+      clearInterval(watchdog);
       listener.close();
       for (const connection of open) connection.close();
       await appliance.served;
-      maintenance.stop();
-      const dirty = pool.stats().dirty;
-      await storage.close(); // a final checkpoint: the next boot replays nothing
-      data.image.close();
-      data.log.close();
+      await restarting;
+      engine.maintenance.stop();
+      const dirty = engine.pool.stats().dirty;
+      await engine.storage.close(); // a final checkpoint: the next boot replays nothing
+      engine.data.image.close();
+      engine.data.log.close();
       logger.info(
-        `shutdown clean (${dirty} dirty blocks written, checkpoint at LSN ${storage.wal.lastLsn})`,
+        `shutdown clean (${dirty} dirty blocks written, checkpoint at LSN ${engine.storage.wal.lastLsn})`,
       );
     },
   };
+  const watchdog = setInterval(() => {
+    const storage = engine.storage;
+    const failure = storage.wal.failed
+      ? "the log failed to sync"
+      : storage.store.poisoned !== undefined
+      ? `a change failed part-way (${storage.store.poisoned})`
+      : undefined;
+    if (failure !== undefined && restarting === undefined && !stopping) {
+      appliance.restartEngine(failure).catch((error) =>
+        logger.error(`engine restart failed: ${error}`)
+      );
+    }
+  }, options.watchdogMs ?? 500);
   appliance.served = (async () => {
     for (;;) {
       const connection = await listener.accept();

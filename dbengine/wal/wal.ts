@@ -121,6 +121,16 @@ export class Wal {
     return this.#recycleLsn;
   }
 
+  /** True once a flush has failed (the log is read-only until a restart). */
+  get failed(): boolean {
+    return this.#failed !== undefined;
+  }
+
+  /** Throws the log's failure (58030) if a flush has failed; the log is then read-only for good. */
+  checkHealthy(): void {
+    this.#checkHealthy();
+  }
+
   /** Commits waiting for a flush, and whether a flush is running (for stats views). */
   get flushState(): { waiting: number; flushing: boolean; inFlightEnd: number } {
     return {

@@ -349,52 +349,63 @@ export class LoggedPageStore implements PageStore {
     for (const touched of group.values()) touched.guard.release();
   }
 
-  /**
-   * Redo of one complete group read from the log: applies each record to its page unless the
-   * page already holds the group's changes (page LSN ≥ the group's end LSN).
-   */
+  /** Redo of one complete group (see {@link redoGroup}), keeping the meta cache coherent. */
   redoGroup(records: readonly WalRecord[], endLsn: number): number {
-    let applied = 0;
-    const done = new Set<number>();
-    for (const record of records) {
-      const block = dataView(record.payload).getUint32(0, true);
-      if (block === metaBlock) this.#metaCache.clear();
-      this.image.ensureBlock(block);
-      if (record.type === RecordType.pageImage) {
-        let current: PageGuard | undefined;
-        try {
-          current = this.pool.pin(block);
-        } catch (error) {
-          if (!(error instanceof CorruptBlockError)) throw error;
-          current = undefined; // torn, zeroed or stale: the image replaces it
-        }
-        if (current !== undefined && blockLsn(current.bytes) >= endLsn) {
-          current.release();
-          continue;
-        }
-        current?.release();
-        const guard = this.pool.pinNew(block, BlockType.test);
-        applyImage(guard.bytes, record.payload);
-        setBlockLsn(guard.bytes, endLsn);
-        guard.release();
-        done.add(block);
-        applied++;
+    this.#metaCache.clear();
+    return redoGroup(this.pool, this.image, records, endLsn);
+  }
+}
+
+/**
+ * Redo of one complete group read from the log: applies each record to its page unless the
+ * page already holds the group's changes (page LSN ≥ the group's end LSN). Needs only the pool
+ * and the image, so recovery can apply groups while it is still scanning the log.
+ */
+export function redoGroup(
+  pool: BufferPool,
+  image: DiskImage,
+  records: readonly WalRecord[],
+  endLsn: number,
+): number {
+  let applied = 0;
+  const done = new Set<number>();
+  for (const record of records) {
+    const block = dataView(record.payload).getUint32(0, true);
+    image.ensureBlock(block);
+    if (record.type === RecordType.pageImage) {
+      let current: PageGuard | undefined;
+      try {
+        current = pool.pin(block);
+      } catch (error) {
+        if (!(error instanceof CorruptBlockError)) throw error;
+        current = undefined; // torn, zeroed or stale: the image replaces it
+      }
+      if (current !== undefined && blockLsn(current.bytes) >= endLsn) {
+        current.release();
         continue;
       }
-      const guard = this.pool.pin(block); // a leaf delta needs an intact page to apply to
-      try {
-        if (blockLsn(guard.bytes) >= endLsn && !done.has(block)) continue;
-        applyLeafRecord(new Node(guard.bytes), record);
-        setBlockLsn(guard.bytes, endLsn);
-        guard.markDirty();
-        done.add(block);
-        applied++;
-      } finally {
-        guard.release();
-      }
+      current?.release();
+      const guard = pool.pinNew(block, BlockType.test);
+      applyImage(guard.bytes, record.payload);
+      setBlockLsn(guard.bytes, endLsn);
+      guard.release();
+      done.add(block);
+      applied++;
+      continue;
     }
-    return applied;
+    const guard = pool.pin(block); // a leaf delta needs an intact page to apply to
+    try {
+      if (blockLsn(guard.bytes) >= endLsn && !done.has(block)) continue;
+      applyLeafRecord(new Node(guard.bytes), record);
+      setBlockLsn(guard.bytes, endLsn);
+      guard.markDirty();
+      done.add(block);
+      applied++;
+    } finally {
+      guard.release();
+    }
   }
+  return applied;
 }
 
 function dataView(bytes: Uint8Array): DataView {

@@ -23,7 +23,7 @@ import type { BufferPool } from "../io/buffer_pool.ts";
 import { checksumMatches } from "../io/block.ts";
 import type { DiskImage } from "../io/disk_image.ts";
 import { BTree } from "./btree/btree.ts";
-import { LoggedPageStore } from "./page_store.ts";
+import { LoggedPageStore, redoGroup } from "./page_store.ts";
 import { isPageRecord, readU64, RecordType, type WalRecord, writeU64 } from "./wal/record.ts";
 import { firstLsn, Wal, WalReader } from "./wal/wal.ts";
 import { TransactionManager, type TxnLog } from "./txn.ts";
@@ -139,9 +139,9 @@ export class Storage {
       elapsedMs: 0,
       formatted: false,
     };
-    // The log continues after the scan; pages are redone through a store over a provisional Wal.
+    // Groups are redone as soon as their last record is read; only the group being read is
+    // held (copied, since the reader's buffer moves on).
     const pending: WalRecord[] = [];
-    const groups: { records: WalRecord[]; endLsn: number }[] = [];
     // Transactions: which wrote, which ended (for losers and the next id).
     const wrote = new Set<number>(checkpointState.active);
     const ended = new Set<number>();
@@ -161,7 +161,9 @@ export class Storage {
       if (record.txn !== 0) wrote.add(record.txn);
       pending.push(copyRecord(record));
       if (record.flags & 1) {
-        groups.push({ records: pending.splice(0), endLsn: record.lsn + record.length });
+        report.pagesApplied += redoGroup(pool, image, pending, record.lsn + record.length);
+        report.groupsApplied++;
+        pending.length = 0;
         report.lastGroupTxn = record.txn;
       }
     });
@@ -184,10 +186,6 @@ export class Storage {
       nextId: maxTxn + 1,
       aborted: [...checkpointState.aborted, ...report.losers],
     });
-    for (const group of groups) {
-      report.pagesApplied += storage.store.redoGroup(group.records, group.endLsn);
-      report.groupsApplied++;
-    }
     storage.store.fullPageLsn = insertLsn;
     if (!storage.store.hasMeta()) {
       storage.store.run(0, () => storage.store.formatMeta());

@@ -45,6 +45,11 @@ export class KeyWriter {
     return this;
   }
 
+  /** The key built so far as a view into the writer's buffer: valid until the next reset. */
+  view(): Uint8Array {
+    return this.#bytes.subarray(0, this.#length);
+  }
+
   /** A copy of the key built so far. */
   finish(): Uint8Array {
     return this.#bytes.slice(0, this.#length);

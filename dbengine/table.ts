@@ -137,6 +137,25 @@ export class Table {
     return this.#keys.finish();
   }
 
+  /** The row with primary key `values` visible at `snapshot`, or null (the lookup fast path). */
+  getByPrimaryKey(
+    values: readonly SqlValue[],
+    txn: Transaction | undefined,
+    snapshot: number,
+  ): SqlValue[] | null {
+    this.#keys.reset();
+    for (let i = 0; i < this.def.primaryKey.length; i++) {
+      encodeKeyComponent(
+        this.#keys,
+        this.def.columns[this.def.primaryKey[i]!]!.type.id,
+        values[i] ?? null,
+      );
+    }
+    // The key is a view into the writer: used before anything else encodes a key.
+    const bytes = this.rows.get(this.#keys.view(), txn, snapshot);
+    return bytes === null ? null : this.decode(bytes);
+  }
+
   /** The clustering key of a full row. */
   rowKey(values: readonly SqlValue[]): Uint8Array {
     return this.keyOf(this.def.primaryKey.map((column) => values[column] ?? null));

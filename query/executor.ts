@@ -122,7 +122,12 @@ export async function evaluate(expr: Expr, row: Row, ctx: ExecContext): Promise<
     }
     case "subquery": {
       const rows = await collect(expr.plan, { ...ctx, outer: [...ctx.outer, row] }, 2);
-      if (rows.length > 1) throw new DataError("21000", "more than one row returned by a subquery used as an expression");
+      if (rows.length > 1) {
+        throw new DataError(
+          "21000",
+          "more than one row returned by a subquery used as an expression",
+        );
+      }
       return rows[0]?.[0] ?? null;
     }
     case "exists": {
@@ -177,7 +182,9 @@ export function groupKey(values: readonly SqlValue[], types: readonly { id: numb
   values.forEach((value, i) => {
     const id = types[i]?.id ?? TypeId.text;
     if (id >= 100 || id === 0) {
-      extra += `\u0001${JSON.stringify(value, (_k, v) => typeof v === "bigint" ? v.toString() : v)}`;
+      extra += `\u0001${
+        JSON.stringify(value, (_k, v) => typeof v === "bigint" ? v.toString() : v)
+      }`;
       return;
     }
     encodeKeyComponent(keyWriter, id as never, value);
@@ -202,7 +209,11 @@ export async function collect(node: PlanNode, ctx: ExecContext, limit = Infinity
   return out;
 }
 
-async function boundKey(bound: KeyBound | undefined, node: Extract<PlanNode, { kind: "scan" }>, ctx: ExecContext) {
+async function boundKey(
+  bound: KeyBound | undefined,
+  node: Extract<PlanNode, { kind: "scan" }>,
+  ctx: ExecContext,
+) {
   if (bound === undefined) return undefined;
   const values: SqlValue[] = [];
   for (const expr of bound.values) values.push(await evaluate(expr, [], ctx));
@@ -223,7 +234,7 @@ export async function* execute(node: PlanNode, ctx: ExecContext): AsyncGenerator
         const values: SqlValue[] = [];
         for (const expr of node.lookup) values.push(await evaluate(expr, [], ctx));
         if (values.some((v) => v === null)) return;
-        const row = node.table.get(node.table.keyOf(values), ctx.txn, ctx.snapshot);
+        const row = node.table.getByPrimaryKey(values, ctx.txn, ctx.snapshot);
         if (row !== null) yield [row];
         return;
       }
@@ -254,8 +265,14 @@ export async function* execute(node: PlanNode, ctx: ExecContext): AsyncGenerator
       if (values.some((v) => v === null)) return;
       const index = node.table.def.indexes.find((i) => i.name === node.index)!;
       const prefix = node.table.indexPrefix(index, values);
-      const rows = node.table.indexScan(node.index, ctx.txn, ctx.snapshot, { start: prefix, end: prefix, endInclusive: true });
-      for (let i = 0; i < rows.length; i += batchRows) yield rows.slice(i, i + batchRows).map((r) => r.values);
+      const rows = node.table.indexScan(node.index, ctx.txn, ctx.snapshot, {
+        start: prefix,
+        end: prefix,
+        endInclusive: true,
+      });
+      for (let i = 0; i < rows.length; i += batchRows) {
+        yield rows.slice(i, i + batchRows).map((r) => r.values);
+      }
       return;
     }
     case "values": {
@@ -284,7 +301,9 @@ export async function* execute(node: PlanNode, ctx: ExecContext): AsyncGenerator
         for (let i = 0; i < batch.length; i++) {
           const row = batch[i]!;
           const projected: Row = new Array(node.exprs.length);
-          for (let j = 0; j < node.exprs.length; j++) projected[j] = await evaluate(node.exprs[j]!, row, ctx);
+          for (let j = 0; j < node.exprs.length; j++) {
+            projected[j] = await evaluate(node.exprs[j]!, row, ctx);
+          }
           out[i] = projected;
         }
         yield out;
@@ -305,7 +324,9 @@ export async function* execute(node: PlanNode, ctx: ExecContext): AsyncGenerator
         keyed.push({ row, keys });
       }
       keyed.sort((a, b) => compareKeys(node.keys, a.keys, b.keys));
-      for (let i = 0; i < keyed.length; i += batchRows) yield keyed.slice(i, i + batchRows).map((k) => k.row);
+      for (let i = 0; i < keyed.length; i += batchRows) {
+        yield keyed.slice(i, i + batchRows).map((k) => k.row);
+      }
       return;
     }
     case "limit": {
@@ -333,11 +354,15 @@ export async function* execute(node: PlanNode, ctx: ExecContext): AsyncGenerator
     }
     case "distinct": {
       const seen = new Set<string>();
-      const types = node.on === undefined ? node.columns.map((c) => c.type) : node.on.map((e) => e.type);
+      const types = node.on === undefined
+        ? node.columns.map((c) => c.type)
+        : node.on.map((e) => e.type);
       for await (const batch of execute(node.input, ctx)) {
         const out: Row[] = [];
         for (const row of batch) {
-          const values = node.on === undefined ? row : await Promise.all(node.on.map((e) => evaluate(e, row, ctx)));
+          const values = node.on === undefined
+            ? row
+            : await Promise.all(node.on.map((e) => evaluate(e, row, ctx)));
           const key = groupKey(values, types);
           if (seen.has(key)) continue;
           seen.add(key);
@@ -362,7 +387,11 @@ export async function* execute(node: PlanNode, ctx: ExecContext): AsyncGenerator
   }
 }
 
-function compareKeys(keys: readonly SortKey[], a: readonly SqlValue[], b: readonly SqlValue[]): number {
+function compareKeys(
+  keys: readonly SortKey[],
+  a: readonly SqlValue[],
+  b: readonly SqlValue[],
+): number {
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     const x = a[i] ?? null;
@@ -379,7 +408,10 @@ function compareKeys(keys: readonly SortKey[], a: readonly SqlValue[], b: readon
   return 0;
 }
 
-async function* join(node: Extract<PlanNode, { kind: "join" }>, ctx: ExecContext): AsyncGenerator<Row[]> {
+async function* join(
+  node: Extract<PlanNode, { kind: "join" }>,
+  ctx: ExecContext,
+): AsyncGenerator<Row[]> {
   const rightRows = await collect(node.right, ctx);
   const rightWidth = node.right.columns.length;
   const leftWidth = node.left.columns.length;
@@ -408,18 +440,24 @@ async function* join(node: Extract<PlanNode, { kind: "join" }>, ctx: ExecContext
       if (table !== undefined) {
         const values: SqlValue[] = [];
         for (const expr of node.hashKeys!.left) values.push(await evaluate(expr, left, ctx));
-        candidates = values.some((v) => v === null) ? [] : table.get(groupKey(values, node.hashKeys!.left.map((e) => e.type))) ?? [];
+        candidates = values.some((v) => v === null)
+          ? []
+          : table.get(groupKey(values, node.hashKeys!.left.map((e) => e.type))) ?? [];
       } else {
         candidates = rightRows.keys();
       }
       for (const i of candidates) {
         const combined = [...left, ...rightRows[i]!];
-        if (node.condition !== undefined && !(await passes(node.condition, combined, ctx))) continue;
+        if (node.condition !== undefined && !(await passes(node.condition, combined, ctx))) {
+          continue;
+        }
         matched = true;
         rightMatched[i] = 1;
         out.push(combined);
       }
-      if (!matched && (node.joinType === "left" || node.joinType === "full")) out.push([...left, ...nullRight]);
+      if (!matched && (node.joinType === "left" || node.joinType === "full")) {
+        out.push([...left, ...nullRight]);
+      }
     }
     if (out.length > 0) yield out;
     await ctx.yieldPoint();
@@ -427,12 +465,17 @@ async function* join(node: Extract<PlanNode, { kind: "join" }>, ctx: ExecContext
   if (node.joinType === "right" || node.joinType === "full") {
     const nullLeft: Row = new Array(leftWidth).fill(null);
     const out: Row[] = [];
-    for (let i = 0; i < rightRows.length; i++) if (!rightMatched[i]) out.push([...nullLeft, ...rightRows[i]!]);
+    for (let i = 0; i < rightRows.length; i++) {
+      if (!rightMatched[i]) out.push([...nullLeft, ...rightRows[i]!]);
+    }
     if (out.length > 0) yield out;
   }
 }
 
-async function* aggregate(node: Extract<PlanNode, { kind: "aggregate" }>, ctx: ExecContext): AsyncGenerator<Row[]> {
+async function* aggregate(
+  node: Extract<PlanNode, { kind: "aggregate" }>,
+  ctx: ExecContext,
+): AsyncGenerator<Row[]> {
   interface Group {
     keys: SqlValue[];
     states: unknown[];
@@ -497,7 +540,10 @@ async function* aggregate(node: Extract<PlanNode, { kind: "aggregate" }>, ctx: E
   for (let i = 0; i < out.length; i += batchRows) yield out.slice(i, i + batchRows);
 }
 
-async function* setOperation(node: Extract<PlanNode, { kind: "setOp" }>, ctx: ExecContext): AsyncGenerator<Row[]> {
+async function* setOperation(
+  node: Extract<PlanNode, { kind: "setOp" }>,
+  ctx: ExecContext,
+): AsyncGenerator<Row[]> {
   const types = node.columns.map((c) => c.type);
   const left = await collect(node.left, ctx);
   const right = await collect(node.right, ctx);
@@ -529,7 +575,10 @@ async function* setOperation(node: Extract<PlanNode, { kind: "setOp" }>, ctx: Ex
   for (let i = 0; i < out.length; i += batchRows) yield out.slice(i, i + batchRows);
 }
 
-async function* functionScan(node: Extract<PlanNode, { kind: "function" }>, ctx: ExecContext): AsyncGenerator<Row[]> {
+async function* functionScan(
+  node: Extract<PlanNode, { kind: "function" }>,
+  ctx: ExecContext,
+): AsyncGenerator<Row[]> {
   const args: SqlValue[] = [];
   for (const expr of node.args) args.push(await evaluate(expr, [], ctx));
   if (node.name === "unnest") {
@@ -552,12 +601,20 @@ async function* functionScan(node: Extract<PlanNode, { kind: "function" }>, ctx:
     const [start, stop, step] = args as [number, number, Interval];
     const span = intervalSpanMicros(step);
     if (span === 0n) throw new DataError("22023", "step size cannot equal zero");
-    for (let t = start; span > 0n ? t <= stop : t >= stop; t = timestampPlusInterval(t, step)) yield* emit(t);
+    for (let t = start; span > 0n ? t <= stop : t >= stop; t = timestampPlusInterval(t, step)) {
+      yield* emit(t);
+    }
   } else if (type.id === TypeId.numeric) {
     const [start, stop, step = "1"] = args as string[];
-    if (numericCompare(step, "0") === 0) throw new DataError("22023", "step size cannot equal zero");
+    if (numericCompare(step, "0") === 0) {
+      throw new DataError("22023", "step size cannot equal zero");
+    }
     const up = numericCompare(step, "0") > 0;
-    for (let v = start!; up ? numericCompare(v, stop!) <= 0 : numericCompare(v, stop!) >= 0; v = numericAdd(v, step)) yield* emit(v);
+    for (
+      let v = start!;
+      up ? numericCompare(v, stop!) <= 0 : numericCompare(v, stop!) >= 0;
+      v = numericAdd(v, step)
+    ) yield* emit(v);
   } else if (type.id === TypeId.bigint) {
     const [start, stop, step = 1n] = args as bigint[];
     if (step === 0n) throw new DataError("22023", "step size cannot equal zero");

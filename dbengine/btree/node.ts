@@ -57,21 +57,44 @@ function scratchFor(size: number): Uint8Array {
 /** A view of one node page. Cheap to create; holds no state beyond the bytes. */
 export class Node {
   readonly bytes: Uint8Array;
-  readonly view: DataView;
   readonly size: number;
 
+  // Little-endian field access by hand: a DataView per node would be an allocation on every
+  // level of every descent.
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.size = bytes.length;
+  }
+
+  #u16(at: number): number {
+    const b = this.bytes;
+    return b[at]! | (b[at + 1]! << 8);
+  }
+
+  #u32(at: number): number {
+    const b = this.bytes;
+    return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x100_0000;
+  }
+
+  #set16(at: number, value: number): void {
+    this.bytes[at] = value & 0xff;
+    this.bytes[at + 1] = (value >>> 8) & 0xff;
+  }
+
+  #set32(at: number, value: number): void {
+    const b = this.bytes;
+    b[at] = value & 0xff;
+    b[at + 1] = (value >>> 8) & 0xff;
+    b[at + 2] = (value >>> 16) & 0xff;
+    b[at + 3] = (value >>> 24) & 0xff;
   }
 
   /** Formats an empty node (the block header's type is set by the caller). */
   init(level: number, treeId: number): void {
     this.bytes.fill(0, blockHeaderBytes);
     this.bytes[at.level] = level;
-    this.view.setUint32(at.cellStart, this.size, true);
-    this.view.setUint32(at.treeId, treeId, true);
+    this.#set32(at.cellStart, this.size);
+    this.#set32(at.treeId, treeId);
   }
 
   get level(): number {
@@ -81,52 +104,52 @@ export class Node {
     return this.bytes[at.level] === 0;
   }
   get count(): number {
-    return this.view.getUint16(at.count, true);
+    return this.#u16(at.count);
   }
   set count(n: number) {
-    this.view.setUint16(at.count, n, true);
+    this.#set16(at.count, n);
   }
   get cellStart(): number {
-    return this.view.getUint32(at.cellStart, true);
+    return this.#u32(at.cellStart);
   }
   set cellStart(n: number) {
-    this.view.setUint32(at.cellStart, n, true);
+    this.#set32(at.cellStart, n);
   }
   get garbage(): number {
-    return this.view.getUint32(at.garbage, true);
+    return this.#u32(at.garbage);
   }
   set garbage(n: number) {
-    this.view.setUint32(at.garbage, n, true);
+    this.#set32(at.garbage, n);
   }
   get right(): number {
-    return this.view.getUint32(at.right, true);
+    return this.#u32(at.right);
   }
   set right(n: number) {
-    this.view.setUint32(at.right, n, true);
+    this.#set32(at.right, n);
   }
   get left(): number {
-    return this.view.getUint32(at.left, true);
+    return this.#u32(at.left);
   }
   set left(n: number) {
-    this.view.setUint32(at.left, n, true);
+    this.#set32(at.left, n);
   }
   get leftmost(): number {
-    return this.view.getUint32(at.leftmost, true);
+    return this.#u32(at.leftmost);
   }
   set leftmost(n: number) {
-    this.view.setUint32(at.leftmost, n, true);
+    this.#set32(at.leftmost, n);
   }
   get treeId(): number {
-    return this.view.getUint32(at.treeId, true);
+    return this.#u32(at.treeId);
   }
 
   /** Offset of cell `slot`. */
   cellAt(slot: number): number {
-    return this.view.getUint16(nodeHeaderBytes + slot * 2, true);
+    return this.#u16(nodeHeaderBytes + slot * 2);
   }
 
   keyLength(slot: number): number {
-    return this.view.getUint16(this.cellAt(slot), true);
+    return this.#u16(this.cellAt(slot));
   }
 
   /** Offset of the key bytes of cell `slot`. */
@@ -142,33 +165,33 @@ export class Node {
 
   /** Leaf: the raw value length field (with the overflow flag). */
   valueField(slot: number): number {
-    return this.view.getUint16(this.cellAt(slot) + 2, true);
+    return this.#u16(this.cellAt(slot) + 2);
   }
 
   /** Leaf: the inline value bytes (or the overflow reference) of `slot`. */
   value(slot: number): Uint8Array {
     const cell = this.cellAt(slot);
-    const field = this.view.getUint16(cell + 2, true);
+    const field = this.#u16(cell + 2);
     const length = field & overflowFlag ? overflowRefBytes : field;
-    const offset = cell + 4 + this.view.getUint16(cell, true);
+    const offset = cell + 4 + this.#u16(cell);
     return this.bytes.subarray(offset, offset + length);
   }
 
   /** Internal: the child block of `slot`. */
   child(slot: number): number {
-    return this.view.getUint32(this.cellAt(slot) + 2, true);
+    return this.#u32(this.cellAt(slot) + 2);
   }
 
   setChild(slot: number, block: number): void {
-    this.view.setUint32(this.cellAt(slot) + 2, block, true);
+    this.#set32(this.cellAt(slot) + 2, block);
   }
 
   /** Total bytes one cell takes, slot included. */
   cellBytes(slot: number): number {
     const cell = this.cellAt(slot);
-    const keyLength = this.view.getUint16(cell, true);
+    const keyLength = this.#u16(cell);
     if (!this.isLeaf) return 2 + 6 + keyLength;
-    const field = this.view.getUint16(cell + 2, true);
+    const field = this.#u16(cell + 2);
     return 2 + 4 + keyLength + (field & overflowFlag ? overflowRefBytes : field);
   }
 
@@ -193,8 +216,8 @@ export class Node {
     const leaf = this.isLeaf;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      const cell = this.view.getUint16(nodeHeaderBytes + mid * 2, true);
-      const length = this.view.getUint16(cell, true);
+      const cell = this.#u16(nodeHeaderBytes + mid * 2);
+      const length = this.#u16(cell);
       const offset = cell + (leaf ? 4 : 6);
       // memcmp(key, page key)
       const n = length < key.length ? length : key.length;
@@ -237,7 +260,7 @@ export class Node {
     const base = nodeHeaderBytes + slot * 2;
     const end = nodeHeaderBytes + this.count * 2;
     this.bytes.copyWithin(base + 2, base, end);
-    this.view.setUint16(base, cell, true);
+    this.#set16(base, cell);
     this.count = this.count + 1;
   }
 
@@ -249,8 +272,8 @@ export class Node {
   /** Leaf: inserts a cell at `slot` (the caller searched and checked `fits`). */
   insertLeaf(slot: number, key: Uint8Array, value: Uint8Array, overflow: boolean): void {
     const cell = this.#reserve(4 + key.length + value.length);
-    this.view.setUint16(cell, key.length, true);
-    this.view.setUint16(cell + 2, overflow ? overflowFlag : value.length, true);
+    this.#set16(cell, key.length);
+    this.#set16(cell + 2, overflow ? overflowFlag : value.length);
     this.bytes.set(key, cell + 4);
     this.bytes.set(value, cell + 4 + key.length);
     this.#insertSlot(slot, cell);
@@ -259,8 +282,8 @@ export class Node {
   /** Internal: inserts separator `key` with `child` at `slot`. */
   insertInternal(slot: number, key: Uint8Array, child: number): void {
     const cell = this.#reserve(6 + key.length);
-    this.view.setUint16(cell, key.length, true);
-    this.view.setUint32(cell + 2, child, true);
+    this.#set16(cell, key.length);
+    this.#set32(cell + 2, child);
     this.bytes.set(key, cell + 6);
     this.#insertSlot(slot, cell);
   }
@@ -288,7 +311,7 @@ export class Node {
       const length = before.cellBytes(slot) - 2;
       start -= length;
       this.bytes.set(scratch.subarray(cell, cell + length), start);
-      this.view.setUint16(nodeHeaderBytes + slot * 2, start, true);
+      this.#set16(nodeHeaderBytes + slot * 2, start);
     }
     this.bytes.fill(0, nodeHeaderBytes + n * 2, start);
     this.cellStart = start;

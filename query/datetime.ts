@@ -102,7 +102,7 @@ export function timestampFromUnixMillis(millis: number): number {
   return Math.round(millis * 1000) - 946_684_800_000_000;
 }
 
-/** The current time as microseconds since 2000-01-01 UTC. */
+/** The current wall-clock time as microseconds since 2000-01-01 UTC. */
 export function nowMicros(): number {
-  return timestampFromUnixMillis(performance.timeOrigin + performance.now());
+  return timestampFromUnixMillis(Date.now());
 }

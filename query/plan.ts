@@ -17,18 +17,50 @@ export type Expr =
   /** A column of an enclosing query's row (correlated subqueries): `depth` levels out. */
   | { kind: "outer"; type: SqlType; depth: number; index: number }
   | { kind: "param"; type: SqlType; index: number }
-  | { kind: "call"; type: SqlType; name: string; strict: boolean; args: Expr[]; fn: (args: SqlValue[], ctx: CallContext) => SqlValue }
+  | {
+    kind: "call";
+    type: SqlType;
+    name: string;
+    strict: boolean;
+    args: Expr[];
+    fn: (args: SqlValue[], ctx: CallContext) => SqlValue;
+  }
   | { kind: "and" | "or"; type: SqlType; args: Expr[] }
   | { kind: "not"; type: SqlType; arg: Expr }
   | { kind: "isNull"; type: SqlType; arg: Expr; negated: boolean }
   /** IS [NOT] DISTINCT FROM: `fn` compares two non-NULL values for equality. */
-  | { kind: "distinct"; type: SqlType; left: Expr; right: Expr; negated: boolean; equal: (a: SqlValue, b: SqlValue) => boolean }
+  | {
+    kind: "distinct";
+    type: SqlType;
+    left: Expr;
+    right: Expr;
+    negated: boolean;
+    equal: (a: SqlValue, b: SqlValue) => boolean;
+  }
   /** IS [NOT] TRUE / FALSE / UNKNOWN. */
-  | { kind: "isBool"; type: SqlType; arg: Expr; test: "true" | "false" | "unknown"; negated: boolean }
-  | { kind: "case"; type: SqlType; whens: { when: Expr; then: Expr }[]; otherwise: Expr | undefined }
+  | {
+    kind: "isBool";
+    type: SqlType;
+    arg: Expr;
+    test: "true" | "false" | "unknown";
+    negated: boolean;
+  }
+  | {
+    kind: "case";
+    type: SqlType;
+    whens: { when: Expr; then: Expr }[];
+    otherwise: Expr | undefined;
+  }
   | { kind: "coalesce"; type: SqlType; args: Expr[] }
   /** x [NOT] IN (list): `equal` compares non-NULL values. */
-  | { kind: "inList"; type: SqlType; arg: Expr; list: Expr[]; negated: boolean; equal: (a: SqlValue, b: SqlValue) => boolean }
+  | {
+    kind: "inList";
+    type: SqlType;
+    arg: Expr;
+    list: Expr[];
+    negated: boolean;
+    equal: (a: SqlValue, b: SqlValue) => boolean;
+  }
   /** A scalar subquery: the first column of its only row (NULL for none; 21000 for several). */
   | { kind: "subquery"; type: SqlType; plan: PlanNode }
   | { kind: "exists"; type: SqlType; plan: PlanNode; negated: boolean }
@@ -113,7 +145,13 @@ export type PlanNode =
     aggregates: AggregateCall[];
   }
   | { kind: "sort"; columns: OutputColumn[]; input: PlanNode; keys: SortKey[] }
-  | { kind: "limit"; columns: OutputColumn[]; input: PlanNode; limit: Expr | undefined; offset: Expr | undefined }
+  | {
+    kind: "limit";
+    columns: OutputColumn[];
+    input: PlanNode;
+    limit: Expr | undefined;
+    offset: Expr | undefined;
+  }
   | { kind: "distinct"; columns: OutputColumn[]; input: PlanNode; on: Expr[] | undefined }
   | {
     kind: "setOp";

@@ -33,12 +33,19 @@ export function parseSql(sql: string): ParsedStatement[] {
     // Statement boundaries: top-level semicolons.
     let depth = 0;
     let j = i;
-    while (tokens[j]!.kind !== "end" && !(depth === 0 && tokens[j]!.text === ";" && tokens[j]!.kind === "punct")) {
+    while (
+      tokens[j]!.kind !== "end" &&
+      !(depth === 0 && tokens[j]!.text === ";" && tokens[j]!.kind === "punct")
+    ) {
       if (tokens[j]!.text === "(" && tokens[j]!.kind === "punct") depth++;
       if (tokens[j]!.text === ")" && tokens[j]!.kind === "punct") depth--;
       j++;
     }
-    const slice = [...tokens.slice(i, j), { kind: "end" as const, text: "", offset: tokens[j]!.offset }];
+    const slice = [...tokens.slice(i, j), {
+      kind: "end" as const,
+      text: "",
+      offset: tokens[j]!.offset,
+    }];
     const start = tokens[i]!.offset;
     const end = tokens[j]!.offset;
     if (slice.length === 1) {
@@ -111,9 +118,17 @@ class Parser {
   }
 
   #fail(token: Token = this.#peek): never {
-    if (token.kind === "end") throw new SqlSyntaxError("syntax error at end of input", token.offset);
-    const text = this.#sql.slice(token.offset, token.offset + Math.max(1, token.text.length + (token.quoted ? 2 : 0)));
-    throw new SqlSyntaxError(`syntax error at or near "${token.kind === "string" ? token.text : text}"`, token.offset);
+    if (token.kind === "end") {
+      throw new SqlSyntaxError("syntax error at end of input", token.offset);
+    }
+    const text = this.#sql.slice(
+      token.offset,
+      token.offset + Math.max(1, token.text.length + (token.quoted ? 2 : 0)),
+    );
+    throw new SqlSyntaxError(
+      `syntax error at or near "${token.kind === "string" ? token.text : text}"`,
+      token.offset,
+    );
   }
 
   #expectWord(word: string): void {
@@ -156,7 +171,10 @@ class Parser {
   #statementBody(): Statement {
     const t = this.#peek;
     const offset = t.offset;
-    if (this.#isWord("select") || this.#isWord("with") || this.#isWord("values") || (t.kind === "punct" && t.text === "(")) {
+    if (
+      this.#isWord("select") || this.#isWord("with") || this.#isWord("values") ||
+      (t.kind === "punct" && t.text === "(")
+    ) {
       return this.#select();
     }
     if (this.#word("insert")) return this.#insert(offset);
@@ -169,7 +187,10 @@ class Parser {
       this.#word("table");
       const names = [this.#qualifiedName()];
       while (this.#punct(",")) names.push(this.#qualifiedName());
-      while (this.#word("restart") || this.#word("identity") || this.#word("continue") || this.#word("cascade") || this.#word("restrict")) {
+      while (
+        this.#word("restart") || this.#word("identity") || this.#word("continue") ||
+        this.#word("cascade") || this.#word("restrict")
+      ) {
         // options accepted
       }
       return { kind: "truncate", names, offset };
@@ -192,10 +213,18 @@ class Parser {
       const parts = [this.#settingName()];
       return { kind: "show", name: parts.join(""), offset };
     }
-    if (this.#word("reset")) return { kind: "reset", name: this.#isWord("all") ? (this.#next(), "all") : this.#settingName(), offset };
+    if (this.#word("reset")) {
+      return {
+        kind: "reset",
+        name: this.#isWord("all") ? (this.#next(), "all") : this.#settingName(),
+        offset,
+      };
+    }
     if (this.#word("vacuum") || this.#word("analyze") || this.#word("analyse")) {
       const tag = t.text === "vacuum" ? "VACUUM" : "ANALYZE";
-      while (this.#word("full") || this.#word("freeze") || this.#word("verbose") || this.#word("analyze")) {
+      while (
+        this.#word("full") || this.#word("freeze") || this.#word("verbose") || this.#word("analyze")
+      ) {
         // options accepted
       }
       if (this.#punct("(")) {
@@ -226,7 +255,10 @@ class Parser {
     for (;;) {
       if (this.#word("isolation")) {
         this.#expectWord("level");
-        while (this.#word("read") || this.#word("committed") || this.#word("uncommitted") || this.#word("repeatable") || this.#word("serializable")) {
+        while (
+          this.#word("read") || this.#word("committed") || this.#word("uncommitted") ||
+          this.#word("repeatable") || this.#word("serializable")
+        ) {
           // accepted: every level runs as READ COMMITTED for now
         }
       } else if (this.#word("read")) {
@@ -275,7 +307,9 @@ class Parser {
       const t = this.#next();
       if (t.kind === "end") this.#fail(t);
       let text = t.text;
-      if (t.kind === "op" && t.text === "-" && this.#peek.kind === "number") text = "-" + this.#next().text;
+      if (t.kind === "op" && t.text === "-" && this.#peek.kind === "number") {
+        text = "-" + this.#next().text;
+      }
       parts.push(text);
     } while (this.#punct(","));
     return parts.join(", ");
@@ -287,7 +321,14 @@ class Parser {
       this.#expectPunct(")");
       this.#expectWord("to");
       this.#expectWord("stdout");
-      return { kind: "copyTo", table: undefined, query, columns: undefined, options: this.#copyOptions(), offset };
+      return {
+        kind: "copyTo",
+        table: undefined,
+        query,
+        columns: undefined,
+        options: this.#copyOptions(),
+        offset,
+      };
     }
     const table = this.#qualifiedName();
     let columns: string[] | undefined;
@@ -301,7 +342,14 @@ class Parser {
     }
     this.#expectWord("to");
     this.#expectWord("stdout");
-    return { kind: "copyTo", table, query: undefined, columns, options: this.#copyOptions(), offset };
+    return {
+      kind: "copyTo",
+      table,
+      query: undefined,
+      columns,
+      options: this.#copyOptions(),
+      offset,
+    };
   }
 
   #copyOptions(): Map<string, string> {
@@ -339,7 +387,9 @@ class Parser {
     let name = this.#next().text;
     if (name === "double" && this.#word("precision")) name = "double precision";
     else if (name === "character" && this.#word("varying")) name = "varchar";
-    else if ((name === "timestamp" || name === "time") && (this.#isWord("with") || this.#isWord("without"))) {
+    else if (
+      (name === "timestamp" || name === "time") && (this.#isWord("with") || this.#isWord("without"))
+    ) {
       const withZone = this.#next().text === "with";
       this.#expectWord("time");
       this.#expectWord("zone");
@@ -354,7 +404,9 @@ class Parser {
       } while (this.#punct(","));
       this.#expectPunct(")");
     }
-    if ((name === "timestamp" || name === "time") && (this.#isWord("with") || this.#isWord("without"))) {
+    if (
+      (name === "timestamp" || name === "time") && (this.#isWord("with") || this.#isWord("without"))
+    ) {
       const withZone = this.#next().text === "with";
       this.#expectWord("time");
       this.#expectWord("zone");
@@ -420,7 +472,10 @@ class Parser {
     const columns: ColumnDefinition[] = [];
     const constraints: TableConstraint[] = [];
     do {
-      if (this.#isWord("constraint") || this.#isWord("primary") || this.#isWord("unique") || this.#isWord("check") || this.#isWord("foreign")) {
+      if (
+        this.#isWord("constraint") || this.#isWord("primary") || this.#isWord("unique") ||
+        this.#isWord("check") || this.#isWord("foreign")
+      ) {
         constraints.push(this.#tableConstraint());
       } else columns.push(this.#columnDefinition());
     } while (this.#punct(","));
@@ -475,7 +530,9 @@ class Parser {
         column.check = { sql: this.#sql.slice(start, this.#peek.offset).trim(), expr };
         this.#expectPunct(")");
       } else if (this.#word("generated")) {
-        column.identity = this.#word("always") ? "always" : (this.#expectWord("by"), this.#expectWord("default"), "by default");
+        column.identity = this.#word("always")
+          ? "always"
+          : (this.#expectWord("by"), this.#expectWord("default"), "by default");
         this.#expectWord("as");
         this.#expectWord("identity");
         column.notNull = true;
@@ -553,7 +610,10 @@ class Parser {
     const table = this.#qualifiedName();
     let action: AlterAction;
     if (this.#word("add")) {
-      if (this.#isWord("constraint") || this.#isWord("primary") || this.#isWord("unique") || this.#isWord("check") || this.#isWord("foreign")) {
+      if (
+        this.#isWord("constraint") || this.#isWord("primary") || this.#isWord("unique") ||
+        this.#isWord("check") || this.#isWord("foreign")
+      ) {
         action = { kind: "addConstraint", constraint: this.#tableConstraint() };
       } else {
         this.#word("column");
@@ -576,7 +636,10 @@ class Parser {
     const table = this.#qualifiedName();
     if (this.#word("as")) this.#name();
     let columns: string[] | undefined;
-    if (this.#peek.text === "(" && this.#peek.kind === "punct" && !this.#isWord("select", 1) && !this.#isWord("with", 1)) {
+    if (
+      this.#peek.text === "(" && this.#peek.kind === "punct" && !this.#isWord("select", 1) &&
+      !this.#isWord("with", 1)
+    ) {
       this.#next();
       columns = this.#nameList();
       this.#expectPunct(")");
@@ -604,7 +667,15 @@ class Parser {
         onConflict = { columns: conflictColumns, action: { set, where } };
       }
     }
-    return { kind: "insert", table, columns, source, onConflict, returning: this.#returning(), offset };
+    return {
+      kind: "insert",
+      table,
+      columns,
+      source,
+      onConflict,
+      returning: this.#returning(),
+      offset,
+    };
   }
 
   #assignments(): { column: string; value: AstExpr }[] {
@@ -612,7 +683,10 @@ class Parser {
     do {
       const column = this.#name();
       if (!this.#op("=")) this.#fail();
-      out.push({ column, value: this.#isWord("default") ? (this.#next(), { kind: "null", offset: 0 }) : this.#expr() });
+      out.push({
+        column,
+        value: this.#isWord("default") ? (this.#next(), { kind: "null", offset: 0 }) : this.#expr(),
+      });
     } while (this.#punct(","));
     return out;
   }
@@ -625,7 +699,9 @@ class Parser {
     this.#word("only");
     const table = this.#qualifiedName();
     let alias: string | undefined;
-    if (this.#word("as") || (this.#peek.kind === "ident" && !this.#isWord("set"))) alias = this.#name();
+    if (this.#word("as") || (this.#peek.kind === "ident" && !this.#isWord("set"))) {
+      alias = this.#name();
+    }
     this.#expectWord("set");
     const set = this.#assignments();
     const from = this.#word("from") ? this.#fromList() : [];
@@ -675,7 +751,9 @@ class Parser {
         this.#word("rows") || this.#word("row");
       } else if (this.#word("fetch")) {
         this.#word("first") || this.#word("next");
-        limit = this.#peek.kind === "number" ? this.#expr() : { kind: "number", text: "1", offset: this.#peek.offset };
+        limit = this.#peek.kind === "number"
+          ? this.#expr()
+          : { kind: "number", text: "1", offset: this.#peek.offset };
         this.#word("rows") || this.#word("row");
         this.#expectWord("only");
       } else if (this.#word("for")) {
@@ -694,8 +772,9 @@ class Parser {
     for (;;) {
       const offset = this.#peek.offset;
       let op: "union" | "intersect" | "except" | undefined;
-      if (level === 0 && (this.#isWord("union") || this.#isWord("except"))) op = this.#next().text as "union" | "except";
-      else if (level === 1 && this.#isWord("intersect")) op = (this.#next(), "intersect");
+      if (level === 0 && (this.#isWord("union") || this.#isWord("except"))) {
+        op = this.#next().text as "union" | "except";
+      } else if (level === 1 && this.#isWord("intersect")) op = (this.#next(), "intersect");
       if (op === undefined) return left;
       const all = this.#word("all");
       if (!all) this.#word("distinct");
@@ -773,8 +852,9 @@ class Parser {
       }
       const expr = this.#expr();
       let alias: string | undefined;
-      if (this.#word("as")) alias = this.#peek.kind === "keyword" ? this.#next().text : this.#name();
-      else if (this.#peek.kind === "ident") alias = this.#name();
+      if (this.#word("as")) {
+        alias = this.#peek.kind === "keyword" ? this.#next().text : this.#name();
+      } else if (this.#peek.kind === "ident") alias = this.#name();
       targets.push({ expr, alias });
     } while (this.#punct(","));
     return targets;
@@ -857,7 +937,13 @@ class Parser {
         const query = this.#select();
         this.#expectPunct(")");
         const { alias, columns } = this.#alias();
-        return { kind: "subquery", query, alias: alias ?? "subquery", columnAliases: columns, offset };
+        return {
+          kind: "subquery",
+          query,
+          alias: alias ?? "subquery",
+          columnAliases: columns,
+          offset,
+        };
       }
       const inner = this.#joinedTable();
       this.#expectPunct(")");
@@ -871,7 +957,16 @@ class Parser {
         this.#expectPunct(")");
       }
       const { alias, columns } = this.#alias();
-      const call = { kind: "call" as const, name, args, distinct: false, star: false, orderBy: [], filter: undefined, offset };
+      const call = {
+        kind: "call" as const,
+        name,
+        args,
+        distinct: false,
+        star: false,
+        orderBy: [],
+        filter: undefined,
+        offset,
+      };
       return { kind: "function", call, alias, columnAliases: columns, offset };
     }
     const { alias, columns } = this.#alias();
@@ -892,23 +987,30 @@ class Parser {
       if (minLevel <= 0 && this.#isWord("or")) {
         this.#next();
         const right = this.#expr(1);
-        left = left.kind === "or" ? { ...left, args: [...left.args, right] } : { kind: "or", args: [left, right], offset };
+        left = left.kind === "or"
+          ? { ...left, args: [...left.args, right] }
+          : { kind: "or", args: [left, right], offset };
         continue;
       }
       if (minLevel <= 1 && this.#isWord("and")) {
         this.#next();
         const right = this.#expr(2);
-        left = left.kind === "and" ? { ...left, args: [...left.args, right] } : { kind: "and", args: [left, right], offset };
+        left = left.kind === "and"
+          ? { ...left, args: [...left.args, right] }
+          : { kind: "and", args: [left, right], offset };
         continue;
       }
       if (minLevel <= 3 && this.#isWord("is")) {
         this.#next();
         const negated = this.#word("not");
         if (this.#word("null")) left = { kind: "isNull", arg: left, negated, offset };
-        else if (this.#word("true")) left = { kind: "isBool", arg: left, test: "true", negated, offset };
-        else if (this.#word("false")) left = { kind: "isBool", arg: left, test: "false", negated, offset };
-        else if (this.#word("unknown")) left = { kind: "isBool", arg: left, test: "unknown", negated, offset };
-        else if (this.#word("distinct")) {
+        else if (this.#word("true")) {
+          left = { kind: "isBool", arg: left, test: "true", negated, offset };
+        } else if (this.#word("false")) {
+          left = { kind: "isBool", arg: left, test: "false", negated, offset };
+        } else if (this.#word("unknown")) {
+          left = { kind: "isBool", arg: left, test: "unknown", negated, offset };
+        } else if (this.#word("distinct")) {
           this.#expectWord("from");
           left = { kind: "isDistinct", left, right: this.#expr(4), negated, offset };
         } else this.#fail();
@@ -931,14 +1033,31 @@ class Parser {
           }
           const array = this.#expr();
           this.#expectPunct(")");
-          left = { kind: "call", name: all ? "__all" : "__any", args: [left, array, { kind: "string", value: t.text, offset }], distinct: false, star: false, orderBy: [], filter: undefined, offset };
+          left = {
+            kind: "call",
+            name: all ? "__all" : "__any",
+            args: [left, array, { kind: "string", value: t.text, offset }],
+            distinct: false,
+            star: false,
+            orderBy: [],
+            filter: undefined,
+            offset,
+          };
           continue;
         }
-        left = { kind: "binary", op: t.text === "!=" ? "<>" : t.text, left, right: this.#expr(5), offset };
+        left = {
+          kind: "binary",
+          op: t.text === "!=" ? "<>" : t.text,
+          left,
+          right: this.#expr(5),
+          offset,
+        };
         continue;
       }
       if (minLevel <= 5) {
-        const negated = this.#isWord("not") && (this.#isWord("between", 1) || this.#isWord("in", 1) || this.#isWord("like", 1) || this.#isWord("ilike", 1));
+        const negated = this.#isWord("not") &&
+          (this.#isWord("between", 1) || this.#isWord("in", 1) || this.#isWord("like", 1) ||
+            this.#isWord("ilike", 1));
         if (negated) this.#next();
         if (this.#word("between")) {
           const symmetric = this.#word("symmetric");
@@ -971,7 +1090,10 @@ class Parser {
         }
         if (negated) this.#fail();
       }
-      if (minLevel <= 6 && t.kind === "op" && !["+", "-", "*", "/", "%", "^", "::"].includes(t.text) && !comparisonOps.has(t.text)) {
+      if (
+        minLevel <= 6 && t.kind === "op" &&
+        !["+", "-", "*", "/", "%", "^", "::"].includes(t.text) && !comparisonOps.has(t.text)
+      ) {
         this.#next();
         left = { kind: "binary", op: t.text, left, right: this.#expr(7), offset };
         continue;
@@ -981,7 +1103,9 @@ class Parser {
         left = { kind: "binary", op: t.text, left, right: this.#expr(8), offset };
         continue;
       }
-      if (minLevel <= 8 && t.kind === "op" && (t.text === "*" || t.text === "/" || t.text === "%")) {
+      if (
+        minLevel <= 8 && t.kind === "op" && (t.text === "*" || t.text === "/" || t.text === "%")
+      ) {
         this.#next();
         left = { kind: "binary", op: t.text, left, right: this.#expr(9), offset };
         continue;
@@ -1008,7 +1132,9 @@ class Parser {
       this.#next();
       const arg = this.#expr(10);
       if (t.text === "+") return arg;
-      if (arg.kind === "number" && !arg.text.startsWith("-")) return { kind: "number", text: "-" + arg.text, offset };
+      if (arg.kind === "number" && !arg.text.startsWith("-")) {
+        return { kind: "number", text: "-" + arg.text, offset };
+      }
       return { kind: "unary", op: "-", arg, offset };
     }
     return this.#primary();
@@ -1050,7 +1176,16 @@ class Parser {
           case "current_user":
           case "session_user":
           case "user":
-            return { kind: "call", name: t.text, args: [], distinct: false, star: false, orderBy: [], filter: undefined, offset };
+            return {
+              kind: "call",
+              name: t.text,
+              args: [],
+              distinct: false,
+              star: false,
+              orderBy: [],
+              filter: undefined,
+              offset,
+            };
           case "case":
             return this.#case(offset);
           case "cast": {
@@ -1086,11 +1221,30 @@ class Parser {
         break;
       case "ident": {
         // Typed literals: DATE '…', TIMESTAMP '…', INTERVAL '…'
-        if (!t.quoted && this.#peek.kind === "string" && ["date", "timestamp", "timestamptz", "interval", "time", "numeric", "int", "integer", "bool", "boolean", "text", "float8", "bytea"].includes(t.text)) {
+        if (
+          !t.quoted && this.#peek.kind === "string" &&
+          [
+            "date",
+            "timestamp",
+            "timestamptz",
+            "interval",
+            "time",
+            "numeric",
+            "int",
+            "integer",
+            "bool",
+            "boolean",
+            "text",
+            "float8",
+            "bytea",
+          ].includes(t.text)
+        ) {
           const value = this.#next().text;
           return { kind: "typed", type: { name: t.text, args: [], array: false }, value, offset };
         }
-        if (!t.quoted && t.text === "exists" && this.#peek.text === "(" && this.#peek.kind === "punct") {
+        if (
+          !t.quoted && t.text === "exists" && this.#peek.text === "(" && this.#peek.kind === "punct"
+        ) {
           this.#next();
           const query = this.#select();
           this.#expectPunct(")");
@@ -1101,7 +1255,16 @@ class Parser {
           this.#expectWord("from");
           const arg = this.#expr();
           this.#expectPunct(")");
-          return { kind: "call", name: "extract", args: [{ kind: "string", value: field, offset }, arg], distinct: false, star: false, orderBy: [], filter: undefined, offset };
+          return {
+            kind: "call",
+            name: "extract",
+            args: [{ kind: "string", value: field, offset }, arg],
+            distinct: false,
+            star: false,
+            orderBy: [],
+            filter: undefined,
+            offset,
+          };
         }
         const parts = [t.text];
         while (this.#peek.kind === "punct" && this.#peek.text === ".") {
@@ -1109,7 +1272,9 @@ class Parser {
           if (this.#op("*")) return { kind: "star", table: parts[parts.length - 1], offset };
           parts.push(this.#next().text);
         }
-        if (this.#peek.kind === "punct" && this.#peek.text === "(") return this.#call(parts[parts.length - 1]!, offset);
+        if (this.#peek.kind === "punct" && this.#peek.text === "(") {
+          return this.#call(parts[parts.length - 1]!, offset);
+        }
         return { kind: "column", parts, offset };
       }
     }

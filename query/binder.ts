@@ -1,0 +1,1249 @@
+/**
+ * The binder: resolves names against the catalog, types every expression with PostgreSQL's
+ * rules, and turns parsed queries into plans (plan.ts). Access paths: a WHERE that fixes every
+ * primary-key column becomes a point lookup; other predicates filter a scan.
+ */
+import { type SqlValue, TypeId } from "../dbengine/types.ts";
+import type { Table } from "../dbengine/table.ts";
+import type { Catalog } from "../dbengine/catalog.ts";
+import type { Transaction } from "../dbengine/txn.ts";
+import { aggregateNames, resolveAggregate } from "./aggregates.ts";
+import { castValue } from "./casts.ts";
+import { resolveFunction } from "./functions.ts";
+import { comparator, comparisonType, negate, resolveBinary } from "./operators.ts";
+import { DataError, parseValue, type TextSettings } from "./pg_text.ts";
+import type { AggregateCall, Expr, OutputColumn, PlanNode, SortKey } from "./plan.ts";
+import type { AstExpr, FromItem, SelectCore, SelectStatement, TypeName } from "./sql_ast.ts";
+import { SqlSyntaxError } from "./sql_lexer.ts";
+import { isUnknown, type SqlType, storable, t, typeName } from "./sql_types.ts";
+import { numericTypmod } from "./pg_text.ts";
+
+/** What binding needs: the catalog as the statement sees it, and parameter types. */
+export interface BindContext {
+  catalog: Catalog;
+  txn: Transaction | undefined;
+  snapshot: number;
+  /** Types of $1…$n; unknown entries are inferred from use and filled in. */
+  paramTypes: SqlType[];
+  settings: TextSettings;
+}
+
+/** A column visible in a scope. */
+interface ScopeColumn {
+  table: string | undefined;
+  name: string;
+  type: SqlType;
+  index: number;
+  tableOid: number;
+  columnNumber: number;
+}
+
+interface Scope {
+  columns: ScopeColumn[];
+  /** Aggregate calls collected while binding a grouped query's targets. */
+  aggregates?: AggregateCall[];
+  /** The scope aggregate arguments are bound in (the rows before grouping). */
+  aggregatesInputScope?: Scope;
+  /** How many group keys precede the aggregates in the grouped row. */
+  groupCount?: number;
+}
+
+/** SQLSTATE 42703 / 42P01 / 42804 … errors raised while binding, with a position. */
+export class BindError extends DataError {
+  override name = "BindError";
+  readonly position: number | undefined;
+  constructor(code: string, message: string, offset?: number) {
+    super(code, message);
+    this.position = offset === undefined ? undefined : offset + 1;
+  }
+}
+
+/** Maps a parsed type name to a SQL type. */
+export function resolveTypeName(type: TypeName): SqlType {
+  const n = type.name;
+  const mod = (base: SqlType, typmod: number): SqlType => ({ id: base.id, typmod });
+  let result: SqlType;
+  switch (n) {
+    case "smallint":
+    case "int2":
+    case "smallserial":
+      result = t.int2;
+      break;
+    case "integer":
+    case "int":
+    case "int4":
+    case "serial":
+      result = t.int4;
+      break;
+    case "bigint":
+    case "int8":
+    case "bigserial":
+      result = t.int8;
+      break;
+    case "real":
+    case "float4":
+      result = t.float4;
+      break;
+    case "double precision":
+    case "float8":
+    case "float":
+      result = t.float8;
+      break;
+    case "numeric":
+    case "decimal":
+      result = type.args.length > 0
+        ? mod(t.numeric, numericTypmod(type.args[0]!, type.args[1] ?? 0))
+        : t.numeric;
+      break;
+    case "text":
+      result = t.text;
+      break;
+    case "varchar":
+      result = type.args.length > 0 ? mod(t.varchar, type.args[0]! + 4) : t.varchar;
+      break;
+    case "char":
+    case "character":
+      result = mod(t.bpchar, (type.args[0] ?? 1) + 4);
+      break;
+    case "bpchar":
+      result = type.args.length > 0 ? mod(t.bpchar, type.args[0]! + 4) : t.bpchar;
+      break;
+    case "boolean":
+    case "bool":
+      result = t.bool;
+      break;
+    case "date":
+      result = t.date;
+      break;
+    case "timestamp":
+      result = t.timestamp;
+      break;
+    case "timestamptz":
+      result = t.timestamptz;
+      break;
+    case "interval":
+      result = t.interval;
+      break;
+    case "bytea":
+      result = t.bytea;
+      break;
+    case "name":
+      result = t.name;
+      break;
+    case "oid":
+    case "regclass":
+    case "regtype":
+      result = t.oid;
+      break;
+    default:
+      throw new BindError("42704", `type "${n}" does not exist`);
+  }
+  return result;
+}
+
+/** The SQL type of a stored column. */
+function columnType(table: Table, index: number): SqlType {
+  const type = table.def.columns[index]!.type;
+  return { id: type.id, typmod: type.typmod };
+}
+
+export class Binder {
+  readonly ctx: BindContext;
+  #nextMaterialize = 1;
+
+  constructor(ctx: BindContext) {
+    this.ctx = ctx;
+  }
+
+  /** Looks up a table; 42P01 when it does not exist. */
+  table(name: string, offset?: number): Table {
+    const table = this.ctx.catalog.table(name, this.ctx.txn, this.ctx.snapshot);
+    if (table === null) throw new BindError("42P01", `relation "${name}" does not exist`, offset);
+    return table;
+  }
+
+  // -------------------------------------------------------------- expressions
+
+  /** Binds `ast` in `scope`; `expected` types unknown literals and parameters. */
+  expr(ast: AstExpr, scope: Scope, expected?: SqlType): Expr {
+    switch (ast.kind) {
+      case "number":
+        return this.#number(ast.text);
+      case "string":
+        return {
+          kind: "const",
+          type: expected && !isUnknown(expected) ? expected : t.unknown,
+          value: expected && !isUnknown(expected)
+            ? parseValue(ast.value, storable(expected), this.ctx.settings)
+            : ast.value,
+        };
+      case "bool":
+        return { kind: "const", type: t.bool, value: ast.value };
+      case "null":
+        return { kind: "const", type: expected ?? t.unknown, value: null };
+      case "param": {
+        const index = ast.index - 1;
+        if (index < 0 || index >= 65535) {
+          throw new BindError("42P02", `there is no parameter $${ast.index}`, ast.offset);
+        }
+        while (this.ctx.paramTypes.length <= index) this.ctx.paramTypes.push(t.unknown);
+        if (isUnknown(this.ctx.paramTypes[index]!) && expected && !isUnknown(expected)) {
+          this.ctx.paramTypes[index] = expected;
+        }
+        return { kind: "param", type: this.ctx.paramTypes[index]!, index };
+      }
+      case "typed": {
+        const type = resolveTypeName(ast.type);
+        return {
+          kind: "const",
+          type,
+          value: parseValue(ast.value, storable(type), this.ctx.settings),
+        };
+      }
+      case "column":
+        return this.#column(ast.parts, ast.offset, scope);
+      case "star":
+        throw new BindError("42601", "a * is only allowed in a select list", ast.offset);
+      case "and":
+      case "or":
+        return { kind: ast.kind, type: t.bool, args: ast.args.map((a) => this.#boolean(a, scope)) };
+      case "not":
+        return { kind: "not", type: t.bool, arg: this.#boolean(ast.arg, scope) };
+      case "isNull":
+        return {
+          kind: "isNull",
+          type: t.bool,
+          arg: this.expr(ast.arg, scope),
+          negated: ast.negated,
+        };
+      case "isBool":
+        return {
+          kind: "isBool",
+          type: t.bool,
+          arg: this.#boolean(ast.arg, scope),
+          test: ast.test,
+          negated: ast.negated,
+        };
+      case "isDistinct": {
+        const [left, right, type] = this.#comparable(ast.left, ast.right, scope);
+        const order = comparator(type);
+        return {
+          kind: "distinct",
+          type: t.bool,
+          left,
+          right,
+          negated: ast.negated,
+          equal: (a, b) => order(a, b) === 0,
+        };
+      }
+      case "binary":
+        return this.#binary(ast.op, ast.left, ast.right, scope, ast.offset);
+      case "unary": {
+        const arg = this.expr(ast.arg, scope);
+        const type = isUnknown(arg.type) ? t.numeric : arg.type;
+        const fn = negate(type);
+        return {
+          kind: "call",
+          type,
+          name: "-",
+          strict: true,
+          args: [this.#coerce(arg, type)],
+          fn: ([v]) => fn(v!),
+        };
+      }
+      case "between": {
+        const low = this.#binary(ast.symmetric ? "<=" : ">=", ast.arg, ast.low, scope, ast.offset);
+        const high = this.#binary("<=", ast.arg, ast.high, scope, ast.offset);
+        const both: Expr = { kind: "and", type: t.bool, args: [low, high] };
+        return ast.negated ? { kind: "not", type: t.bool, arg: both } : both;
+      }
+      case "inList": {
+        const arg = this.expr(ast.arg, scope);
+        const items = ast.list.map((item) => this.expr(item, scope, arg.type));
+        const type = items.reduce((acc, item) => comparisonType(acc, item.type) ?? acc, arg.type);
+        const order = comparator(isUnknown(type) ? t.text : type);
+        return {
+          kind: "inList",
+          type: t.bool,
+          arg: this.#coerce(arg, type),
+          list: items.map((item) => this.#coerce(item, type)),
+          negated: ast.negated,
+          equal: (a, b) => order(a, b) === 0,
+        };
+      }
+      case "like":
+        return this.#like(ast, scope);
+      case "cast": {
+        const target = resolveTypeName(ast.type);
+        const arg = this.expr(ast.arg, scope, target);
+        return this.#coerce(arg, target, true);
+      }
+      case "case":
+        return this.#case(ast, scope);
+      case "call":
+        return this.#call(ast, scope);
+      case "subquery": {
+        const plan = this.select(ast.query, scope).plan;
+        if (plan.columns.length !== 1) {
+          throw new BindError("42601", "subquery must return only one column", ast.offset);
+        }
+        return { kind: "subquery", type: plan.columns[0]!.type, plan };
+      }
+      case "exists":
+        return {
+          kind: "exists",
+          type: t.bool,
+          plan: this.select(ast.query, scope).plan,
+          negated: false,
+        };
+      case "inSelect":
+      case "quantified": {
+        const arg = this.expr(ast.arg, scope);
+        const plan = this.select(ast.query, scope).plan;
+        const type = comparisonType(arg.type, plan.columns[0]!.type) ?? arg.type;
+        const op = ast.kind === "inSelect" ? "=" : ast.op;
+        const test = resolveBinary(op, type, type).fn;
+        return {
+          kind: "quantified",
+          type: t.bool,
+          arg: this.#coerce(arg, type),
+          plan,
+          all: ast.kind === "quantified" ? ast.all : false,
+          negated: ast.kind === "inSelect" ? ast.negated : false,
+          compare: (a, b) => test(a, b) === true,
+        };
+      }
+      case "array": {
+        const elements = ast.elements.map((e) => this.expr(e, scope));
+        const element = elements.find((e) => !isUnknown(e.type))?.type ?? t.text;
+        return {
+          kind: "array",
+          type: { id: 100, typmod: -1, element },
+          elements: elements.map((e) => this.#coerce(e, element)),
+        };
+      }
+    }
+  }
+
+  #number(text: string): Expr {
+    if (/^-?\d+$/.test(text)) {
+      const n = Number(text);
+      if (n >= -2147483648 && n <= 2147483647) return { kind: "const", type: t.int4, value: n };
+      const big = BigInt(text);
+      if (big >= -(2n ** 63n) && big < 2n ** 63n) {
+        return { kind: "const", type: t.int8, value: big };
+      }
+    }
+    return { kind: "const", type: t.numeric, value: parseValue(text, storable(t.numeric)) };
+  }
+
+  #boolean(ast: AstExpr, scope: Scope): Expr {
+    const expr = this.expr(ast, scope, t.bool);
+    if (isUnknown(expr.type)) return this.#coerce(expr, t.bool);
+    if (expr.type.id !== TypeId.boolean) {
+      throw new BindError(
+        "42804",
+        `argument of WHERE must be type boolean, not type ${typeName(expr.type)}`,
+        ast.offset,
+      );
+    }
+    return expr;
+  }
+
+  #column(parts: string[], offset: number, scope: Scope): Expr {
+    const name = parts[parts.length - 1]!;
+    const table = parts.length > 1 ? parts[parts.length - 2] : undefined;
+    const matches = scope.columns.filter((c) =>
+      c.name === name && (table === undefined || c.table === table)
+    );
+    if (matches.length > 1) {
+      throw new BindError("42702", `column reference "${name}" is ambiguous`, offset);
+    }
+    if (matches.length === 0) {
+      if (name === "DEFAULT") {
+        throw new BindError("42601", "DEFAULT is not allowed in this context", offset);
+      }
+      throw new BindError("42703", `column "${parts.join(".")}" does not exist`, offset);
+    }
+    return { kind: "column", type: matches[0]!.type, index: matches[0]!.index };
+  }
+
+  /** Coerces `expr` to `target`: unknown literals are parsed, other types cast. */
+  #coerce(expr: Expr, target: SqlType, explicit = false): Expr {
+    if (isUnknown(target)) return expr;
+    if (expr.type.id === target.id && (target.typmod < 0 || expr.type.typmod === target.typmod)) {
+      return expr.kind === "param" || expr.kind === "const" ? { ...expr, type: target } : expr;
+    }
+    if (expr.kind === "const") {
+      const value = isUnknown(expr.type) && expr.value !== null
+        ? parseValue(String(expr.value), storable(target), this.ctx.settings)
+        : castValue(expr.value, storable(expr.type), storable(target), this.ctx.settings);
+      return { kind: "const", type: target, value };
+    }
+    if (expr.kind === "param" && isUnknown(expr.type)) {
+      this.ctx.paramTypes[expr.index] = target;
+      return { ...expr, type: target };
+    }
+    const from = storable(expr.type);
+    const to = storable(target);
+    const settings = this.ctx.settings;
+    if (
+      explicit && (target.id === TypeId.varchar || target.id === TypeId.char) && target.typmod >= 4
+    ) {
+      // An explicit cast to varchar(n)/char(n) truncates instead of failing (PostgreSQL).
+      const length = target.typmod - 4;
+      return {
+        kind: "call",
+        type: target,
+        name: "cast",
+        strict: true,
+        args: [expr],
+        fn: ([v]) => {
+          const text = castValue(v!, from, storable(t.text), settings) as string;
+          const chars = [...text].slice(0, length).join("");
+          return target.id === TypeId.char ? chars.padEnd(length, " ") : chars;
+        },
+      };
+    }
+    return {
+      kind: "call",
+      type: target,
+      name: "cast",
+      strict: true,
+      args: [expr],
+      fn: ([v]) =>
+        isUnknown(expr.type)
+          ? parseValue(String(v), to, settings)
+          : castValue(v!, from, to, settings),
+    };
+  }
+
+  #comparable(leftAst: AstExpr, rightAst: AstExpr, scope: Scope): [Expr, Expr, SqlType] {
+    let left = this.expr(leftAst, scope);
+    const right = this.expr(rightAst, scope, left.type);
+    if (isUnknown(left.type) && !isUnknown(right.type)) {
+      left = this.expr(leftAst, scope, right.type);
+    }
+    const type = comparisonType(left.type, right.type);
+    if (type === undefined) {
+      throw new BindError(
+        "42883",
+        `operator does not exist: ${typeName(left.type)} = ${typeName(right.type)}`,
+        leftAst.offset,
+      );
+    }
+    return [this.#coerce(left, type), this.#coerce(right, type), type];
+  }
+
+  #binary(op: string, leftAst: AstExpr, rightAst: AstExpr, scope: Scope, offset: number): Expr {
+    let left = this.expr(leftAst, scope);
+    let right = this.expr(rightAst, scope, isUnknown(left.type) ? undefined : left.type);
+    if (isUnknown(left.type) && !isUnknown(right.type)) {
+      left = this.expr(leftAst, scope, right.type);
+    }
+    if (op === "^") {
+      const fn = resolveFunction("power", [left.type, right.type]);
+      return this.#callExpr("power", fn, [left, right]);
+    }
+    if (op === "~" || op === "!~" || op === "~*" || op === "!~*") {
+      const flags = op.includes("*") ? "i" : "";
+      const negated = op.startsWith("!");
+      return {
+        kind: "call",
+        type: t.bool,
+        name: op,
+        strict: true,
+        args: [this.#coerce(left, t.text), this.#coerce(right, t.text)],
+        fn: ([s, p]) => new RegExp(p as string, flags).test(s as string) !== negated,
+      };
+    }
+    let resolved;
+    try {
+      resolved = resolveBinary(op, left.type, right.type);
+    } catch (error) {
+      if (error instanceof DataError) throw new BindError(error.sqlState, error.message, offset);
+      throw error;
+    }
+    left = this.#coerce(left, resolved.left);
+    right = this.#coerce(right, resolved.right);
+    return {
+      kind: "call",
+      type: resolved.result,
+      name: op,
+      strict: true,
+      args: [left, right],
+      fn: ([a, b]) => resolved.fn(a!, b!),
+    };
+  }
+
+  #like(ast: Extract<AstExpr, { kind: "like" }>, scope: Scope): Expr {
+    const arg = this.#coerce(this.expr(ast.arg, scope), t.text);
+    const pattern = this.#coerce(this.expr(ast.pattern, scope, t.text), t.text);
+    const flags = ast.caseInsensitive ? "is" : "s";
+    const cache = new Map<string, RegExp>();
+    const toRegex = (p: string, escape: string) => {
+      let re = "^";
+      for (let i = 0; i < p.length; i++) {
+        const c = p[i]!;
+        if (c === escape && i + 1 < p.length) {
+          re += p[++i]!.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+        } else if (c === "%") re += ".*";
+        else if (c === "_") re += ".";
+        else re += c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      }
+      return new RegExp(re + "$", flags);
+    };
+    const args = [arg, pattern];
+    if (ast.escape) args.push(this.#coerce(this.expr(ast.escape, scope, t.text), t.text));
+    return {
+      kind: "call",
+      type: t.bool,
+      name: "like",
+      strict: true,
+      args,
+      fn: ([s, p, e]) => {
+        const key = `${e ?? "\\"}\u0000${p}`;
+        let re = cache.get(key);
+        if (re === undefined) {
+          re = toRegex(p as string, (e as string | undefined) ?? "\\");
+          if (cache.size < 64) cache.set(key, re);
+        }
+        return re.test(s as string) !== ast.negated;
+      },
+    };
+  }
+
+  #case(ast: Extract<AstExpr, { kind: "case" }>, scope: Scope): Expr {
+    const operand = ast.operand ? this.expr(ast.operand, scope) : undefined;
+    const whens = ast.whens.map(({ when, then }) => ({
+      when: operand && ast.operand
+        ? this.#binary("=", ast.operand, when, scope, when.offset)
+        : this.#boolean(when, scope),
+      then: this.expr(then, scope),
+    }));
+    const otherwise = ast.otherwise ? this.expr(ast.otherwise, scope) : undefined;
+    const results = [...whens.map((w) => w.then), ...(otherwise ? [otherwise] : [])];
+    const type = results.find((r) => !isUnknown(r.type))?.type ?? t.text;
+    return {
+      kind: "case",
+      type,
+      whens: whens.map((w) => ({ when: w.when, then: this.#coerce(w.then, type) })),
+      otherwise: otherwise ? this.#coerce(otherwise, type) : undefined,
+    };
+  }
+
+  #callExpr(name: string, fn: ReturnType<typeof resolveFunction>, args: Expr[]): Expr {
+    return {
+      kind: "call",
+      type: fn.result,
+      name,
+      strict: fn.strict,
+      args: args.map((a, i) => this.#coerce(a, fn.args[i] ?? a.type)),
+      fn: fn.fn,
+    };
+  }
+
+  #call(ast: Extract<AstExpr, { kind: "call" }>, scope: Scope): Expr {
+    const name = ast.name.toLowerCase();
+    if (aggregateNames.has(name)) {
+      if (scope.aggregates === undefined) {
+        throw new BindError("42803", "aggregate functions are not allowed here", ast.offset);
+      }
+      const args = ast.args.map((a) => this.expr(a, scope.aggregatesInputScope ?? scope));
+      const aggregate = resolveAggregate(name, args.map((a) => a.type), ast.star);
+      const call: AggregateCall = {
+        aggregate,
+        args: args.map((a, i) => this.#coerce(a, aggregate.args[i] ?? a.type)),
+        distinct: ast.distinct,
+        filter: ast.filter
+          ? this.#boolean(ast.filter, scope.aggregatesInputScope ?? scope)
+          : undefined,
+        orderBy: ast.orderBy.map((o) => this.#sortKey(o, scope.aggregatesInputScope ?? scope)),
+      };
+      const index = scope.aggregates.length;
+      scope.aggregates.push(call);
+      return { kind: "column", type: aggregate.result, index: (scope.groupCount ?? 0) + index };
+    }
+    if (name === "coalesce") {
+      const args = ast.args.map((a) => this.expr(a, scope));
+      const type = args.find((a) => !isUnknown(a.type))?.type ?? t.text;
+      return { kind: "coalesce", type, args: args.map((a) => this.#coerce(a, type)) };
+    }
+    if (name === "nullif") {
+      const [a, b] = this.#comparable(ast.args[0]!, ast.args[1]!, scope);
+      const order = comparator(a.type);
+      return {
+        kind: "call",
+        type: a.type,
+        name,
+        strict: false,
+        args: [a, b],
+        fn: ([x, y]) => (x !== null && y !== null && order(x!, y!) === 0 ? null : x!),
+      };
+    }
+    if (name === "greatest" || name === "least") {
+      const args = ast.args.map((a) => this.expr(a, scope));
+      const type = args.find((a) => !isUnknown(a.type))?.type ?? t.text;
+      const order = comparator(type);
+      const better = name === "greatest" ? 1 : -1;
+      return {
+        kind: "call",
+        type,
+        name,
+        strict: false,
+        args: args.map((a) => this.#coerce(a, type)),
+        fn: (values) =>
+          values.reduce<SqlValue>(
+            (acc, v) => (v === null ? acc : acc === null || order(v, acc) * better > 0 ? v : acc),
+            null,
+          ),
+      };
+    }
+    const args = ast.args.map((a) => this.expr(a, scope));
+    let fn;
+    try {
+      fn = resolveFunction(name, args.map((a) => a.type));
+    } catch (error) {
+      if (error instanceof DataError) {
+        throw new BindError(error.sqlState, error.message, ast.offset);
+      }
+      throw error;
+    }
+    return this.#callExpr(name, fn, args);
+  }
+
+  #sortKey(
+    item: { expr: AstExpr; descending: boolean; nullsFirst: boolean | undefined },
+    scope: Scope,
+  ): SortKey {
+    const expr = this.expr(item.expr, scope);
+    const type = isUnknown(expr.type) ? t.text : expr.type;
+    return {
+      expr,
+      descending: item.descending,
+      nullsFirst: item.nullsFirst ?? item.descending,
+      compare: comparator(type),
+    };
+  }
+
+  // -------------------------------------------------------------- FROM
+
+  #from(items: FromItem[], outer: Scope | undefined): { plan: PlanNode | undefined; scope: Scope } {
+    let plan: PlanNode | undefined;
+    let scope: Scope = { columns: [] };
+    for (const item of items) {
+      const next = this.#fromItem(item, outer);
+      if (plan === undefined) {
+        plan = next.plan;
+        scope = next.scope;
+      } else {
+        const shifted = next.scope.columns.map((c) => ({
+          ...c,
+          index: c.index + scope.columns.length,
+        }));
+        plan = {
+          kind: "join",
+          columns: [...plan.columns, ...next.plan.columns],
+          joinType: "cross",
+          left: plan,
+          right: next.plan,
+          condition: undefined,
+          hashKeys: undefined,
+        };
+        scope = { columns: [...scope.columns, ...shifted] };
+      }
+    }
+    return { plan, scope };
+  }
+
+  #fromItem(item: FromItem, outer: Scope | undefined): { plan: PlanNode; scope: Scope } {
+    switch (item.kind) {
+      case "table": {
+        const table = this.table(item.name, item.offset);
+        const alias = item.alias ?? item.name;
+        const columns: ScopeColumn[] = [];
+        const output: OutputColumn[] = [];
+        table.def.columns.forEach((column, index) => {
+          if (column.dropped) return;
+          const type = columnType(table, index);
+          columns.push({
+            table: alias,
+            name: item.columnAliases[columns.length] ?? column.name,
+            type,
+            index,
+            tableOid: table.def.id,
+            columnNumber: index + 1,
+          });
+          output.push({ name: column.name, type, tableOid: table.def.id, columnNumber: index + 1 });
+        });
+        const allColumns: OutputColumn[] = table.def.columns.map((c, i) => ({
+          name: c.name,
+          type: columnType(table, i),
+          tableOid: table.def.id,
+          columnNumber: i + 1,
+        }));
+        const plan: PlanNode = {
+          kind: "scan",
+          columns: allColumns,
+          table,
+          lookup: undefined,
+          lower: undefined,
+          upper: undefined,
+          reverse: false,
+        };
+        return { plan, scope: { columns } };
+      }
+      case "subquery": {
+        const { plan } = this.select(item.query, outer);
+        const columns = plan.columns.map((c, index) => ({
+          table: item.alias,
+          name: item.columnAliases[index] ?? c.name,
+          type: c.type,
+          index,
+          tableOid: 0,
+          columnNumber: 0,
+        }));
+        return {
+          plan: {
+            kind: "materialize",
+            columns: plan.columns,
+            input: plan,
+            id: this.#nextMaterialize++,
+          },
+          scope: { columns },
+        };
+      }
+      case "function": {
+        const name = item.call.name.toLowerCase();
+        const args = item.call.args.map((a) => this.expr(a, outer ?? { columns: [] }));
+        if (name !== "generate_series" && name !== "unnest") {
+          throw new BindError(
+            "42883",
+            `function ${name} is not a table function here`,
+            item.offset,
+          );
+        }
+        let type = args[0]?.type ?? t.int4;
+        if (name === "generate_series") {
+          type = args.slice(0, 2).reduce(
+            (acc, a) => (isUnknown(a.type) ? acc : comparisonType(acc, a.type) ?? acc),
+            isUnknown(type) ? t.int4 : type,
+          );
+        }
+        const columnName = item.columnAliases[0] ?? item.alias ?? name;
+        const out: OutputColumn = {
+          name: columnName,
+          type: name === "unnest" ? (type.element ?? t.text) : type,
+          tableOid: 0,
+          columnNumber: 0,
+        };
+        const coerced = name === "generate_series"
+          ? args.map((a, i) =>
+            this.#coerce(
+              a,
+              i === 2 && (type.id === TypeId.timestamp || type.id === TypeId.timestamptz)
+                ? t.interval
+                : type,
+            )
+          )
+          : args;
+        return {
+          plan: { kind: "function", columns: [out], name, args: coerced },
+          scope: {
+            columns: [{
+              table: item.alias ?? name,
+              name: columnName,
+              type: out.type,
+              index: 0,
+              tableOid: 0,
+              columnNumber: 0,
+            }],
+          },
+        };
+      }
+      case "join": {
+        const left = this.#fromItem(item.left, outer);
+        const right = this.#fromItem(item.right, outer);
+        const shifted = right.scope.columns.map((c) => ({
+          ...c,
+          index: c.index + left.plan.columns.length,
+        }));
+        const scope: Scope = { columns: [...left.scope.columns, ...shifted] };
+        let condition: Expr | undefined;
+        if (item.on) condition = this.#boolean(item.on, scope);
+        if (item.using) {
+          condition = {
+            kind: "and",
+            type: t.bool,
+            args: item.using.map((name) =>
+              this.#binary(
+                "=",
+                {
+                  kind: "column",
+                  parts: [left.scope.columns.find((c) => c.name === name)?.table ?? "", name],
+                  offset: item.offset,
+                },
+                {
+                  kind: "column",
+                  parts: [right.scope.columns.find((c) => c.name === name)?.table ?? "", name],
+                  offset: item.offset,
+                },
+                scope,
+                item.offset,
+              )
+            ),
+          };
+        }
+        const plan: PlanNode = {
+          kind: "join",
+          columns: [...left.plan.columns, ...right.plan.columns],
+          joinType: item.joinType,
+          left: left.plan,
+          right: right.plan,
+          condition,
+          hashKeys: undefined,
+        };
+        return { plan, scope };
+      }
+    }
+  }
+
+  // -------------------------------------------------------------- SELECT
+
+  /** Binds a SELECT (outer scope for correlated subqueries is not supported yet). */
+  select(statement: SelectStatement, _outer?: Scope): { plan: PlanNode } {
+    if (statement.with.length > 0) {
+      throw new BindError("0A000", "WITH is not supported yet", statement.offset);
+    }
+    const body = statement.body;
+    if (body.kind !== "core") {
+      if (body.kind === "values") {
+        const rows = body.rows.map((row) => row.map((e) => this.expr(e, { columns: [] })));
+        const columns = rows[0]!.map((e, i) => ({
+          name: `column${i + 1}`,
+          type: isUnknown(e.type) ? t.text : e.type,
+          tableOid: 0,
+          columnNumber: 0,
+        }));
+        const plan: PlanNode = {
+          kind: "values",
+          columns,
+          rows: rows.map((r) => r.map((e, i) => this.#coerce(e, columns[i]!.type))),
+        };
+        return { plan: this.#finish(plan, statement, undefined) };
+      }
+      if (body.kind === "select") return this.select(body);
+      const left = this.select({
+        kind: "select",
+        with: [],
+        body: body.left,
+        orderBy: [],
+        limit: undefined,
+        offsetRows: undefined,
+        offset: body.offset,
+      }).plan;
+      const right = this.select({
+        kind: "select",
+        with: [],
+        body: body.right,
+        orderBy: [],
+        limit: undefined,
+        offsetRows: undefined,
+        offset: body.offset,
+      }).plan;
+      if (left.columns.length !== right.columns.length) {
+        throw new BindError(
+          "42601",
+          `each ${body.op.toUpperCase()} query must have the same number of columns`,
+          body.offset,
+        );
+      }
+      const plan: PlanNode = {
+        kind: "setOp",
+        columns: left.columns,
+        op: body.op,
+        all: body.all,
+        left,
+        right,
+      };
+      return { plan: this.#finish(plan, statement, undefined) };
+    }
+    return { plan: this.#core(body, statement) };
+  }
+
+  #core(core: SelectCore, statement: SelectStatement): PlanNode {
+    const from = this.#from(core.from, undefined);
+    let plan: PlanNode = from.plan ?? { kind: "values", columns: [], rows: [[]] };
+    const scope = from.scope;
+    if (core.where) {
+      const predicate = this.#boolean(core.where, scope);
+      plan = this.accessPath(plan, predicate) ??
+        { kind: "filter", columns: plan.columns, input: plan, predicate };
+    }
+    // Targets (with * expanded).
+    const targets: { ast: AstExpr; name: string }[] = [];
+    for (const target of core.targets) {
+      if (target.expr.kind === "star") {
+        const star = target.expr;
+        for (const column of scope.columns) {
+          if (star.table !== undefined && column.table !== star.table) continue;
+          targets.push({
+            ast: { kind: "column", parts: [column.table ?? "", column.name], offset: star.offset },
+            name: column.name,
+          });
+        }
+        continue;
+      }
+      targets.push({ ast: target.expr, name: target.alias ?? defaultName(target.expr) });
+    }
+    const grouped = core.groupBy.length > 0 || core.having !== undefined ||
+      core.targets.some((t) => containsAggregate(t.expr)) ||
+      statement.orderBy.some((o) => containsAggregate(o.expr));
+    let exprs: Expr[];
+    if (grouped) {
+      const groupExprs = core.groupBy.map((g) => {
+        if (g.kind === "number") {
+          const target = targets[Number(g.text) - 1];
+          if (!target) {
+            throw new BindError(
+              "42P10",
+              `GROUP BY position ${g.text} is not in select list`,
+              g.offset,
+            );
+          }
+          return this.expr(target.ast, scope);
+        }
+        return this.expr(g, scope);
+      });
+      const aggregates: AggregateCall[] = [];
+      const groupScope: Scope & { aggregatesInputScope: Scope; groupCount: number } = {
+        columns: [],
+        aggregates,
+        aggregatesInputScope: scope,
+        groupCount: groupExprs.length,
+      };
+      // Group keys are visible as columns 0..n-1; other column references must be grouped.
+      const keyText = core.groupBy.map((g) =>
+        JSON.stringify(stripOffsets(g.kind === "number" ? targets[Number(g.text) - 1]!.ast : g))
+      );
+      const bindGrouped = (ast: AstExpr): Expr =>
+        this.#groupedExpr(ast, scope, groupScope, keyText);
+      exprs = targets.map((target) => bindGrouped(target.ast));
+      const having = core.having ? bindGrouped(core.having) : undefined;
+      const orderKeys = statement.orderBy.map((o) => ({
+        ...o,
+        bound: this.#orderTarget(o.expr, targets, exprs) ?? bindGrouped(o.expr),
+      }));
+      plan = {
+        kind: "aggregate",
+        columns: [
+          ...groupExprs.map((e, i) => ({
+            name: `group${i}`,
+            type: e.type,
+            tableOid: 0,
+            columnNumber: 0,
+          })),
+          ...aggregates.map((a, i) => ({
+            name: `agg${i}`,
+            type: a.aggregate.result,
+            tableOid: 0,
+            columnNumber: 0,
+          })),
+        ],
+        input: plan,
+        groupBy: groupExprs,
+        aggregates,
+      };
+      if (having) plan = { kind: "filter", columns: plan.columns, input: plan, predicate: having };
+      if (orderKeys.length > 0) {
+        const keys: SortKey[] = orderKeys.map((o) => ({
+          expr: o.bound,
+          descending: o.descending,
+          nullsFirst: o.nullsFirst ?? o.descending,
+          compare: comparator(isUnknown(o.bound.type) ? t.text : o.bound.type),
+        }));
+        plan = { kind: "sort", columns: plan.columns, input: plan, keys };
+      }
+    } else {
+      exprs = targets.map((target) => this.expr(target.ast, scope));
+      if (statement.orderBy.length > 0) {
+        const keys = statement.orderBy.map((o) => {
+          const bound = this.#orderTarget(o.expr, targets, exprs) ?? this.expr(o.expr, scope);
+          return {
+            expr: bound,
+            descending: o.descending,
+            nullsFirst: o.nullsFirst ?? o.descending,
+            compare: comparator(isUnknown(bound.type) ? t.text : bound.type),
+          };
+        });
+        plan = { kind: "sort", columns: plan.columns, input: plan, keys };
+      }
+    }
+    const columns: OutputColumn[] = exprs.map((e, i) => {
+      const source = e.kind === "column" && !grouped
+        ? scope.columns.find((c) => c.index === e.index)
+        : undefined;
+      return {
+        name: targets[i]!.name,
+        type: isUnknown(e.type) ? t.text : e.type,
+        tableOid: source?.tableOid ?? 0,
+        columnNumber: source?.columnNumber ?? 0,
+      };
+    });
+    plan = {
+      kind: "project",
+      columns,
+      input: plan,
+      exprs: exprs.map((e) => (isUnknown(e.type) ? this.#coerce(e, t.text) : e)),
+    };
+    if (core.distinct) {
+      plan = { kind: "distinct", columns, input: plan, on: undefined };
+    }
+    return this.#finish(plan, statement, core);
+  }
+
+  /** ORDER BY n or an output alias refer to select-list entries. */
+  #orderTarget(
+    ast: AstExpr,
+    targets: { ast: AstExpr; name: string }[],
+    exprs: Expr[],
+  ): Expr | undefined {
+    if (ast.kind === "number" && /^\d+$/.test(ast.text)) {
+      const expr = exprs[Number(ast.text) - 1];
+      if (!expr) {
+        throw new BindError(
+          "42P10",
+          `ORDER BY position ${ast.text} is not in select list`,
+          ast.offset,
+        );
+      }
+      return expr;
+    }
+    if (ast.kind === "column" && ast.parts.length === 1) {
+      const index = targets.findIndex((target) =>
+        target.name === ast.parts[0] && target.ast.kind !== "column"
+      );
+      if (index >= 0) return exprs[index];
+    }
+    return undefined;
+  }
+
+  #groupedExpr(
+    ast: AstExpr,
+    inputScope: Scope,
+    groupScope: Scope & { groupCount: number },
+    keyText: string[],
+  ): Expr {
+    const key = JSON.stringify(stripOffsets(ast));
+    const groupIndex = keyText.indexOf(key);
+    if (groupIndex >= 0) {
+      const expr = this.expr(ast, inputScope);
+      return { kind: "column", type: expr.type, index: groupIndex };
+    }
+    if (ast.kind === "call" && aggregateNames.has(ast.name.toLowerCase())) {
+      return this.expr(ast, groupScope);
+    }
+    if (ast.kind === "column") {
+      throw new BindError(
+        "42803",
+        `column "${
+          ast.parts.join(".")
+        }" must appear in the GROUP BY clause or be used in an aggregate function`,
+        ast.offset,
+      );
+    }
+    // Rebuild the node with grouped children (operators and functions over groups and aggregates).
+    const rebind = (child: AstExpr) => this.#groupedExpr(child, inputScope, groupScope, keyText);
+    switch (ast.kind) {
+      case "binary": {
+        const left = rebind(ast.left);
+        const right = rebind(ast.right);
+        const resolved = resolveBinary(ast.op, left.type, right.type);
+        return {
+          kind: "call",
+          type: resolved.result,
+          name: ast.op,
+          strict: true,
+          args: [this.#coerce(left, resolved.left), this.#coerce(right, resolved.right)],
+          fn: ([a, b]) => resolved.fn(a!, b!),
+        };
+      }
+      case "cast":
+        return this.#coerce(rebind(ast.arg), resolveTypeName(ast.type), true);
+      case "and":
+      case "or":
+        return { kind: ast.kind, type: t.bool, args: ast.args.map(rebind) };
+      case "not":
+        return { kind: "not", type: t.bool, arg: rebind(ast.arg) };
+      case "number":
+      case "string":
+      case "bool":
+      case "null":
+      case "param":
+      case "typed":
+        return this.expr(ast, inputScope);
+      case "call": {
+        const args = ast.args.map(rebind);
+        const fn = resolveFunction(ast.name, args.map((a) => a.type));
+        return this.#callExpr(ast.name, fn, args);
+      }
+      default:
+        return this.expr(ast, inputScope);
+    }
+  }
+
+  #finish(plan: PlanNode, statement: SelectStatement, core: SelectCore | undefined): PlanNode {
+    let out = plan;
+    if (!core && statement.orderBy.length > 0) {
+      const scope: Scope = {
+        columns: out.columns.map((c, index) => ({
+          table: undefined,
+          name: c.name,
+          type: c.type,
+          index,
+          tableOid: 0,
+          columnNumber: 0,
+        })),
+      };
+      const keys = statement.orderBy.map((o) => {
+        const expr = o.expr.kind === "number"
+          ? {
+            kind: "column" as const,
+            type: out.columns[Number(o.expr.text) - 1]!.type,
+            index: Number(o.expr.text) - 1,
+          }
+          : this.expr(o.expr, scope);
+        return {
+          expr,
+          descending: o.descending,
+          nullsFirst: o.nullsFirst ?? o.descending,
+          compare: comparator(isUnknown(expr.type) ? t.text : expr.type),
+        };
+      });
+      out = { kind: "sort", columns: out.columns, input: out, keys };
+    }
+    if (statement.limit !== undefined || statement.offsetRows !== undefined) {
+      const none: Scope = { columns: [] };
+      out = {
+        kind: "limit",
+        columns: out.columns,
+        input: out,
+        limit: statement.limit
+          ? this.#coerce(this.expr(statement.limit, none, t.int8), t.int8)
+          : undefined,
+        offset: statement.offsetRows
+          ? this.#coerce(this.expr(statement.offsetRows, none, t.int8), t.int8)
+          : undefined,
+      };
+    }
+    return out;
+  }
+
+  /** A scan whose predicate fixes every primary-key column becomes a point lookup. */
+  accessPath(plan: PlanNode, predicate: Expr): PlanNode | undefined {
+    if (plan.kind !== "scan") return undefined;
+    const table = plan.table;
+    const pk = table.def.primaryKey;
+    if (pk.length === 0) return undefined;
+    const conjuncts = predicate.kind === "and" ? predicate.args : [predicate];
+    const lookup: (Expr | undefined)[] = pk.map(() => undefined);
+    const rest: Expr[] = [];
+    for (const c of conjuncts) {
+      const match = c.kind === "call" && c.name === "=" ? pkEquality(c, pk) : undefined;
+      if (match && lookup[match.position] === undefined) lookup[match.position] = match.value;
+      else rest.push(c);
+    }
+    if (lookup.some((e) => e === undefined)) return undefined;
+    const scan: PlanNode = { ...plan, lookup: lookup as Expr[] };
+    if (rest.length === 0) return scan;
+    return {
+      kind: "filter",
+      columns: plan.columns,
+      input: scan,
+      predicate: rest.length === 1 ? rest[0]! : { kind: "and", type: t.bool, args: rest },
+    };
+  }
+
+  /** Coerces for storage into a column of `type` (assignment: text → type, numbers narrowed). */
+  assign(expr: Expr, type: SqlType): Expr {
+    return this.#coerce(expr, type);
+  }
+}
+
+function pkEquality(
+  call: Extract<Expr, { kind: "call" }>,
+  pk: number[],
+): { position: number; value: Expr } | undefined {
+  const [a, b] = call.args;
+  const constant = (e: Expr | undefined): boolean =>
+    e !== undefined &&
+    (e.kind === "const" || e.kind === "param" ||
+      (e.kind === "call" && e.name === "cast" && constant(e.args[0])));
+  for (const [column, value] of [[a, b], [b, a]] as const) {
+    if (column?.kind === "column" && constant(value)) {
+      const position = pk.indexOf(column.index);
+      if (position >= 0) return { position, value: value! };
+    }
+  }
+  return undefined;
+}
+
+function containsAggregate(ast: AstExpr): boolean {
+  if (ast.kind === "call" && aggregateNames.has(ast.name.toLowerCase())) return true;
+  for (const value of Object.values(ast)) {
+    if (value && typeof value === "object") {
+      if (Array.isArray(value)) {
+        if (
+          value.some((v) =>
+            v && typeof v === "object" && "kind" in v && containsAggregate(v as AstExpr)
+          )
+        ) return true;
+      } else if (
+        "kind" in value && typeof (value as { kind: unknown }).kind === "string" &&
+        (value as { kind: string }).kind !== "select"
+      ) {
+        if (containsAggregate(value as AstExpr)) return true;
+      }
+    }
+  }
+  return false;
+}
+
+function stripOffsets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripOffsets);
+  if (value && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (k !== "offset") out[k] = stripOffsets(v);
+    return out;
+  }
+  return value;
+}
+
+/** PostgreSQL's default output column names. */
+export function defaultName(ast: AstExpr): string {
+  switch (ast.kind) {
+    case "column":
+      return ast.parts[ast.parts.length - 1]!;
+    case "call":
+      return ast.name.toLowerCase();
+    case "cast":
+      return ast.arg.kind === "column"
+        ? defaultName(ast.arg)
+        : resolveTypeName(ast.type) && ast.type.name;
+    case "case":
+      return "case";
+    case "exists":
+      return "exists";
+    case "subquery":
+      return "?column?";
+    default:
+      return "?column?";
+  }
+}
+
+/** Raised for statements the binder does not handle yet (0A000 feature_not_supported). */
+export function notSupported(what: string, offset?: number): BindError {
+  return new BindError("0A000", `${what} is not supported yet`, offset);
+}
+
+export { SqlSyntaxError };

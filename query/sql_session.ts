@@ -1,0 +1,844 @@
+/**
+ * A SQL session: transaction state (autocommit, BEGIN … COMMIT, failed transactions), session
+ * settings, and statement execution over the storage engine. The wire protocol (kernel/) turns
+ * messages into calls here and results into messages.
+ *
+ * Rules (PostgreSQL's):
+ * 1. Outside a transaction block every statement runs in its own transaction (autocommit).
+ * 2. Each statement gets a new snapshot and command id (READ COMMITTED).
+ * 3. After an error inside a block, everything but COMMIT/ROLLBACK fails with 25P02; COMMIT of
+ *    a failed block rolls back (tag ROLLBACK).
+ * 4. UPDATE and DELETE re-check their WHERE on the newest row version after a lock wait.
+ */
+import type { Catalog, NewTableDef } from "../dbengine/catalog.ts";
+import type { Storage } from "../dbengine/storage.ts";
+import type { ColumnDef, IndexDef, Table } from "../dbengine/table.ts";
+import type { Transaction } from "../dbengine/txn.ts";
+import { type SqlValue, TypeId } from "../dbengine/types.ts";
+import { ExoError } from "../lib/errors.ts";
+import { Binder, BindError, notSupported, resolveTypeName } from "./binder.ts";
+import { collect, evaluate, type ExecContext, passes, type Row } from "./executor.ts";
+import { nowMicros } from "./datetime.ts";
+import type { CallContext } from "./functions.ts";
+import { parseZone, type TextSettings } from "./pg_text.ts";
+import type { Expr, OutputColumn, PlanNode } from "./plan.ts";
+import type { AstExpr, ColumnDefinition, Statement } from "./sql_ast.ts";
+import { type SqlType, storable, t } from "./sql_types.ts";
+
+/** The result of one statement. */
+export interface StatementResult {
+  tag: string;
+  columns?: OutputColumn[];
+  rows?: Row[];
+  notices?: { code: string; message: string }[];
+}
+
+/** The engine a session runs on (read per statement: the kernel may restart it). */
+export interface EngineAccess {
+  storage: Storage;
+  catalog: Catalog;
+}
+
+/** Settings clients send, with PostgreSQL's defaults. */
+export const defaultSettings: Record<string, string> = {
+  server_version: "15.10",
+  server_version_num: "150010",
+  server_encoding: "UTF8",
+  client_encoding: "UTF8",
+  datestyle: "ISO, MDY",
+  intervalstyle: "postgres",
+  timezone: "UTC",
+  integer_datetimes: "on",
+  standard_conforming_strings: "on",
+  application_name: "",
+  search_path: '"$user", public',
+  statement_timeout: "0",
+  idle_in_transaction_session_timeout: "0",
+  extra_float_digits: "1",
+  synchronous_commit: "on",
+  transaction_isolation: "read committed",
+  default_transaction_isolation: "read committed",
+  is_superuser: "on",
+  session_authorization: "exodb",
+  max_connections: "100",
+  lc_collate: "C",
+  lc_ctype: "C",
+  block_size: "8192",
+};
+
+const readOnlySettings = new Set([
+  "server_version",
+  "server_version_num",
+  "server_encoding",
+  "integer_datetimes",
+  "is_superuser",
+  "block_size",
+  "lc_collate",
+  "lc_ctype",
+  "max_connections",
+]);
+
+export class SqlSession {
+  readonly #engine: () => EngineAccess;
+  readonly settings = new Map<string, string>(Object.entries(defaultSettings));
+  #txn: Transaction | undefined;
+  #explicit = false;
+  #failed = false;
+  #transactionStart = 0;
+
+  constructor(engine: () => EngineAccess) {
+    this.#engine = engine;
+  }
+
+  /** ReadyForQuery status: idle, in a transaction block, or in a failed one. */
+  get status(): "I" | "T" | "E" {
+    if (!this.#explicit) return "I";
+    return this.#failed ? "E" : "T";
+  }
+
+  get textSettings(): TextSettings {
+    const zone = this.settings.get("timezone") ?? "UTC";
+    let offset = 0;
+    try {
+      offset = /^(utc|gmt|etc\/utc|z)$/i.test(zone) ? 0 : parseZone(zone, TypeId.timestamptz, zone);
+    } catch {
+      offset = 0;
+    }
+    return { timeZoneOffsetSeconds: offset };
+  }
+
+  /** Rolls back whatever is open (the connection went away). */
+  abort(): void {
+    if (this.#txn !== undefined && this.#txn.state === "active") {
+      this.#engine().storage.txns.rollback(this.#txn);
+    }
+    this.#txn = undefined;
+    this.#explicit = false;
+    this.#failed = false;
+  }
+
+  /** Runs one statement with `params` (already typed by the caller). */
+  async execute(
+    statement: Statement,
+    params: SqlValue[] = [],
+    paramTypes: SqlType[] = [],
+  ): Promise<StatementResult> {
+    const { storage } = this.#engine();
+    switch (statement.kind) {
+      case "begin":
+        if (this.#explicit) {
+          return {
+            tag: "BEGIN",
+            notices: [{ code: "25001", message: "there is already a transaction in progress" }],
+          };
+        }
+        this.#explicit = true;
+        this.#failed = false;
+        this.#txn = storage.txns.begin();
+        this.#transactionStart = nowMicros();
+        return { tag: "BEGIN" };
+      case "commit":
+        return await this.#finish(true);
+      case "rollback":
+        return await this.#finish(false);
+      case "empty":
+        return { tag: "" };
+    }
+    if (this.#failed) {
+      throw new ExoError(
+        "25P02",
+        "current transaction is aborted, commands ignored until end of transaction block",
+      );
+    }
+    const autocommit = !this.#explicit;
+    if (autocommit) {
+      this.#txn = storage.txns.begin();
+      this.#transactionStart = nowMicros();
+    }
+    const txn = this.#txn!;
+    txn.cid++;
+    try {
+      const result = await this.#run(statement, txn, params, paramTypes);
+      if (autocommit) {
+        this.#txn = undefined;
+        await storage.txns.commit(txn, {
+          synchronous: this.settings.get("synchronous_commit") !== "off",
+        });
+      }
+      return result;
+    } catch (error) {
+      if (autocommit) {
+        if (txn.state === "active") storage.txns.rollback(txn);
+        this.#txn = undefined;
+      } else this.#failed = true;
+      throw error;
+    }
+  }
+
+  async #finish(commit: boolean): Promise<StatementResult> {
+    const { storage } = this.#engine();
+    const txn = this.#txn;
+    const wasExplicit = this.#explicit;
+    const failed = this.#failed;
+    this.#txn = undefined;
+    this.#explicit = false;
+    this.#failed = false;
+    if (!wasExplicit || txn === undefined) {
+      return {
+        tag: commit ? "COMMIT" : "ROLLBACK",
+        notices: [{ code: "25P01", message: "there is no transaction in progress" }],
+      };
+    }
+    if (commit && !failed) {
+      await storage.txns.commit(txn, {
+        synchronous: this.settings.get("synchronous_commit") !== "off",
+      });
+      return { tag: "COMMIT" };
+    }
+    if (txn.state === "active") storage.txns.rollback(txn);
+    return { tag: "ROLLBACK" };
+  }
+
+  #callContext(): CallContext {
+    return {
+      transactionStartMicros: this.#transactionStart,
+      statementStartMicros: nowMicros(),
+      timeZoneOffsetSeconds: this.textSettings.timeZoneOffsetSeconds,
+      random: Math.random,
+    };
+  }
+
+  async #run(
+    statement: Statement,
+    txn: Transaction,
+    params: SqlValue[],
+    paramTypes: SqlType[],
+  ): Promise<StatementResult> {
+    const { storage, catalog } = this.#engine();
+    const snapshot = storage.txns.snapshot();
+    try {
+      const binder = new Binder({
+        catalog,
+        txn,
+        snapshot,
+        paramTypes: [...paramTypes],
+        settings: this.textSettings,
+      });
+      const ctx: ExecContext = {
+        txn,
+        snapshot,
+        params,
+        call: this.#callContext(),
+        outer: [],
+        materialized: new Map(),
+        yieldPoint: () => new Promise((resolve) => setTimeout(resolve, 0)),
+      };
+      switch (statement.kind) {
+        case "select": {
+          const { plan } = binder.select(statement);
+          const rows = await collect(plan, ctx);
+          return { tag: `SELECT ${rows.length}`, columns: plan.columns, rows };
+        }
+        case "insert":
+          return await this.#insert(statement, binder, ctx);
+        case "update":
+          return await this.#update(statement, binder, ctx);
+        case "delete":
+          return await this.#delete(statement, binder, ctx);
+        case "createTable":
+          return await this.#createTable(statement, catalog, txn, snapshot);
+        case "dropTable": {
+          const notices: { code: string; message: string }[] = [];
+          for (const name of statement.names) {
+            const dropped = await catalog.dropTable(txn, name);
+            if (!dropped) {
+              if (!statement.ifExists) {
+                throw new BindError("42P01", `table "${name}" does not exist`);
+              }
+              notices.push({ code: "00000", message: `table "${name}" does not exist, skipping` });
+            }
+          }
+          return { tag: "DROP TABLE", notices };
+        }
+        case "truncate":
+          for (const name of statement.names) await this.#truncate(name, catalog, txn, snapshot);
+          return { tag: "TRUNCATE TABLE" };
+        case "alterTable":
+          return await this.#alter(statement, catalog, txn, snapshot);
+        case "set": {
+          const name = statement.name;
+          if (readOnlySettings.has(name)) {
+            throw new ExoError("55P02", `parameter "${name}" cannot be changed`);
+          }
+          const value = statement.value === undefined
+            ? defaultSettings[name] ?? ""
+            : statement.value.replace(/^'|'$/g, "");
+          this.settings.set(name, value);
+          return { tag: "SET" };
+        }
+        case "reset":
+          if (statement.name === "all") {
+            for (const [k, v] of Object.entries(defaultSettings)) this.settings.set(k, v);
+          } else this.settings.set(statement.name, defaultSettings[statement.name] ?? "");
+          return { tag: "RESET" };
+        case "show": {
+          const name = statement.name;
+          const value = this.settings.get(name);
+          if (value === undefined) {
+            throw new ExoError("42704", `unrecognized configuration parameter "${name}"`);
+          }
+          return {
+            tag: "SHOW",
+            columns: [{ name, type: t.text, tableOid: 0, columnNumber: 0 }],
+            rows: [[value]],
+          };
+        }
+        case "utility":
+          if (statement.tag === "CHECKPOINT") await storage.checkpoint();
+          if (statement.tag === "VACUUM") {
+            const defs = statement.tables.length > 0
+              ? statement.tables.map((name) => binder.table(name))
+              : catalog.tables(txn, snapshot).map((def) => catalog.handle(def));
+            for (const table of defs) table.vacuum(txn.id);
+          }
+          return { tag: statement.tag };
+        default:
+          throw notSupported(
+            statement.kind.replace(/([A-Z])/g, " $1").toUpperCase(),
+            statement.offset,
+          );
+      }
+    } finally {
+      storage.txns.release(snapshot);
+    }
+  }
+
+  /** Values for a new row: explicit columns, then defaults (DEFAULT expressions, identities). */
+  async #defaults(
+    table: Table,
+    binder: Binder,
+    ctx: ExecContext,
+    row: SqlValue[],
+    given: Set<number>,
+  ): Promise<void> {
+    for (let i = 0; i < table.def.columns.length; i++) {
+      if (given.has(i)) continue;
+      const column = table.def.columns[i]!;
+      if (column.identity !== null) {
+        row[i] = castIdentity(
+          this.#engine().catalog.nextval(`${table.def.name}_${column.name}_seq`),
+          column,
+        );
+        continue;
+      }
+      if (column.defaultSql !== null) {
+        const { parseSql } = await import("./sql_parser.ts");
+        const parsed = parseSql(`SELECT ${column.defaultSql}`)[0]!.statement;
+        if (parsed.kind === "select" && parsed.body.kind === "core") {
+          const expr = binder.assign(
+            binder.expr(parsed.body.targets[0]!.expr, { columns: [] }, column.type as SqlType),
+            column.type as SqlType,
+          );
+          row[i] = await evaluate(expr, [], ctx);
+        }
+      }
+    }
+  }
+
+  async #insert(
+    statement: Extract<Statement, { kind: "insert" }>,
+    binder: Binder,
+    ctx: ExecContext,
+  ): Promise<StatementResult> {
+    const table = binder.table(statement.table, statement.offset);
+    const names = statement.columns ??
+      table.def.columns.filter((c) => !c.dropped).map((c) => c.name);
+    const positions = names.map((name) => {
+      const index = table.def.columns.findIndex((c) => c.name === name && !c.dropped);
+      if (index < 0) {
+        throw new BindError(
+          "42703",
+          `column "${name}" of relation "${table.def.name}" does not exist`,
+          statement.offset,
+        );
+      }
+      return index;
+    });
+    const sourceRows: (Expr | "default")[][] = [];
+    if (statement.source === "defaults") sourceRows.push([]);
+    else if (
+      statement.source.body.kind === "values" && statement.source.orderBy.length === 0 &&
+      statement.source.limit === undefined
+    ) {
+      for (const row of statement.source.body.rows) {
+        if (row.length > positions.length) {
+          throw new BindError(
+            "42601",
+            "INSERT has more expressions than target columns",
+            statement.offset,
+          );
+        }
+        sourceRows.push(
+          row.map((ast, i) =>
+            isDefault(ast) ? "default" : binder.assign(
+              binder.expr(ast, { columns: [] }, columnSqlType(table, positions[i]!)),
+              columnSqlType(table, positions[i]!),
+            )
+          ),
+        );
+      }
+    } else {
+      const { plan } = binder.select(statement.source);
+      const rows = await collect(plan, ctx);
+      for (const r of rows) {
+        sourceRows.push(r.map((v, i) =>
+          binder.assign(
+            { kind: "const", type: plan.columns[i]!.type, value: v },
+            columnSqlType(table, positions[i]!),
+          )
+        ));
+      }
+    }
+    let count = 0;
+    const returning: Row[] = [];
+    for (const exprs of sourceRows) {
+      const row: SqlValue[] = table.def.columns.map(() => null);
+      const given = new Set<number>();
+      for (let i = 0; i < exprs.length; i++) {
+        const e = exprs[i]!;
+        if (e === "default") continue;
+        row[positions[i]!] = await evaluate(e, [], ctx);
+        given.add(positions[i]!);
+      }
+      await this.#defaults(table, binder, ctx, row, given);
+      try {
+        await table.insert(ctx.txn!, row);
+      } catch (error) {
+        if (
+          statement.onConflict?.action === "nothing" && (error as ExoError).sqlState === "23505"
+        ) continue;
+        throw error;
+      }
+      count++;
+      if (statement.returning.length > 0) returning.push(row);
+    }
+    if (statement.returning.length > 0) {
+      return this.#returning(
+        statement.returning,
+        table,
+        binder,
+        returning,
+        ctx,
+        `INSERT 0 ${count}`,
+      );
+    }
+    return { tag: `INSERT 0 ${count}` };
+  }
+
+  async #returning(
+    targets: Extract<Statement, { kind: "insert" }>["returning"],
+    table: Table,
+    binder: Binder,
+    rows: Row[],
+    ctx: ExecContext,
+    tag: string,
+  ): Promise<StatementResult> {
+    const scope = {
+      columns: table.def.columns.map((c, index) => ({
+        table: table.def.name,
+        name: c.name,
+        type: columnSqlType(table, index),
+        index,
+        tableOid: table.def.id,
+        columnNumber: index + 1,
+      })),
+    };
+    const exprs: { expr: Expr; name: string }[] = [];
+    for (const target of targets) {
+      if (target.expr.kind === "star") {
+        for (const c of scope.columns) {
+          exprs.push({ expr: { kind: "column", type: c.type, index: c.index }, name: c.name });
+        }
+      } else {exprs.push({
+          expr: binder.expr(target.expr, scope),
+          name: target.alias ??
+            (target.expr.kind === "column" ? target.expr.parts.at(-1)! : "?column?"),
+        });}
+    }
+    const out: Row[] = [];
+    for (const row of rows) {
+      out.push(await Promise.all(exprs.map((e) => evaluate(e.expr, row, ctx))));
+    }
+    return {
+      tag,
+      columns: exprs.map((e) => ({
+        name: e.name,
+        type: e.expr.type,
+        tableOid: 0,
+        columnNumber: 0,
+      })),
+      rows: out,
+    };
+  }
+
+  /** The rows a DML statement targets: keys plus the predicate to re-check after a lock wait. */
+  async #targets(
+    tableName: string,
+    alias: string | undefined,
+    where: AstExpr | undefined,
+    binder: Binder,
+    ctx: ExecContext,
+  ) {
+    const table = binder.table(tableName);
+    const scope = {
+      columns: table.def.columns.map((c, index) => ({
+        table: alias ?? tableName,
+        name: c.name,
+        type: columnSqlType(table, index),
+        index,
+        tableOid: table.def.id,
+        columnNumber: index + 1,
+      })),
+    };
+    const allColumns: OutputColumn[] = scope.columns.map((c) => ({
+      name: c.name,
+      type: c.type,
+      tableOid: table.def.id,
+      columnNumber: c.columnNumber,
+    }));
+    let plan: PlanNode = {
+      kind: "scan",
+      columns: allColumns,
+      table,
+      lookup: undefined,
+      lower: undefined,
+      upper: undefined,
+      reverse: false,
+    };
+    let predicate: Expr | undefined;
+    if (where) {
+      const bound = binder.expr(where, scope, t.bool);
+      predicate = bound;
+      plan = binder.accessPath(plan, bound) ??
+        { kind: "filter", columns: allColumns, input: plan, predicate: bound };
+    }
+    const rows = await collect(plan, ctx);
+    return {
+      table,
+      scope,
+      predicate,
+      keys: rows.map((r) => table.def.primaryKey.length > 0 ? table.rowKey(r) : undefined),
+      rows,
+    };
+  }
+
+  async #update(
+    statement: Extract<Statement, { kind: "update" }>,
+    binder: Binder,
+    ctx: ExecContext,
+  ): Promise<StatementResult> {
+    if (statement.from.length > 0) throw notSupported("UPDATE … FROM", statement.offset);
+    const { table, scope, predicate, keys } = await this.#targets(
+      statement.table,
+      statement.alias,
+      statement.where,
+      binder,
+      ctx,
+    );
+    if (table.def.primaryKey.length === 0) {
+      throw notSupported("UPDATE on a table without a primary key", statement.offset);
+    }
+    const sets = statement.set.map(({ column, value }) => {
+      const index = table.def.columns.findIndex((c) => c.name === column && !c.dropped);
+      if (index < 0) {
+        throw new BindError(
+          "42703",
+          `column "${column}" of relation "${table.def.name}" does not exist`,
+          statement.offset,
+        );
+      }
+      const type = columnSqlType(table, index);
+      return { index, expr: binder.assign(binder.expr(value, scope, type), type) };
+    });
+    let count = 0;
+    const changed: Row[] = [];
+    for (const key of keys) {
+      // Rule 4 (PostgreSQL's EvalPlanQual): wait for any running writer of the row, evaluate
+      // the WHERE and the SET list on the newest version, and write only if that version is
+      // still the newest; otherwise evaluate again on the newer one.
+      for (let attempt = 0; attempt < 1000; attempt++) {
+        let newest: SqlValue[] | null = null;
+        await table.update(ctx.txn!, key!, (row) => {
+          newest = row;
+          return undefined; // look only: no write yet
+        });
+        if (newest === null) break; // deleted meanwhile
+        const current: SqlValue[] = newest;
+        if (predicate && !(await passes(predicate, current, ctx))) break;
+        const values = [...current];
+        for (const set of sets) values[set.index] = await evaluate(set.expr, current, ctx);
+        let raced = false;
+        const done = await table.update(ctx.txn!, key!, (row) => {
+          if (!row.every((v, i) => sameValue(v, current[i]!))) {
+            raced = true;
+            return undefined;
+          }
+          return values;
+        });
+        if (raced) continue;
+        if (done) {
+          count++;
+          changed.push(done.after);
+        }
+        break;
+      }
+    }
+    if (statement.returning.length > 0) {
+      return this.#returning(statement.returning, table, binder, changed, ctx, `UPDATE ${count}`);
+    }
+    return { tag: `UPDATE ${count}` };
+  }
+
+  async #delete(
+    statement: Extract<Statement, { kind: "delete" }>,
+    binder: Binder,
+    ctx: ExecContext,
+  ): Promise<StatementResult> {
+    const { table, predicate, keys } = await this.#targets(
+      statement.table,
+      statement.alias,
+      statement.where,
+      binder,
+      ctx,
+    );
+    if (table.def.primaryKey.length === 0) {
+      throw notSupported("DELETE on a table without a primary key", statement.offset);
+    }
+    let count = 0;
+    const deleted: Row[] = [];
+    for (const key of keys) {
+      const current = table.get(key!, ctx.txn, ctx.snapshot + Number.MAX_SAFE_INTEGER);
+      if (current === null) continue;
+      if (predicate && !(await passes(predicate, current, ctx))) continue;
+      const row = await table.delete(ctx.txn!, key!);
+      if (row) {
+        count++;
+        deleted.push(row);
+      }
+    }
+    if (statement.returning.length > 0) {
+      return this.#returning(statement.returning, table, binder, deleted, ctx, `DELETE ${count}`);
+    }
+    return { tag: `DELETE ${count}` };
+  }
+
+  async #createTable(
+    statement: Extract<Statement, { kind: "createTable" }>,
+    catalog: Catalog,
+    txn: Transaction,
+    snapshot: number,
+  ): Promise<StatementResult> {
+    if (catalog.tableDef(statement.name, txn, snapshot) !== null) {
+      if (statement.ifNotExists) {
+        return {
+          tag: "CREATE TABLE",
+          notices: [{
+            code: "42P07",
+            message: `relation "${statement.name}" already exists, skipping`,
+          }],
+        };
+      }
+      throw new BindError("42P07", `relation "${statement.name}" already exists`, statement.offset);
+    }
+    const columns = statement.columns.map((c) => columnDef(c));
+    const find = (name: string) => {
+      const index = columns.findIndex((c) => c.name === name);
+      if (index < 0) {
+        throw new BindError(
+          "42703",
+          `column "${name}" named in key does not exist`,
+          statement.offset,
+        );
+      }
+      return index;
+    };
+    let primaryKey = statement.columns.map((c, i) => (c.primaryKey ? i : -1)).filter((i) => i >= 0);
+    const indexes: Omit<IndexDef, "root" | "treeId">[] = [];
+    const checks: { name: string; sql: string }[] = [];
+    statement.columns.forEach((c, i) => {
+      if (c.unique) {
+        indexes.push({
+          name: `${statement.name}_${c.name}_key`,
+          columns: [{ column: i, descending: false }],
+          unique: true,
+        });
+      }
+      if (c.check) checks.push({ name: `${statement.name}_${c.name}_check`, sql: c.check.sql });
+    });
+    for (const constraint of statement.constraints) {
+      if (constraint.kind === "primaryKey") {
+        if (primaryKey.length > 0) {
+          throw new BindError(
+            "42P16",
+            `multiple primary keys for table "${statement.name}" are not allowed`,
+            statement.offset,
+          );
+        }
+        primaryKey = constraint.columns.map(find);
+        for (const i of primaryKey) columns[i]!.notNull = true;
+      } else if (constraint.kind === "unique") {
+        indexes.push({
+          name: constraint.name ?? `${statement.name}_${constraint.columns.join("_")}_key`,
+          columns: constraint.columns.map((n) => ({ column: find(n), descending: false })),
+          unique: true,
+        });
+      } else if (constraint.kind === "check") {
+        checks.push({ name: constraint.name ?? `${statement.name}_check`, sql: constraint.sql });
+      }
+    }
+    const def: NewTableDef = {
+      name: statement.name,
+      columns,
+      primaryKey,
+      primaryKeyName: `${statement.name}_pkey`,
+      indexes,
+      checks,
+    };
+    await catalog.createTable(txn, def);
+    return { tag: "CREATE TABLE" };
+  }
+
+  async #truncate(
+    name: string,
+    catalog: Catalog,
+    txn: Transaction,
+    snapshot: number,
+  ): Promise<void> {
+    const def = catalog.tableDef(name, txn, snapshot);
+    if (def === null) throw new BindError("42P01", `relation "${name}" does not exist`);
+    const old = catalog.handle(def).trees();
+    await catalog.replaceTable(txn, name, (current) => ({
+      ...current,
+      ...catalog.newTree(txn),
+      indexes: current.indexes.map((index) => ({ ...index, ...catalog.newTree(txn) })),
+    }));
+    catalog.dropLater(txn, old);
+  }
+
+  async #alter(
+    statement: Extract<Statement, { kind: "alterTable" }>,
+    catalog: Catalog,
+    txn: Transaction,
+    snapshot: number,
+  ): Promise<StatementResult> {
+    const def = catalog.tableDef(statement.table, txn, snapshot);
+    if (def === null) {
+      throw new BindError(
+        "42P01",
+        `relation "${statement.table}" does not exist`,
+        statement.offset,
+      );
+    }
+    const action = statement.action;
+    if (action.kind === "addConstraint" && action.constraint.kind === "primaryKey") {
+      if (def.primaryKey.length > 0) {
+        throw new BindError(
+          "42P16",
+          `multiple primary keys for table "${def.name}" are not allowed`,
+          statement.offset,
+        );
+      }
+      const keyColumns = action.constraint.columns.map((n) => {
+        const index = def.columns.findIndex((c) => c.name === n && !c.dropped);
+        if (index < 0) {
+          throw new BindError(
+            "42703",
+            `column "${n}" of relation "${def.name}" does not exist`,
+            statement.offset,
+          );
+        }
+        return index;
+      });
+      // Rebuild clustered by the new key: copy every visible row into new trees.
+      const oldTable = catalog.handle(def);
+      const rows = oldTable.scan(txn, snapshot, { limit: Number.MAX_SAFE_INTEGER });
+      const next = await catalog.replaceTable(txn, def.name, (current) => ({
+        ...current,
+        ...catalog.newTree(txn),
+        primaryKey: keyColumns,
+        columns: current.columns.map((c, i) =>
+          keyColumns.includes(i) ? { ...c, notNull: true } : c
+        ),
+        indexes: current.indexes.map((index) => ({ ...index, ...catalog.newTree(txn) })),
+      }));
+      const table = catalog.handle(next);
+      for (const row of rows) await table.insert(txn, row.values);
+      catalog.dropLater(txn, oldTable.trees());
+      return { tag: "ALTER TABLE" };
+    }
+    if (action.kind === "addColumn") {
+      await catalog.replaceTable(
+        txn,
+        def.name,
+        (current) => ({
+          ...current,
+          columns: [...current.columns, columnDef(action.column)],
+        }),
+      );
+      return { tag: "ALTER TABLE" };
+    }
+    if (action.kind === "dropColumn") {
+      await catalog.replaceTable(txn, def.name, (current) => ({
+        ...current,
+        columns: current.columns.map((
+          c,
+        ) => (c.name === action.name
+          ? { ...c, dropped: true, name: `........pg.dropped.${c.name}` }
+          : c)
+        ),
+      }));
+      return { tag: "ALTER TABLE" };
+    }
+    if (action.kind === "addConstraint" && action.constraint.kind === "foreignKey") {
+      return { tag: "ALTER TABLE" };
+    }
+    throw notSupported(`ALTER TABLE ${action.kind}`, statement.offset);
+  }
+}
+
+function isDefault(ast: AstExpr): boolean {
+  return ast.kind === "column" && ast.parts.length === 1 && ast.parts[0] === "DEFAULT";
+}
+
+function columnSqlType(table: Table, index: number): SqlType {
+  const type = table.def.columns[index]!.type;
+  return { id: type.id, typmod: type.typmod };
+}
+
+function columnDef(c: ColumnDefinition): ColumnDef {
+  const serial = /^(small|big)?serial$/.test(c.type.name);
+  return {
+    name: c.name,
+    type: storable(resolveTypeName(c.type)),
+    notNull: c.notNull || serial,
+    defaultSql: serial ? null : c.defaultText ?? null,
+    missing: null,
+    dropped: false,
+    identity: serial ? "by default" : c.identity ?? null,
+  };
+}
+
+function castIdentity(value: bigint, column: ColumnDef): SqlValue {
+  return column.type.id === TypeId.bigint ? value : Number(value);
+}
+
+function sameValue(a: SqlValue, b: SqlValue): boolean {
+  if (a === b) return true;
+  if (a instanceof Uint8Array && b instanceof Uint8Array) {
+    return a.length === b.length && a.every((x, i) => x === b[i]);
+  }
+  if (typeof a === "object" && typeof b === "object" && a !== null && b !== null) {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+  return false;
+}

@@ -21,6 +21,7 @@ import { Storage } from "../dbengine/storage.ts";
 import { Catalog } from "../dbengine/catalog.ts";
 import { type Maintenance, startMaintenance } from "./maintenance.ts";
 import type { Config } from "./config.ts";
+import { servePostgres } from "./pg_session.ts";
 import type { Logger } from "./log.ts";
 
 /** Serves one accepted connection until it ends. */
@@ -51,7 +52,7 @@ export interface Appliance {
   served: Promise<void>;
 }
 
-/** Until the wire protocol lands: log the connection and close it. */
+/** A handler that logs the connection and closes it (tests of the accept loop). */
 export const closeAfterLogLine: ConnectionHandler = (connection) => {
   connection.close();
   return Promise.resolve();
@@ -144,7 +145,7 @@ export async function boot(
   }
   logger.info(`boot listen ${elapsedMs(stage)} (${listener.hostname}:${listener.port})`);
 
-  const handler = options.handler ?? closeAfterLogLine;
+  const handler = options.handler ?? ((connection, served) => servePostgres(connection, served, logger));
   const open = new Set<TcpConnection>();
   let stopping = false;
   let restarting: Promise<void> | undefined;

@@ -20,7 +20,7 @@ import { Binder, BindError, notSupported, resolveTypeName } from "./binder.ts";
 import { collect, evaluate, type ExecContext, passes, type Row } from "./executor.ts";
 import { nowMicros } from "./datetime.ts";
 import type { CallContext } from "./functions.ts";
-import { parseZone, type TextSettings } from "./pg_text.ts";
+import { parseValue, parseZone, type TextSettings } from "./pg_text.ts";
 import type { Expr, OutputColumn, PlanNode } from "./plan.ts";
 import type { AstExpr, ColumnDefinition, Statement } from "./sql_ast.ts";
 import { type SqlType, storable, t } from "./sql_types.ts";
@@ -197,6 +197,111 @@ export class SqlSession {
     }
     if (txn.state === "active") storage.txns.rollback(txn);
     return { tag: "ROLLBACK" };
+  }
+
+  /** COPY … FROM STDIN: inserts rows of text fields (NULL for \\N), in one statement. */
+  async copyIn(tableName: string, columnNames: string[] | undefined, lines: (string | null)[][]): Promise<number> {
+    let count = 0;
+    await this.#statement(async (txn, binder, ctx) => {
+      const table = binder.table(tableName);
+      const names = columnNames ?? table.def.columns.filter((c) => !c.dropped).map((c) => c.name);
+      const positions = names.map((name) => {
+        const index = table.def.columns.findIndex((c) => c.name === name && !c.dropped);
+        if (index < 0) throw new BindError("42703", `column "${name}" of relation "${table.def.name}" does not exist`);
+        return index;
+      });
+      const settings = this.textSettings;
+      for (const fields of lines) {
+        if (fields.length !== positions.length) {
+          throw new ExoError("22P04", `missing data for column "${names[Math.min(fields.length, names.length - 1)]}"`);
+        }
+        const row: SqlValue[] = table.def.columns.map(() => null);
+        const given = new Set<number>();
+        fields.forEach((field, i) => {
+          const index = positions[i]!;
+          row[index] = field === null ? null : parseValue(field, table.def.columns[index]!.type, settings);
+          given.add(index);
+        });
+        await this.#defaults(table, binder, ctx, row, given);
+        await table.insert(txn, row);
+        count++;
+        if (count % 1000 === 0) await ctx.yieldPoint();
+      }
+    });
+    return count;
+  }
+
+  /** Binds a DML statement's expressions so `$n` parameters get their types (for Parse). */
+  inferDmlParams(statement: Statement, binder: Binder): void {
+    if (statement.kind === "insert") {
+      const table = binder.table(statement.table);
+      const names = statement.columns ?? table.def.columns.filter((c) => !c.dropped).map((c) => c.name);
+      if (statement.source !== "defaults" && statement.source.body.kind === "values") {
+        for (const row of statement.source.body.rows) {
+          row.forEach((ast, i) => {
+            const index = table.def.columns.findIndex((c) => c.name === names[i]);
+            if (index >= 0 && !isDefault(ast)) binder.expr(ast, { columns: [] }, columnSqlType(table, index));
+          });
+        }
+      }
+      return;
+    }
+    if (statement.kind !== "update" && statement.kind !== "delete") return;
+    const table = binder.table(statement.table);
+    const scope = { columns: table.def.columns.map((c, index) => ({ table: statement.alias ?? statement.table, name: c.name, type: columnSqlType(table, index), index, tableOid: 0, columnNumber: 0 })) };
+    if (statement.kind === "update") {
+      for (const set of statement.set) {
+        const index = table.def.columns.findIndex((c) => c.name === set.column);
+        if (index >= 0) binder.expr(set.value, scope, columnSqlType(table, index));
+      }
+    }
+    if (statement.where) binder.expr(statement.where, scope, t.bool);
+  }
+
+  /** Runs `body` as one statement (autocommit or inside the open transaction block). */
+  async #statement(body: (txn: Transaction, binder: Binder, ctx: ExecContext) => Promise<void>): Promise<void> {
+    if (this.#failed) {
+      throw new ExoError("25P02", "current transaction is aborted, commands ignored until end of transaction block");
+    }
+    const { storage, catalog } = this.#engine();
+    const autocommit = !this.#explicit;
+    if (autocommit) {
+      this.#txn = storage.txns.begin();
+      this.#transactionStart = nowMicros();
+    }
+    const txn = this.#txn!;
+    txn.cid++;
+    const snapshot = storage.txns.snapshot();
+    let held = true;
+    const release = () => {
+      if (held) storage.txns.release(snapshot);
+      held = false;
+    };
+    try {
+      const binder = new Binder({ catalog, txn, snapshot, paramTypes: [], settings: this.textSettings });
+      const ctx: ExecContext = {
+        txn,
+        snapshot,
+        params: [],
+        call: this.#callContext(),
+        outer: [],
+        materialized: new Map(),
+        yieldPoint: () => new Promise((resolve) => setTimeout(resolve, 0)),
+      };
+      await body(txn, binder, ctx);
+      release();
+      if (autocommit) {
+        this.#txn = undefined;
+        await storage.txns.commit(txn, { synchronous: this.settings.get("synchronous_commit") !== "off" });
+      }
+    } catch (error) {
+      release();
+      if (autocommit) {
+        if (txn.state === "active") storage.txns.rollback(txn);
+        this.#txn = undefined;
+      } else this.#failed = true;
+      throw error;
+    }
   }
 
   #callContext(): CallContext {

@@ -163,6 +163,7 @@ export class FrontendDecoder {
 
   #peek(offset: number, length: number): Uint8Array {
     // Bytes [offset, offset+length) of the buffered stream; a view when inside one chunk.
+    if (length === 0) return new Uint8Array(0);
     let skip = offset;
     for (let i = 0; i < this.#chunks.length; i++) {
       const chunk = this.#chunks[i]!;

@@ -13,7 +13,7 @@
  */
 import { formatBytes } from "../lib/units.ts";
 import { checkLimits } from "../lib/limits.ts";
-import { TcpConnection, TcpListener } from "../hw/net_tcp.ts";
+import { type TcpConnection, TcpListener } from "../hw/net_tcp.ts";
 import { BufferPool } from "../io/buffer_pool.ts";
 import { crc32cImplementation } from "../io/crc32c.ts";
 import { type DataDir, openDataDir } from "../io/data_dir.ts";
@@ -145,7 +145,8 @@ export async function boot(
   }
   logger.info(`boot listen ${elapsedMs(stage)} (${listener.hostname}:${listener.port})`);
 
-  const handler = options.handler ?? ((connection, served) => servePostgres(connection, served, logger));
+  const handler = options.handler ??
+    ((connection, served) => servePostgres(connection, served, logger));
   const open = new Set<TcpConnection>();
   let stopping = false;
   let restarting: Promise<void> | undefined;

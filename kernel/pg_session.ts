@@ -12,7 +12,12 @@
 import { AssertionError } from "../lib/assert.ts";
 import { ExoError } from "../lib/errors.ts";
 import type { TcpConnection } from "../hw/net_tcp.ts";
-import { BackendWriter, FrontendDecoder, type FrontendMessage, ProtocolViolation } from "../io/pgwire/messages.ts";
+import {
+  BackendWriter,
+  FrontendDecoder,
+  type FrontendMessage,
+  ProtocolViolation,
+} from "../io/pgwire/messages.ts";
 import { type SqlValue, TypeId } from "../dbengine/types.ts";
 import { Binder } from "../query/binder.ts";
 import { decodeBinary, encodeBinary } from "../query/pg_binary.ts";
@@ -41,7 +46,11 @@ interface Portal {
 let nextProcessId = 1000;
 
 /** Serves one connection until it ends. */
-export async function servePostgres(connection: TcpConnection, appliance: Appliance, logger: Logger): Promise<void> {
+export async function servePostgres(
+  connection: TcpConnection,
+  appliance: Appliance,
+  logger: Logger,
+): Promise<void> {
   const decoder = new FrontendDecoder();
   const out = new BackendWriter();
   const processId = nextProcessId++;
@@ -52,7 +61,13 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
   const buffer = new Uint8Array(64 * 1024);
   let started = false;
   let skipToSync = false;
-  let copy: { table: string; columns: string[] | undefined; csv: boolean; rows: string[]; partial: string } | undefined;
+  let copy: {
+    table: string;
+    columns: string[] | undefined;
+    csv: boolean;
+    rows: string[];
+    partial: string;
+  } | undefined;
 
   const flush = async () => {
     if (out.length > 0) await connection.write(out.take());
@@ -74,7 +89,12 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
       logger.error(`unexpected error: ${error.stack}`);
       message = error.message;
     }
-    out.errorResponse({ severity: "ERROR", code, message, ...(position !== undefined ? { position } : {}) });
+    out.errorResponse({
+      severity: "ERROR",
+      code,
+      message,
+      ...(position !== undefined ? { position } : {}),
+    });
   };
   const describeRows = (columns: OutputColumn[], formats: number[]) => {
     out.rowDescription(columns.map((c, i) => ({
@@ -95,15 +115,23 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
         if (value === null) return null;
         const format = formats.length === 1 ? formats[0]! : formats[i] ?? 0;
         const type = columns[i]!.type;
-        if (format === 1) return encodeBinary(value, type) ?? formatValue(value, storable(type), settings);
-        if (type.id === 100) return formatArray(value as unknown as SqlValue[], type.element ?? t.text, settings);
+        if (format === 1) {
+          return encodeBinary(value, type) ?? formatValue(value, storable(type), settings);
+        }
+        if (type.id === 100) {
+          return formatArray(value as unknown as SqlValue[], type.element ?? t.text, settings);
+        }
         return formatValue(value, storable(type), settings);
       }));
     }
   };
   const sendNotices = (result: StatementResult) => {
     for (const notice of result.notices ?? []) {
-      out.noticeResponse({ severity: notice.code === "00000" ? "NOTICE" : "WARNING", code: notice.code, message: notice.message });
+      out.noticeResponse({
+        severity: notice.code === "00000" ? "NOTICE" : "WARNING",
+        code: notice.code,
+        message: notice.message,
+      });
     }
   };
 
@@ -124,12 +152,17 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
     for (const { statement } of parsed) {
       if (statement.kind === "empty") continue;
       if (statement.kind === "copyFrom") {
-        const table = appliance.engine.catalog.tableDef(statement.table, undefined, appliance.engine.storage.txns.snapshot());
+        const table = appliance.engine.catalog.tableDef(
+          statement.table,
+          undefined,
+          appliance.engine.storage.txns.snapshot(),
+        );
         if (table === null) {
           sendError(new ExoError("42P01", `relation "${statement.table}" does not exist`));
           break;
         }
-        const columns = statement.columns ?? table.columns.filter((c) => !c.dropped).map((c) => c.name);
+        const columns = statement.columns ??
+          table.columns.filter((c) => !c.dropped).map((c) => c.name);
         const csv = (statement.options.get("format") ?? "text").toLowerCase() === "csv";
         copy = { table: statement.table, columns: statement.columns, csv, rows: [], partial: "" };
         out.copyInResponse(0, columns.map(() => 0));
@@ -156,7 +189,9 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
     const pending = copy!;
     copy = undefined;
     const lines = pending.partial.length > 0 ? [...pending.rows, pending.partial] : pending.rows;
-    const values = lines.filter((line) => line !== "\\." && line !== "").map((line) => parseCopyLine(line, pending.csv));
+    const values = lines.filter((line) => line !== "\\." && line !== "").map((line) =>
+      parseCopyLine(line, pending.csv)
+    );
     try {
       const count = await session.copyIn(pending.table, pending.columns, values);
       out.commandComplete(`COPY ${count}`);
@@ -170,7 +205,9 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
     switch (message.kind) {
       case "parse": {
         const parsed = parseSql(message.sql);
-        if (parsed.length > 1) throw new ExoError("42601", "cannot insert multiple commands into a prepared statement");
+        if (parsed.length > 1) {
+          throw new ExoError("42601", "cannot insert multiple commands into a prepared statement");
+        }
         const statement = parsed[0]?.statement ?? { kind: "empty" as const, offset: 0 };
         const paramTypes = message.paramTypes.map((oid) => typeOfOid(oid) ?? t.unknown);
         const { columns, paramTypes: inferred } = describe(statement, paramTypes);
@@ -180,7 +217,9 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
       }
       case "bind": {
         const prepared = statements.get(message.statement);
-        if (prepared === undefined) throw new ExoError("26000", `prepared statement "${message.statement}" does not exist`);
+        if (prepared === undefined) {
+          throw new ExoError("26000", `prepared statement "${message.statement}" does not exist`);
+        }
         if (message.params.length !== prepared.paramTypes.length) {
           throw new ExoError(
             "08P01",
@@ -189,7 +228,9 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
         }
         const params = message.params.map((bytes, i) => {
           if (bytes === null) return null;
-          const format = message.paramFormats.length === 1 ? message.paramFormats[0]! : message.paramFormats[i] ?? 0;
+          const format = message.paramFormats.length === 1
+            ? message.paramFormats[0]!
+            : message.paramFormats[i] ?? 0;
           const type = prepared.paramTypes[i]!;
           if (format === 1) return decodeBinary(bytes, type.id === 0 ? t.text : type);
           const text = new TextDecoder().decode(bytes);
@@ -202,26 +243,38 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
       case "describe": {
         if (message.target === "S") {
           const prepared = statements.get(message.name);
-          if (prepared === undefined) throw new ExoError("26000", `prepared statement "${message.name}" does not exist`);
-          out.parameterDescription(prepared.paramTypes.map((type) => type.id === 0 ? 25 : typeOid(type)));
+          if (prepared === undefined) {
+            throw new ExoError("26000", `prepared statement "${message.name}" does not exist`);
+          }
+          out.parameterDescription(
+            prepared.paramTypes.map((type) => type.id === 0 ? 25 : typeOid(type)),
+          );
           if (prepared.columns) describeRows(prepared.columns, []);
           else out.noData();
           return;
         }
         const portal = portals.get(message.name);
-        if (portal === undefined) throw new ExoError("34000", `portal "${message.name}" does not exist`);
+        if (portal === undefined) {
+          throw new ExoError("34000", `portal "${message.name}" does not exist`);
+        }
         if (portal.prepared.columns) describeRows(portal.prepared.columns, portal.resultFormats);
         else out.noData();
         return;
       }
       case "execute": {
         const portal = portals.get(message.portal);
-        if (portal === undefined) throw new ExoError("34000", `portal "${message.portal}" does not exist`);
+        if (portal === undefined) {
+          throw new ExoError("34000", `portal "${message.portal}" does not exist`);
+        }
         if (portal.prepared.statement.kind === "empty") {
           out.emptyQueryResponse();
           return;
         }
-        const result = await session.execute(portal.prepared.statement, portal.params, portal.prepared.paramTypes);
+        const result = await session.execute(
+          portal.prepared.statement,
+          portal.params,
+          portal.prepared.paramTypes,
+        );
         sendNotices(result);
         if (result.columns !== undefined) sendRows(result, portal.resultFormats);
         out.commandComplete(result.tag);
@@ -241,19 +294,34 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
   };
 
   /** Binds once at Parse time to learn parameter and result types (no execution). */
-  const describe = (statement: Statement, paramTypes: SqlType[]): { columns: OutputColumn[] | undefined; paramTypes: SqlType[] } => {
+  const describe = (
+    statement: Statement,
+    paramTypes: SqlType[],
+  ): { columns: OutputColumn[] | undefined; paramTypes: SqlType[] } => {
     const { storage, catalog } = appliance.engine;
     const snapshot = storage.txns.snapshot();
     try {
-      const binder = new Binder({ catalog, txn: undefined, snapshot, paramTypes: [...paramTypes], settings: session.textSettings });
+      const binder = new Binder({
+        catalog,
+        txn: undefined,
+        snapshot,
+        paramTypes: [...paramTypes],
+        settings: session.textSettings,
+      });
       let columns: OutputColumn[] | undefined;
       if (statement.kind === "select") columns = binder.select(statement).plan.columns;
-      else if (statement.kind === "show") columns = [{ name: statement.name, type: t.text, tableOid: 0, columnNumber: 0 }];
-      else if (statement.kind === "update" || statement.kind === "delete" || statement.kind === "insert") {
+      else if (statement.kind === "show") {
+        columns = [{ name: statement.name, type: t.text, tableOid: 0, columnNumber: 0 }];
+      } else if (
+        statement.kind === "update" || statement.kind === "delete" || statement.kind === "insert"
+      ) {
         session.inferDmlParams(statement, binder);
       }
       const count = Math.max(paramTypes.length, binder.ctx.paramTypes.length, maxParam(statement));
-      const types = Array.from({ length: count }, (_, i) => binder.ctx.paramTypes[i] ?? paramTypes[i] ?? t.unknown)
+      const types = Array.from(
+        { length: count },
+        (_, i) => binder.ctx.paramTypes[i] ?? paramTypes[i] ?? t.unknown,
+      )
         .map((type) => type.id === 0 ? t.text : type);
       return { columns, paramTypes: types };
     } finally {
@@ -276,12 +344,29 @@ export async function servePostgres(connection: TcpConnection, appliance: Applia
           }
           if (message.kind === "cancel") return; // cancellation comes with the kernel issue
           for (const [name, value] of message.parameters) {
-            if (name === "application_name" || name === "client_encoding" || name === "datestyle" || name === "timezone") {
+            if (
+              name === "application_name" || name === "client_encoding" || name === "datestyle" ||
+              name === "timezone"
+            ) {
               session.settings.set(name.toLowerCase(), value);
             }
           }
           out.authenticationOk();
-          for (const name of ["server_version", "server_encoding", "client_encoding", "DateStyle", "IntervalStyle", "TimeZone", "integer_datetimes", "standard_conforming_strings", "application_name", "is_superuser", "session_authorization"]) {
+          for (
+            const name of [
+              "server_version",
+              "server_encoding",
+              "client_encoding",
+              "DateStyle",
+              "IntervalStyle",
+              "TimeZone",
+              "integer_datetimes",
+              "standard_conforming_strings",
+              "application_name",
+              "is_superuser",
+              "session_authorization",
+            ]
+          ) {
             out.parameterStatus(name, session.settings.get(name.toLowerCase()) ?? "");
           }
           out.backendKeyData(processId, secretKey);
@@ -385,15 +470,26 @@ function parseCopyLine(line: string, csv: boolean): (string | null)[] {
   }
   return line.split("\t").map((field) => {
     if (field === "\\N") return null;
-    return field.replace(/\\(.)/g, (_m, c: string) => ({ n: "\n", t: "\t", r: "\r", b: "\b", f: "\f", v: "\v" } as Record<string, string>)[c] ?? c);
+    return field.replace(
+      /\\(.)/g,
+      (_m, c: string) =>
+        ({ n: "\n", t: "\t", r: "\r", b: "\b", f: "\f", v: "\v" } as Record<string, string>)[c] ??
+          c,
+    );
   });
 }
 
-function formatArray(values: SqlValue[], element: SqlType, settings: { timeZoneOffsetSeconds: number }): string {
+function formatArray(
+  values: SqlValue[],
+  element: SqlType,
+  settings: { timeZoneOffsetSeconds: number },
+): string {
   const parts = values.map((v) => {
     if (v === null) return "NULL";
     const text = formatValue(v, storable(element), settings)!;
-    return /^[^{},"\\\s]+$/.test(text) && text.toUpperCase() !== "NULL" ? text : `"${text.replace(/["\\]/g, "\\$&")}"`;
+    return /^[^{},"\\\s]+$/.test(text) && text.toUpperCase() !== "NULL"
+      ? text
+      : `"${text.replace(/["\\]/g, "\\$&")}"`;
   });
   return `{${parts.join(",")}}`;
 }

@@ -200,26 +200,40 @@ export class SqlSession {
   }
 
   /** COPY … FROM STDIN: inserts rows of text fields (NULL for \\N), in one statement. */
-  async copyIn(tableName: string, columnNames: string[] | undefined, lines: (string | null)[][]): Promise<number> {
+  async copyIn(
+    tableName: string,
+    columnNames: string[] | undefined,
+    lines: (string | null)[][],
+  ): Promise<number> {
     let count = 0;
     await this.#statement(async (txn, binder, ctx) => {
       const table = binder.table(tableName);
       const names = columnNames ?? table.def.columns.filter((c) => !c.dropped).map((c) => c.name);
       const positions = names.map((name) => {
         const index = table.def.columns.findIndex((c) => c.name === name && !c.dropped);
-        if (index < 0) throw new BindError("42703", `column "${name}" of relation "${table.def.name}" does not exist`);
+        if (index < 0) {
+          throw new BindError(
+            "42703",
+            `column "${name}" of relation "${table.def.name}" does not exist`,
+          );
+        }
         return index;
       });
       const settings = this.textSettings;
       for (const fields of lines) {
         if (fields.length !== positions.length) {
-          throw new ExoError("22P04", `missing data for column "${names[Math.min(fields.length, names.length - 1)]}"`);
+          throw new ExoError(
+            "22P04",
+            `missing data for column "${names[Math.min(fields.length, names.length - 1)]}"`,
+          );
         }
         const row: SqlValue[] = table.def.columns.map(() => null);
         const given = new Set<number>();
         fields.forEach((field, i) => {
           const index = positions[i]!;
-          row[index] = field === null ? null : parseValue(field, table.def.columns[index]!.type, settings);
+          row[index] = field === null
+            ? null
+            : parseValue(field, table.def.columns[index]!.type, settings);
           given.add(index);
         });
         await this.#defaults(table, binder, ctx, row, given);
@@ -235,12 +249,15 @@ export class SqlSession {
   inferDmlParams(statement: Statement, binder: Binder): void {
     if (statement.kind === "insert") {
       const table = binder.table(statement.table);
-      const names = statement.columns ?? table.def.columns.filter((c) => !c.dropped).map((c) => c.name);
+      const names = statement.columns ??
+        table.def.columns.filter((c) => !c.dropped).map((c) => c.name);
       if (statement.source !== "defaults" && statement.source.body.kind === "values") {
         for (const row of statement.source.body.rows) {
           row.forEach((ast, i) => {
             const index = table.def.columns.findIndex((c) => c.name === names[i]);
-            if (index >= 0 && !isDefault(ast)) binder.expr(ast, { columns: [] }, columnSqlType(table, index));
+            if (index >= 0 && !isDefault(ast)) {
+              binder.expr(ast, { columns: [] }, columnSqlType(table, index));
+            }
           });
         }
       }
@@ -248,7 +265,16 @@ export class SqlSession {
     }
     if (statement.kind !== "update" && statement.kind !== "delete") return;
     const table = binder.table(statement.table);
-    const scope = { columns: table.def.columns.map((c, index) => ({ table: statement.alias ?? statement.table, name: c.name, type: columnSqlType(table, index), index, tableOid: 0, columnNumber: 0 })) };
+    const scope = {
+      columns: table.def.columns.map((c, index) => ({
+        table: statement.alias ?? statement.table,
+        name: c.name,
+        type: columnSqlType(table, index),
+        index,
+        tableOid: 0,
+        columnNumber: 0,
+      })),
+    };
     if (statement.kind === "update") {
       for (const set of statement.set) {
         const index = table.def.columns.findIndex((c) => c.name === set.column);
@@ -259,9 +285,14 @@ export class SqlSession {
   }
 
   /** Runs `body` as one statement (autocommit or inside the open transaction block). */
-  async #statement(body: (txn: Transaction, binder: Binder, ctx: ExecContext) => Promise<void>): Promise<void> {
+  async #statement(
+    body: (txn: Transaction, binder: Binder, ctx: ExecContext) => Promise<void>,
+  ): Promise<void> {
     if (this.#failed) {
-      throw new ExoError("25P02", "current transaction is aborted, commands ignored until end of transaction block");
+      throw new ExoError(
+        "25P02",
+        "current transaction is aborted, commands ignored until end of transaction block",
+      );
     }
     const { storage, catalog } = this.#engine();
     const autocommit = !this.#explicit;
@@ -278,7 +309,13 @@ export class SqlSession {
       held = false;
     };
     try {
-      const binder = new Binder({ catalog, txn, snapshot, paramTypes: [], settings: this.textSettings });
+      const binder = new Binder({
+        catalog,
+        txn,
+        snapshot,
+        paramTypes: [],
+        settings: this.textSettings,
+      });
       const ctx: ExecContext = {
         txn,
         snapshot,
@@ -292,7 +329,9 @@ export class SqlSession {
       release();
       if (autocommit) {
         this.#txn = undefined;
-        await storage.txns.commit(txn, { synchronous: this.settings.get("synchronous_commit") !== "off" });
+        await storage.txns.commit(txn, {
+          synchronous: this.settings.get("synchronous_commit") !== "off",
+        });
       }
     } catch (error) {
       release();

@@ -15,7 +15,7 @@ import { DeviceError } from "../lib/errors.ts";
 import { limits } from "../lib/limits.ts";
 import { crossings } from "./crossings.ts";
 import { cString, errnoName, ffiInt, lastErrno, type Libc, loadLibc, openFlags } from "./libc.ts";
-import type { RawDevice } from "./raw_device.ts";
+import { eachBuffer, type RawDevice } from "./raw_device.ts";
 
 /** How a file device reaches the OS. */
 export type FileBackend = "ffi" | "op";
@@ -64,6 +64,24 @@ export function flushDirectory(path: string): void {
 function errnoError(errno: number, what: string): DeviceError {
   const name = errnoName(errno);
   return new DeviceError(name, `Cannot ${what}: ${name}`);
+}
+
+/** Transfers stay inside the device, on an open descriptor. */
+function checkRange(
+  name: string,
+  fd: number,
+  sizeBytes: number,
+  offsetBytes: number,
+  lengthBytes: number,
+  what: string,
+): void {
+  assert(fd >= 0, `${what} on closed device ${name}`);
+  if (offsetBytes < 0 || offsetBytes + lengthBytes > sizeBytes) {
+    throw new DeviceError(
+      "EIO",
+      `Cannot ${what} ${lengthBytes} bytes at offset ${offsetBytes} of ${name}: past its end (${sizeBytes} bytes)`,
+    );
+  }
 }
 
 function toNumber(value: number | bigint): number {
@@ -192,13 +210,7 @@ class FfiFileDevice implements RawDevice {
   }
 
   #checkRange(offsetBytes: number, lengthBytes: number, what: string): void {
-    assert(this.#fd >= 0, `${what} on closed device ${this.name}`);
-    if (offsetBytes < 0 || offsetBytes + lengthBytes > this.#sizeBytes) {
-      throw new DeviceError(
-        "EIO",
-        `Cannot ${what} ${lengthBytes} bytes at offset ${offsetBytes} of ${this.name}: past its end (${this.#sizeBytes} bytes)`,
-      );
-    }
+    checkRange(this.name, this.#fd, this.#sizeBytes, offsetBytes, lengthBytes, what);
   }
 
   #fail(n: number, what: string, lengthBytes: number, offsetBytes: number): never {
@@ -264,19 +276,11 @@ class OpFileDevice implements RawDevice {
   }
 
   readBatch(targets: readonly Uint8Array[], offsetBytes: number): void {
-    let offset = offsetBytes;
-    for (const target of targets) {
-      this.read(target, offset);
-      offset += target.length;
-    }
+    eachBuffer(targets, offsetBytes, (target, offset) => this.read(target, offset));
   }
 
   writeBatch(sources: readonly Uint8Array[], offsetBytes: number): void {
-    let offset = offsetBytes;
-    for (const source of sources) {
-      this.write(source, offset);
-      offset += source.length;
-    }
+    eachBuffer(sources, offsetBytes, (source, offset) => this.write(source, offset));
   }
 
   flush(): void {
@@ -338,13 +342,7 @@ class OpFileDevice implements RawDevice {
   }
 
   #checkRange(offsetBytes: number, lengthBytes: number, what: string): void {
-    assert(this.#fd >= 0, `${what} on closed device ${this.name}`);
-    if (offsetBytes < 0 || offsetBytes + lengthBytes > this.#sizeBytes) {
-      throw new DeviceError(
-        "EIO",
-        `Cannot ${what} ${lengthBytes} bytes at offset ${offsetBytes} of ${this.name}: past its end (${this.#sizeBytes} bytes)`,
-      );
-    }
+    checkRange(this.name, this.#fd, this.#sizeBytes, offsetBytes, lengthBytes, what);
   }
 
   #short(n: number, what: string, lengthBytes: number, offsetBytes: number): never {

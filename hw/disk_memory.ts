@@ -4,7 +4,7 @@
  */
 import { assert } from "../lib/assert.ts";
 import { DeviceError } from "../lib/errors.ts";
-import type { RawDevice } from "./raw_device.ts";
+import { eachBuffer, type RawDevice } from "./raw_device.ts";
 
 export class MemoryDevice implements RawDevice {
   readonly name: string;
@@ -50,19 +50,11 @@ export class MemoryDevice implements RawDevice {
   }
 
   readBatch(targets: readonly Uint8Array[], offsetBytes: number): void {
-    let offset = offsetBytes;
-    for (const target of targets) {
-      this.read(target, offset);
-      offset += target.length;
-    }
+    eachBuffer(targets, offsetBytes, (target, offset) => this.read(target, offset));
   }
 
   writeBatch(sources: readonly Uint8Array[], offsetBytes: number): void {
-    let offset = offsetBytes;
-    for (const source of sources) {
-      this.write(source, offset);
-      offset += source.length;
-    }
+    eachBuffer(sources, offsetBytes, (source, offset) => this.write(source, offset));
   }
 
   flush(): void {

@@ -36,3 +36,16 @@ export interface RawDevice {
   /** Releases the device; any later call is a bug. */
   close(): void;
 }
+
+/** One call per buffer, at consecutive offsets: the batch path of devices without a vectored call. */
+export function eachBuffer(
+  buffers: readonly Uint8Array[],
+  offsetBytes: number,
+  transfer: (buffer: Uint8Array, offsetBytes: number) => void,
+): void {
+  let offset = offsetBytes;
+  for (const buffer of buffers) {
+    transfer(buffer, offset);
+    offset += buffer.length;
+  }
+}

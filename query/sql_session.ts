@@ -316,15 +316,7 @@ export class SqlSession {
         paramTypes: [],
         settings: this.textSettings,
       });
-      const ctx: ExecContext = {
-        txn,
-        snapshot,
-        params: [],
-        call: this.#callContext(),
-        outer: [],
-        materialized: new Map(),
-        yieldPoint: () => new Promise((resolve) => setTimeout(resolve, 0)),
-      };
+      const ctx = this.#context(txn, snapshot, []);
       await body(txn, binder, ctx);
       release();
       if (autocommit) {
@@ -341,6 +333,20 @@ export class SqlSession {
       } else this.#failed = true;
       throw error;
     }
+  }
+
+  /** The execution context of one statement. */
+  #context(txn: Transaction, snapshot: number, params: SqlValue[]): ExecContext {
+    return {
+      txn,
+      snapshot,
+      params,
+      call: this.#callContext(),
+      outer: [],
+      materialized: new Map(),
+      // A macrotask, not a microtask: timers, socket reads and log syncs get their turn.
+      yieldPoint: () => new Promise((resolve) => setTimeout(resolve, 0)),
+    };
   }
 
   #callContext(): CallContext {
@@ -368,15 +374,7 @@ export class SqlSession {
         paramTypes: [...paramTypes],
         settings: this.textSettings,
       });
-      const ctx: ExecContext = {
-        txn,
-        snapshot,
-        params,
-        call: this.#callContext(),
-        outer: [],
-        materialized: new Map(),
-        yieldPoint: () => new Promise((resolve) => setTimeout(resolve, 0)),
-      };
+      const ctx = this.#context(txn, snapshot, params);
       switch (statement.kind) {
         case "select": {
           const { plan } = binder.select(statement);

@@ -68,6 +68,14 @@ export class Catalog {
   readonly #log: TxnLog;
   /** Open table handles by definition identity (id + roots), reused across statements. */
   readonly #handles = new Map<string, Table>();
+  /**
+   * Committed table definitions by name, used while no transaction has uncommitted catalog
+   * changes (then every reader sees the same committed catalog). Cleared by every catalog
+   * write and again when the writing transaction ends.
+   */
+  readonly #committedDefs = new Map<string, TableDef | null>();
+  readonly #catalogWriters = new Set<number>();
+  readonly #handlesByDef = new WeakMap<TableDef, Table>();
   /** In-memory sequence state: next value and the logged high-water mark. */
   readonly #sequenceState = new Map<string, { next: bigint; logged: bigint }>();
 
@@ -110,8 +118,26 @@ export class Catalog {
 
   /** The definition of table `name` visible to `txn` at `snapshot`, or null. */
   tableDef(name: string, txn: Transaction | undefined, snapshot: number): TableDef | null {
+    const cacheable = this.#catalogWriters.size === 0;
+    if (cacheable) {
+      const cached = this.#committedDefs.get(name);
+      if (cached !== undefined) return cached;
+    }
     const bytes = this.#rows.get(catalogKey("table", name), txn, snapshot);
-    return bytes === null ? null : fromJson(bytes);
+    const def = bytes === null ? null : fromJson(bytes);
+    if (cacheable) this.#committedDefs.set(name, def);
+    return def;
+  }
+
+  /** Notes an uncommitted catalog change by `txn` (bypasses and clears the cache). */
+  #writing(txn: Transaction): void {
+    this.#committedDefs.clear();
+    if (this.#catalogWriters.has(txn.id)) return;
+    this.#catalogWriters.add(txn.id);
+    txn.onEnd.push(() => {
+      this.#catalogWriters.delete(txn.id);
+      this.#committedDefs.clear();
+    });
   }
 
   /** An open handle on table `name` as visible to `txn` at `snapshot`, or null. */
@@ -122,6 +148,8 @@ export class Catalog {
 
   /** The handle for a definition (cached while the definition is unchanged). */
   handle(def: TableDef): Table {
+    const known = this.#handlesByDef.get(def);
+    if (known !== undefined) return known;
     const identity = `${def.id}/${def.root}/${
       JSON.stringify(def.indexes.map((i) => i.root))
     }/${def.columns.length}/${def.columns.map((c) => c.dropped ? 1 : 0).join("")}`;
@@ -132,6 +160,7 @@ export class Catalog {
       table.nextRowId = () => this.nextval(sequence);
       this.#handles.set(identity, table);
     }
+    this.#handlesByDef.set(def, table);
     return table;
   }
 
@@ -160,6 +189,7 @@ export class Catalog {
 
   /** Creates a table (and its indexes) inside `txn`. Throws 42P07 if the name is taken. */
   async createTable(txn: Transaction, def: NewTableDef): Promise<TableDef> {
+    this.#writing(txn);
     const full = this.#withTrees(txn, def);
     const key = catalogKey("table", def.name);
     const { written } = await this.#rows.write(txn, key, "upsert", (current) => {
@@ -178,6 +208,7 @@ export class Catalog {
     name: string,
     next: (current: TableDef) => TableDef,
   ): Promise<TableDef> {
+    this.#writing(txn);
     let result: TableDef | undefined;
     await this.#rows.write(txn, catalogKey("table", name), "update", (current) => {
       result = next(fromJson(current!));
@@ -189,6 +220,7 @@ export class Catalog {
 
   /** Drops table `name` inside `txn`; its pages are freed once the drop is visible to all. */
   async dropTable(txn: Transaction, name: string): Promise<boolean> {
+    this.#writing(txn);
     let dropped: TableDef | undefined;
     await this.#rows.write(txn, catalogKey("table", name), "delete", (current) => {
       dropped = fromJson(current!);

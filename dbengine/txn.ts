@@ -51,6 +51,8 @@ export class Transaction {
    * (e.g. freeing the pages of a dropped table that older snapshots may still be reading).
    */
   readonly afterCommitVisible: (() => void)[] = [];
+  /** Work to run the moment the transaction ends, committed or not (cache invalidation). */
+  readonly onEnd: (() => void)[] = [];
   readonly #ended: Promise<void>;
   #resolveEnded: () => void = () => {};
 
@@ -69,6 +71,7 @@ export class Transaction {
   /** Marks the end (used by the manager). */
   finish(state: "committed" | "aborted"): void {
     this.state = state;
+    for (const action of this.onEnd.splice(0)) action();
     this.#resolveEnded();
   }
 }

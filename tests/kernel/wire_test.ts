@@ -93,3 +93,55 @@ Deno.test("malformed bytes get 08P01 and the server stays up for the next client
     await client.end();
   });
 });
+
+/** True when a PostgreSQL client binary is on this machine. */
+function hasBinary(name: string): boolean {
+  try {
+    return new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("pgbench: -i (COPY), select-only and TPC-B with 4 clients keep the balance invariant", async () => {
+  if (!hasBinary("pgbench")) {
+    console.log("skipped: pgbench is not installed (apt-get install postgresql-client)");
+    return;
+  }
+  await withServer(async (port) => {
+    const env = { PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "exodb", PGDATABASE: "exodb" };
+    const run = async (args: string[]) => {
+      const result = await new Deno.Command("pgbench", {
+        args,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(result.stdout) +
+        new TextDecoder().decode(result.stderr);
+      assert.ok(result.success, text);
+      return text;
+    };
+    await run(["-i", "-s", "1"]);
+    assert.match(
+      await run(["-S", "-t", "200", "-M", "prepared"]),
+      /number of failed transactions: 0/,
+    );
+    assert.match(await run(["-c", "4", "-t", "50"]), /number of failed transactions: 0/);
+    const client = new pg.Client({ host: "127.0.0.1", port, user: "exodb", database: "exodb" });
+    await client.connect();
+    try {
+      const sums = await client.query(
+        "select (select sum(abalance) from pgbench_accounts) as a, (select sum(bbalance) from pgbench_branches) as b, " +
+          "(select sum(tbalance) from pgbench_tellers) as t, (select sum(delta) from pgbench_history) as h, " +
+          "(select count(*) from pgbench_history) as n",
+      );
+      const row = sums.rows[0];
+      assert.equal(row.n, "200");
+      assert.ok(row.a === row.b && row.b === row.t && row.t === row.h, JSON.stringify(row));
+    } finally {
+      await client.end();
+    }
+  });
+});

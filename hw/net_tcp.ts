@@ -19,9 +19,19 @@ export class TcpConnection {
     conn.setNoDelay(true);
   }
 
-  /** Reads into `target`; null at end of stream. */
+  /** Reads into `target`; null at end of stream (or once closed locally). */
   async read(target: Uint8Array): Promise<number | null> {
-    const n = await this.#conn.read(target);
+    if (this.#closed) return null;
+    let n: number | null;
+    try {
+      n = await this.#conn.read(target);
+    } catch (error) {
+      if (
+        this.#closed || error instanceof Deno.errors.BadResource ||
+        error instanceof Deno.errors.ConnectionReset
+      ) return null;
+      throw error;
+    }
     crossings.add("socket_read", 1, n ?? 0);
     return n;
   }

@@ -22,6 +22,7 @@ import { Catalog } from "../dbengine/catalog.ts";
 import { type Maintenance, startMaintenance } from "./maintenance.ts";
 import type { Config } from "./config.ts";
 import { servePostgres } from "./pg_session.ts";
+import { BackendWriter } from "../io/pgwire/messages.ts";
 import type { Logger } from "./log.ts";
 
 /** Serves one accepted connection until it ends. */
@@ -209,6 +210,17 @@ export async function boot(
       if (connection === null) return;
       if (stopping) {
         connection.close();
+        continue;
+      }
+      if (open.size >= config.maxConnections) {
+        // PostgreSQL's answer past max_connections; the descriptor is released at once.
+        const refusal = new BackendWriter();
+        refusal.errorResponse({
+          severity: "FATAL",
+          code: "53300",
+          message: "sorry, too many clients already",
+        });
+        connection.write(refusal.take()).catch(() => {}).finally(() => connection.close());
         continue;
       }
       logger.info(`connection from ${connection.peer}`);

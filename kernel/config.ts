@@ -56,6 +56,28 @@ export const configSchema = z.object({
   imageInitialBytes: sizeBytes(1024 * 1024, 2 ** 44).describe("disk image size at format"),
   imageExtentBytes: sizeBytes(64 * 1024, 2 ** 40).describe("how much the image grows when full"),
   logDeviceBytes: sizeBytes(2 * 1024 * 1024, 2 ** 40).describe("log device size at format"),
+  maxConnections: z.union([z.number(), z.string()]).transform((value, context) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1 || n > 10_000) {
+      context.addIssue({
+        code: "custom",
+        message: `must be an integer from 1 to 10000: got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  }).describe("most client connections at once; more get 53300"),
+  authenticationTimeoutMs: z.union([z.number(), z.string()]).transform((value, context) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 100 || n > 600_000) {
+      context.addIssue({
+        code: "custom",
+        message: `must be milliseconds from 100 to 600000: got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    return n;
+  }).describe("time a client has to complete startup, in milliseconds"),
   profile: z.enum(["exo", "conventional"]).describe(
     "exo (batched, FFI I/O) or conventional (one runtime op per step)",
   ),
@@ -78,6 +100,12 @@ export const settings: Record<ConfigKey, { flag: string; env: string; default: s
   imageInitialBytes: { flag: "image-size", env: "EXODB_IMAGE_SIZE", default: "16MiB" },
   imageExtentBytes: { flag: "image-extent", env: "EXODB_IMAGE_EXTENT", default: "16MiB" },
   logDeviceBytes: { flag: "log-size", env: "EXODB_LOG_SIZE", default: "64MiB" },
+  maxConnections: { flag: "max-connections", env: "EXODB_MAX_CONNECTIONS", default: "100" },
+  authenticationTimeoutMs: {
+    flag: "authentication-timeout",
+    env: "EXODB_AUTHENTICATION_TIMEOUT",
+    default: "60000",
+  },
   profile: { flag: "profile", env: "EXODB_PROFILE", default: "exo" },
   logLevel: { flag: "log-level", env: "EXODB_LOG_LEVEL", default: "info" },
 };

@@ -329,6 +329,15 @@ export async function servePostgres(
     }
   };
 
+  // A client that never finishes startup is closed (PostgreSQL's authentication_timeout).
+  const startupTimer = setTimeout(() => {
+    if (!started) {
+      logger.info(
+        `closing ${connection.peer}: startup not completed in ${appliance.config.authenticationTimeoutMs} ms`,
+      );
+      connection.close();
+    }
+  }, appliance.config.authenticationTimeoutMs);
   try {
     for (;;) {
       const n = await connection.read(buffer);
@@ -421,6 +430,7 @@ export async function servePostgres(
       await flush();
     }
   } finally {
+    clearTimeout(startupTimer);
     session.abort(); // rule 3
   }
 }

@@ -13,6 +13,8 @@ Deno.test("defaults give the documented embedded configuration", () => {
     imageInitialBytes: 16 * 1024 * 1024,
     imageExtentBytes: 16 * 1024 * 1024,
     logDeviceBytes: 64 * 1024 * 1024,
+    maxConnections: 100,
+    authenticationTimeoutMs: 60_000,
     profile: "exo",
     logLevel: "info",
   });

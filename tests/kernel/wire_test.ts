@@ -5,9 +5,15 @@ import { boot } from "../../kernel/boot.ts";
 import { resolveConfig } from "../../kernel/config.ts";
 import { Logger } from "../../kernel/log.ts";
 
-async function withServer(body: (port: number) => Promise<void>): Promise<void> {
+async function withServer(
+  body: (port: number) => Promise<void>,
+  flags: Record<string, string> = {},
+): Promise<void> {
   const dataDir = Deno.makeTempDirSync({ prefix: "exodb-wire-" });
-  const result = resolveConfig({ "data-dir": dataDir, port: "0", "pool-size": "8MiB" }, {});
+  const result = resolveConfig(
+    { "data-dir": dataDir, port: "0", "pool-size": "8MiB", ...flags },
+    {},
+  );
   assert.ok(result.ok);
   const appliance = await boot(result.config, new Logger("error", () => {}));
   try {
@@ -144,4 +150,26 @@ Deno.test("pgbench: -i (COPY), select-only and TPC-B with 4 clients keep the bal
       await client.end();
     }
   });
+});
+
+Deno.test("past max_connections a client gets FATAL 53300; a silent client is closed at the startup timeout", async () => {
+  await withServer(async (port) => {
+    const silent = await Deno.connect({ hostname: "127.0.0.1", port }); // never sends a startup packet
+    const client = new pg.Client({ host: "127.0.0.1", port, user: "exodb", database: "exodb" });
+    await client.connect();
+    const third = new pg.Client({ host: "127.0.0.1", port, user: "exodb", database: "exodb" });
+    await assert.rejects(
+      third.connect(),
+      (e: { code?: string; message?: string }) => e.code === "53300",
+    );
+    // The silent one is closed after the timeout, which frees a slot.
+    const closed = await silent.read(new Uint8Array(16));
+    assert.equal(closed, null, "closed by the server");
+    silent.close();
+    const fourth = new pg.Client({ host: "127.0.0.1", port, user: "exodb", database: "exodb" });
+    await fourth.connect();
+    assert.equal((await fourth.query("select 1 as x")).rows[0].x, 1);
+    await fourth.end();
+    await client.end();
+  }, { "max-connections": "2", "authentication-timeout": "300" });
 });

@@ -75,6 +75,7 @@ export class Catalog {
    */
   readonly #committedDefs = new Map<string, TableDef | null>();
   readonly #catalogWriters = new Set<number>();
+  #version = 0;
   readonly #handlesByDef = new WeakMap<TableDef, Table>();
   /** In-memory sequence state: next value and the logged high-water mark. */
   readonly #sequenceState = new Map<string, { next: bigint; logged: bigint }>();
@@ -132,12 +133,23 @@ export class Catalog {
   /** Notes an uncommitted catalog change by `txn` (bypasses and clears the cache). */
   #writing(txn: Transaction): void {
     this.#committedDefs.clear();
+    this.#version++;
     if (this.#catalogWriters.has(txn.id)) return;
     this.#catalogWriters.add(txn.id);
     txn.onEnd.push(() => {
       this.#catalogWriters.delete(txn.id);
       this.#committedDefs.clear();
+      this.#version++;
     });
+  }
+
+  /**
+   * A number that changes whenever what any statement could see of the catalog changes, or
+   * undefined while some transaction has uncommitted catalog changes (nothing may be cached).
+   * Plan caches key on it.
+   */
+  get stableVersion(): number | undefined {
+    return this.#catalogWriters.size === 0 ? this.#version : undefined;
   }
 
   /** An open handle on table `name` as visible to `txn` at `snapshot`, or null. */

@@ -138,7 +138,7 @@ export async function servePostgres(
   const simpleQuery = async (sql: string) => {
     let parsed;
     try {
-      parsed = parseSql(sql);
+      parsed = parseCached(sql);
     } catch (error) {
       sendError(error);
       out.readyForQuery(session.status);
@@ -433,6 +433,26 @@ export async function servePostgres(
     clearTimeout(startupTimer);
     session.abort(); // rule 3
   }
+}
+
+/**
+ * Parsed query strings, most recently used last (bounded): a client repeating the same text
+ * skips the parse, and the session's plan cache, keyed by the parsed statement, skips the bind.
+ */
+const parseCache = new Map<string, ReturnType<typeof parseSql>>();
+const parseCacheEntriesMax = 512;
+
+function parseCached(sql: string): ReturnType<typeof parseSql> {
+  const hit = parseCache.get(sql);
+  if (hit !== undefined) {
+    parseCache.delete(sql);
+    parseCache.set(sql, hit);
+    return hit;
+  }
+  const parsed = parseSql(sql);
+  parseCache.set(sql, parsed);
+  if (parseCache.size > parseCacheEntriesMax) parseCache.delete(parseCache.keys().next().value!);
+  return parsed;
 }
 
 function maxParam(statement: Statement): number {

@@ -292,11 +292,12 @@ class Parser {
       return { kind: "utility", tag: "SET", tables: [], offset };
     }
     const name = this.#settingName();
-    if (name === "timezone") {
-      const value = this.#settingValue();
-      return { kind: "set", name, value, local, offset };
+    // SET TIME ZONE takes its value without TO or =; SET timezone TO / = takes it as usual.
+    const assigned = this.#word("to") || this.#op("=");
+    if (!assigned && name !== "timezone") this.#fail();
+    if (!assigned && (this.#word("local") || this.#word("default"))) {
+      return { kind: "set", name, value: undefined, local, offset };
     }
-    if (!this.#word("to") && !this.#op("=")) this.#fail();
     if (this.#word("default")) return { kind: "set", name, value: undefined, local, offset };
     return { kind: "set", name, value: this.#settingValue(), local, offset };
   }

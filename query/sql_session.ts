@@ -335,6 +335,43 @@ export class SqlSession {
     }
   }
 
+  /**
+   * The plan cache: a bound plan is reused for the same parsed statement and parameter types
+   * while the catalog is unchanged (plans hold no execution state; parameters are read at run
+   * time). Nothing is cached while any transaction has uncommitted catalog changes.
+   */
+  #cachedPlan(
+    statement: Statement,
+    paramTypes: SqlType[],
+    catalog: Catalog,
+    bind: () => PlanNode,
+  ): PlanNode {
+    const version = catalog.stableVersion;
+    // Literals are parsed at bind time with the session's time zone, so it is part of the key.
+    const key = paramTypes.map((p) => `${p.id}:${p.typmod}`).join(",") +
+      `@${this.textSettings.timeZoneOffsetSeconds}`;
+    const cached = this.#plans.get(statement);
+    if (
+      version !== undefined && cached !== undefined && cached.catalog === catalog &&
+      cached.version === version && cached.key === key
+    ) {
+      this.planCacheHits++;
+      return cached.plan;
+    }
+    const plan = bind();
+    if (version !== undefined) this.#plans.set(statement, { catalog, version, key, plan });
+    else this.#plans.delete(statement);
+    return plan;
+  }
+
+  /** Cached plans by parsed statement; the catalog instance changes when the engine restarts. */
+  readonly #plans = new WeakMap<
+    Statement,
+    { catalog: Catalog; version: number; key: string; plan: PlanNode }
+  >();
+  /** Executions that reused a cached plan (for stats and tests). */
+  planCacheHits = 0;
+
   /** The execution context of one statement. */
   #context(txn: Transaction, snapshot: number, params: SqlValue[]): ExecContext {
     return {
@@ -377,7 +414,12 @@ export class SqlSession {
       const ctx = this.#context(txn, snapshot, params);
       switch (statement.kind) {
         case "select": {
-          const { plan } = binder.select(statement);
+          const plan = this.#cachedPlan(
+            statement,
+            paramTypes,
+            catalog,
+            () => binder.select(statement).plan,
+          );
           const rows = await collect(plan, ctx);
           return { tag: `SELECT ${rows.length}`, columns: plan.columns, rows };
         }

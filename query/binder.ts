@@ -40,6 +40,8 @@ interface ScopeColumn {
 
 interface Scope {
   columns: ScopeColumn[];
+  /** The enclosing query's scope (for correlated subqueries): one level out per link. */
+  parent?: Scope | undefined;
   /** Aggregate calls collected while binding a grouped query's targets. */
   aggregates?: AggregateCall[];
   /** The scope aggregate arguments are bound in (the rows before grouping). */
@@ -150,6 +152,13 @@ function columnType(table: Table, index: number): SqlType {
 export class Binder {
   readonly ctx: BindContext;
   #nextMaterialize = 1;
+  /**
+   * One entry per subquery expression being bound, innermost last: set when the subquery
+   * refers to a row of a query outside it (it is then correlated and cannot be cached).
+   */
+  readonly #correlated: boolean[] = [];
+  /** Common table expressions in scope, innermost WITH last; each is materialized once. */
+  readonly #ctes: Map<string, { plan: PlanNode; names: string[] }>[] = [];
 
   constructor(ctx: BindContext) {
     this.ctx = ctx;
@@ -283,23 +292,20 @@ export class Binder {
       case "call":
         return this.#call(ast, scope);
       case "subquery": {
-        const plan = this.select(ast.query, scope).plan;
+        const { plan, cacheId } = this.#subquery(ast.query, scope);
         if (plan.columns.length !== 1) {
           throw new BindError("42601", "subquery must return only one column", ast.offset);
         }
-        return { kind: "subquery", type: plan.columns[0]!.type, plan };
+        return { kind: "subquery", type: plan.columns[0]!.type, plan, cacheId };
       }
-      case "exists":
-        return {
-          kind: "exists",
-          type: t.bool,
-          plan: this.select(ast.query, scope).plan,
-          negated: false,
-        };
+      case "exists": {
+        const { plan, cacheId } = this.#subquery(ast.query, scope);
+        return { kind: "exists", type: t.bool, plan, negated: false, cacheId };
+      }
       case "inSelect":
       case "quantified": {
         const arg = this.expr(ast.arg, scope);
-        const plan = this.select(ast.query, scope).plan;
+        const { plan, cacheId } = this.#subquery(ast.query, scope);
         const type = comparisonType(arg.type, plan.columns[0]!.type) ?? arg.type;
         const op = ast.kind === "inSelect" ? "=" : ast.op;
         const test = resolveBinary(op, type, type).fn;
@@ -308,6 +314,7 @@ export class Binder {
           type: t.bool,
           arg: this.#coerce(arg, type),
           plan,
+          cacheId,
           all: ast.kind === "quantified" ? ast.all : false,
           negated: ast.kind === "inSelect" ? ast.negated : false,
           compare: (a, b) => test(a, b) === true,
@@ -350,22 +357,45 @@ export class Binder {
     return expr;
   }
 
+  /** Binds a subquery expression's query, noting whether it refers to enclosing rows. */
+  #subquery(query: SelectStatement, scope: Scope): { plan: PlanNode; cacheId: number | undefined } {
+    this.#correlated.push(false);
+    let correlated: boolean;
+    let plan: PlanNode;
+    try {
+      plan = this.select(query, scope).plan;
+    } finally {
+      correlated = this.#correlated.pop()!;
+    }
+    return { plan, cacheId: correlated ? undefined : this.#nextMaterialize++ };
+  }
+
+  /** A column of `scope`, or of an enclosing query's scope (an outer reference). */
   #column(parts: string[], offset: number, scope: Scope): Expr {
     const name = parts[parts.length - 1]!;
     const table = parts.length > 1 ? parts[parts.length - 2] : undefined;
-    const matches = scope.columns.filter((c) =>
-      c.name === name && (table === undefined || c.table === table)
-    );
-    if (matches.length > 1) {
-      throw new BindError("42702", `column reference "${name}" is ambiguous`, offset);
-    }
-    if (matches.length === 0) {
-      if (name === "DEFAULT") {
-        throw new BindError("42601", "DEFAULT is not allowed in this context", offset);
+    let level: Scope | undefined = scope;
+    for (let depth = 0; level !== undefined; depth++, level = level.parent) {
+      const matches = level.columns.filter((c) =>
+        c.name === name && (table === undefined || c.table === table)
+      );
+      if (matches.length > 1) {
+        throw new BindError("42702", `column reference "${name}" is ambiguous`, offset);
       }
-      throw new BindError("42703", `column "${parts.join(".")}" does not exist`, offset);
+      if (matches.length === 0) continue;
+      const { type, index } = matches[0]!;
+      if (depth === 0) return { kind: "column", type, index };
+      // The `depth` innermost subqueries being bound now reach outside themselves.
+      for (let i = 1; i <= depth; i++) {
+        const at = this.#correlated.length - i;
+        if (at >= 0) this.#correlated[at] = true;
+      }
+      return { kind: "outer", type, depth, index };
     }
-    return { kind: "column", type: matches[0]!.type, index: matches[0]!.index };
+    if (name === "DEFAULT") {
+      throw new BindError("42601", "DEFAULT is not allowed in this context", offset);
+    }
+    throw new BindError("42703", `column "${parts.join(".")}" does not exist`, offset);
   }
 
   /** Coerces `expr` to `target`: unknown literals are parsed, other types cast. */
@@ -659,6 +689,19 @@ export class Binder {
   #fromItem(item: FromItem, outer: Scope | undefined): { plan: PlanNode; scope: Scope } {
     switch (item.kind) {
       case "table": {
+        const cte = this.#cte(item.name);
+        if (cte !== undefined) {
+          const alias = item.alias ?? item.name;
+          const columns = cte.plan.columns.map((c, index) => ({
+            table: alias,
+            name: item.columnAliases[index] ?? cte.names[index]!,
+            type: c.type,
+            index,
+            tableOid: 0,
+            columnNumber: 0,
+          }));
+          return { plan: cte.plan, scope: { columns } };
+        }
         const table = this.table(item.name, item.offset);
         const alias = item.alias ?? item.name;
         const columns: ScopeColumn[] = [];
@@ -810,15 +853,61 @@ export class Binder {
 
   // -------------------------------------------------------------- SELECT
 
-  /** Binds a SELECT (outer scope for correlated subqueries is not supported yet). */
-  select(statement: SelectStatement, _outer?: Scope): { plan: PlanNode } {
-    if (statement.with.length > 0) {
-      throw new BindError("0A000", "WITH is not supported yet", statement.offset);
+  /** Binds a SELECT; `outer` is the enclosing query's scope for correlated subqueries. */
+  select(statement: SelectStatement, outer?: Scope): { plan: PlanNode } {
+    if (statement.with.length === 0) return this.#selectBody(statement, outer);
+    const ctes = new Map<string, { plan: PlanNode; names: string[] }>();
+    this.#ctes.push(ctes);
+    try {
+      for (const cte of statement.with) {
+        if (ctes.has(cte.name)) {
+          throw new BindError(
+            "42712",
+            `WITH query name "${cte.name}" specified more than once`,
+            cte.query.offset,
+          );
+        }
+        const { plan } = this.select(cte.query, outer);
+        if (cte.columns.length > plan.columns.length) {
+          throw new BindError(
+            "42P10",
+            `WITH query "${cte.name}" has ${plan.columns.length} columns available but ${cte.columns.length} columns specified`,
+            cte.query.offset,
+          );
+        }
+        const names = plan.columns.map((c, i) => cte.columns[i] ?? c.name);
+        ctes.set(cte.name, {
+          plan: {
+            kind: "materialize",
+            columns: plan.columns,
+            input: plan,
+            id: this.#nextMaterialize++,
+          },
+          names,
+        });
+      }
+      return this.#selectBody(statement, outer);
+    } finally {
+      this.#ctes.pop();
     }
+  }
+
+  /** The CTE named `name` visible here, innermost first. */
+  #cte(name: string): { plan: PlanNode; names: string[] } | undefined {
+    for (let i = this.#ctes.length - 1; i >= 0; i--) {
+      const found = this.#ctes[i]!.get(name);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+
+  #selectBody(statement: SelectStatement, outer: Scope | undefined): { plan: PlanNode } {
     const body = statement.body;
     if (body.kind !== "core") {
       if (body.kind === "values") {
-        const rows = body.rows.map((row) => row.map((e) => this.expr(e, { columns: [] })));
+        const rows = body.rows.map((row) =>
+          row.map((e) => this.expr(e, { columns: [], parent: outer }))
+        );
         const columns = rows[0]!.map((e, i) => ({
           name: `column${i + 1}`,
           type: isUnknown(e.type) ? t.text : e.type,
@@ -832,7 +921,7 @@ export class Binder {
         };
         return { plan: this.#finish(plan, statement, undefined) };
       }
-      if (body.kind === "select") return this.select(body);
+      if (body.kind === "select") return this.select(body, outer);
       const left = this.select({
         kind: "select",
         with: [],
@@ -841,7 +930,7 @@ export class Binder {
         limit: undefined,
         offsetRows: undefined,
         offset: body.offset,
-      }).plan;
+      }, outer).plan;
       const right = this.select({
         kind: "select",
         with: [],
@@ -850,7 +939,7 @@ export class Binder {
         limit: undefined,
         offsetRows: undefined,
         offset: body.offset,
-      }).plan;
+      }, outer).plan;
       if (left.columns.length !== right.columns.length) {
         throw new BindError(
           "42601",
@@ -868,13 +957,13 @@ export class Binder {
       };
       return { plan: this.#finish(plan, statement, undefined) };
     }
-    return { plan: this.#core(body, statement) };
+    return { plan: this.#core(body, statement, outer) };
   }
 
-  #core(core: SelectCore, statement: SelectStatement): PlanNode {
-    const from = this.#from(core.from, undefined);
+  #core(core: SelectCore, statement: SelectStatement, outer: Scope | undefined): PlanNode {
+    const from = this.#from(core.from, outer);
     let plan: PlanNode = from.plan ?? { kind: "values", columns: [], rows: [[]] };
-    const scope = from.scope;
+    const scope: Scope = { ...from.scope, parent: outer };
     if (core.where) {
       const predicate = this.#boolean(core.where, scope);
       plan = this.accessPath(plan, predicate) ??
@@ -1234,8 +1323,13 @@ export function defaultName(ast: AstExpr): string {
       return "case";
     case "exists":
       return "exists";
-    case "subquery":
-      return "?column?";
+    case "subquery": {
+      // PostgreSQL names a scalar subquery after its query's first output column.
+      const body = ast.query.body;
+      const first = body.kind === "core" ? body.targets[0] : undefined;
+      if (first === undefined || first.expr.kind === "star") return "?column?";
+      return first.alias ?? defaultName(first.expr);
+    }
     default:
       return "?column?";
   }

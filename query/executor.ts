@@ -39,6 +39,29 @@ function truth(value: SqlValue): boolean | null {
   return value === null ? null : value === true;
 }
 
+/**
+ * The rows of a subquery evaluated for `row`. An uncorrelated one (`cacheId` set) runs once per
+ * execution. A correlated one runs again per row, with its own copy of the materialized map:
+ * FROM subqueries inside it may depend on the enclosing row and must not be reused for the next.
+ */
+async function subqueryRows(
+  plan: PlanNode,
+  cacheId: number | undefined,
+  row: Row,
+  ctx: ExecContext,
+  limit?: number,
+): Promise<Row[]> {
+  if (cacheId !== undefined) {
+    const cached = ctx.materialized.get(cacheId);
+    if (cached !== undefined) return cached;
+    const rows = await collect(plan, ctx, limit);
+    ctx.materialized.set(cacheId, rows);
+    return rows;
+  }
+  const inner = { ...ctx, outer: [...ctx.outer, row], materialized: new Map(ctx.materialized) };
+  return await collect(plan, inner, limit);
+}
+
 /** Evaluates `expr` on `row`. */
 export async function evaluate(expr: Expr, row: Row, ctx: ExecContext): Promise<SqlValue> {
   switch (expr.kind) {
@@ -121,7 +144,7 @@ export async function evaluate(expr: Expr, row: Row, ctx: ExecContext): Promise<
       return sawNull ? null : expr.negated;
     }
     case "subquery": {
-      const rows = await collect(expr.plan, { ...ctx, outer: [...ctx.outer, row] }, 2);
+      const rows = await subqueryRows(expr.plan, expr.cacheId, row, ctx, 2);
       if (rows.length > 1) {
         throw new DataError(
           "21000",
@@ -131,12 +154,12 @@ export async function evaluate(expr: Expr, row: Row, ctx: ExecContext): Promise<
       return rows[0]?.[0] ?? null;
     }
     case "exists": {
-      const rows = await collect(expr.plan, { ...ctx, outer: [...ctx.outer, row] }, 1);
+      const rows = await subqueryRows(expr.plan, expr.cacheId, row, ctx, 1);
       return (rows.length > 0) !== expr.negated;
     }
     case "quantified": {
       const value = await evaluate(expr.arg, row, ctx);
-      const rows = await collect(expr.plan, { ...ctx, outer: [...ctx.outer, row] });
+      const rows = await subqueryRows(expr.plan, expr.cacheId, row, ctx);
       let result: boolean | null = expr.all;
       for (const candidate of rows) {
         const other = candidate[0] ?? null;

@@ -61,15 +61,26 @@ export type Expr =
     negated: boolean;
     equal: (a: SqlValue, b: SqlValue) => boolean;
   }
-  /** A scalar subquery: the first column of its only row (NULL for none; 21000 for several). */
-  | { kind: "subquery"; type: SqlType; plan: PlanNode }
-  | { kind: "exists"; type: SqlType; plan: PlanNode; negated: boolean }
+  /**
+   * A scalar subquery: the first column of its only row (NULL for none; 21000 for several).
+   * Subqueries with a `cacheId` refer to no enclosing row: their rows are computed once per
+   * execution and kept under that id; the others run again for every row.
+   */
+  | { kind: "subquery"; type: SqlType; plan: PlanNode; cacheId: number | undefined }
+  | {
+    kind: "exists";
+    type: SqlType;
+    plan: PlanNode;
+    negated: boolean;
+    cacheId: number | undefined;
+  }
   /** x [NOT] IN (subquery) and x op ANY/ALL (subquery). */
   | {
     kind: "quantified";
     type: SqlType;
     arg: Expr;
     plan: PlanNode;
+    cacheId: number | undefined;
     all: boolean;
     negated: boolean;
     compare: (a: SqlValue, b: SqlValue) => boolean;

@@ -18,7 +18,7 @@ import type { BTree } from "./btree/btree.ts";
 import { encodeKeyComponent, KeyWriter } from "./key_codec.ts";
 import { VersionedTree } from "./mvcc.ts";
 import type { Storage } from "./storage.ts";
-import { type IndexDef, Table, type TableDef } from "./table.ts";
+import { type BuildingIndex, type IndexDef, Table, type TableDef } from "./table.ts";
 import type { Transaction, TxnLog } from "./txn.ts";
 import { type SqlValue, TypeId } from "./types.ts";
 
@@ -77,6 +77,8 @@ export class Catalog {
   readonly #catalogWriters = new Set<number>();
   #version = 0;
   readonly #handlesByDef = new WeakMap<TableDef, Table>();
+  /** Indexes uncommitted CREATE INDEX statements are filling, by table name. */
+  readonly #building = new Map<string, BuildingIndex[]>();
   /** In-memory sequence state: next value and the logged high-water mark. */
   readonly #sequenceState = new Map<string, { next: bigint; logged: bigint }>();
 
@@ -163,13 +165,15 @@ export class Catalog {
     const known = this.#handlesByDef.get(def);
     if (known !== undefined) return known;
     const identity = `${def.id}/${def.root}/${
-      JSON.stringify(def.indexes.map((i) => i.root))
+      JSON.stringify(def.indexes.map((i) => [i.name, i.root, i.treeId, i.unique]))
     }/${def.columns.length}/${def.columns.map((c) => c.dropped ? 1 : 0).join("")}`;
     let table = this.#handles.get(identity);
     if (table === undefined) {
       table = new Table(def, this.storage, this.storage.txns, this.#log);
       const sequence = `${def.id}.rowid`;
       table.nextRowId = () => this.nextval(sequence);
+      const name = def.name;
+      table.buildingIndexes = () => this.#building.get(name) ?? [];
       this.#handles.set(identity, table);
     }
     this.#handlesByDef.set(def, table);
@@ -228,6 +232,75 @@ export class Catalog {
     });
     if (result === undefined) throw new CatalogError("42P01", `relation "${name}" does not exist`);
     return result;
+  }
+
+  /** The table holding the index or primary key constraint named `name`, or null. */
+  indexOwner(name: string, txn: Transaction | undefined, snapshot: number): TableDef | null {
+    for (const def of this.tables(txn, snapshot)) {
+      if (def.primaryKeyName === name && def.primaryKey.length > 0) return def;
+      if (def.indexes.some((i) => i.name === name)) return def;
+    }
+    return null;
+  }
+
+  /**
+   * Adds secondary index `index` to table `tableName` inside `txn` and fills it from the rows
+   * present (unique ones checked: 23505). Index names share the relation namespace (42P07).
+   */
+  async createIndex(
+    txn: Transaction,
+    snapshot: number,
+    tableName: string,
+    index: Omit<IndexDef, "root" | "treeId">,
+  ): Promise<number> {
+    if (
+      this.tableDef(index.name, txn, snapshot) !== null ||
+      this.indexOwner(index.name, txn, snapshot) !== null
+    ) {
+      throw new CatalogError("42P07", `relation "${index.name}" already exists`);
+    }
+    this.#writing(txn);
+    const full: IndexDef = { ...index, ...this.newTree(txn) };
+    const building: BuildingIndex = {
+      def: full,
+      tree: this.storage.openTree(full.root, full.treeId),
+      dropped: false,
+    };
+    // Undo runs newest first: the flag is set before newTree's undo frees the tree.
+    txn.undo.push(() => {
+      building.dropped = true;
+    });
+    const list = this.#building.get(tableName) ?? [];
+    list.push(building);
+    this.#building.set(tableName, list);
+    txn.onEnd.push(() => {
+      const remaining = (this.#building.get(tableName) ?? []).filter((b) => b !== building);
+      if (remaining.length > 0) this.#building.set(tableName, remaining);
+      else this.#building.delete(tableName);
+    });
+    const next = await this.replaceTable(txn, tableName, (current) => ({
+      ...current,
+      indexes: [...current.indexes, full],
+    }));
+    try {
+      return await this.handle(next).buildIndex(txn, full.name);
+    } catch (error) {
+      if (error instanceof ExoError && error.sqlState === "23505") {
+        throw new CatalogError("23505", `could not create unique index "${full.name}"`);
+      }
+      throw error;
+    }
+  }
+
+  /** Drops secondary index `name` of `tableName` inside `txn` (its tree freed later). */
+  async dropIndex(txn: Transaction, tableName: string, name: string): Promise<void> {
+    let removed: IndexDef | undefined;
+    const next = await this.replaceTable(txn, tableName, (current) => {
+      removed = current.indexes.find((i) => i.name === name);
+      return { ...current, indexes: current.indexes.filter((i) => i.name !== name) };
+    });
+    assert(removed !== undefined && !next.indexes.some((i) => i.name === name), "index removed");
+    this.dropLater(txn, [this.storage.openTree(removed.root, removed.treeId)]);
   }
 
   /** Drops table `name` inside `txn`; its pages are freed once the drop is visible to all. */

@@ -298,6 +298,27 @@ export class VersionedTree {
   }
 
   /**
+   * Calls `visit` for every row version in tree order (per key newest first), tombstones
+   * included, skipping those of rolled-back writers (CREATE INDEX indexes all the others).
+   */
+  forEachVersion(visit: (key: Uint8Array, version: Version) => void): void {
+    let cursor: Uint8Array | undefined;
+    for (;;) {
+      const batch = this.tree.batch(
+        cursor ? { start: cursor, startInclusive: false, limit: 256 } : { limit: 256 },
+      );
+      for (const entry of batch) {
+        const keyLength = entry.key.length - stampBytes;
+        const version = decodeVersion(entry, keyLength);
+        if (this.#txns.isAborted(version.writer)) continue;
+        visit(entry.key.subarray(0, keyLength), version);
+      }
+      if (batch.length < 256) return;
+      cursor = batch[batch.length - 1]!.key;
+    }
+  }
+
+  /**
    * Removes versions no snapshot can see any more: for each key, everything older than the
    * newest version every snapshot sees as committed, that version too when it is a tombstone,
    * and every version of a rolled-back writer. Returns how many versions were removed.

@@ -49,6 +49,8 @@ export interface IndexDef {
   name: string;
   columns: IndexColumn[];
   unique: boolean;
+  /** Set for the index of a UNIQUE constraint (dropped only with the constraint). */
+  constraint?: boolean;
   root: number;
   treeId: number;
 }
@@ -85,6 +87,17 @@ export interface KeyRange {
   limit?: number;
 }
 
+/**
+ * A secondary index that an uncommitted CREATE INDEX is filling: writers of the table maintain
+ * it too (through handles that do not list it yet), so no row written meanwhile is missed.
+ * `dropped` is set when that CREATE INDEX rolls back, before its tree is freed.
+ */
+export interface BuildingIndex {
+  def: IndexDef;
+  tree: BTree;
+  dropped: boolean;
+}
+
 /** Opens B+trees by root and id (the storage engine). */
 export interface TreeOpener {
   openTree(root: number, treeId: number): BTree;
@@ -104,6 +117,8 @@ export class Table {
   nextRowId: () => bigint = () => {
     throw new Error("no row id source");
   };
+  /** Indexes being built on this table by uncommitted transactions (set by the catalog). */
+  buildingIndexes: () => readonly BuildingIndex[] = () => [];
 
   constructor(def: TableDef, opener: TreeOpener, txns: TransactionManager, log: TxnLog) {
     this.def = def;
@@ -355,11 +370,51 @@ export class Table {
 
   /** Inserts the index entry for `values` into every index (used by CREATE INDEX builds too). */
   #addIndexEntries(txn: Transaction, key: Uint8Array, values: readonly SqlValue[]): void {
-    for (const index of this.#indexes) {
+    for (const index of this.#writeIndexes()) {
       const entry = concat(this.indexKey(index.def, values), key);
       const created = this.#log.run(txn.id, () => index.tree.put(entry, new Uint8Array(0)));
-      if (created) txn.undo.push(() => void index.tree.delete(entry));
+      if (created) {
+        const building = "dropped" in index ? index : undefined;
+        txn.undo.push(() => {
+          if (building?.dropped !== true) index.tree.delete(entry);
+        });
+      }
     }
+  }
+
+  /** The indexes a write maintains: this definition's, and any being built on the table. */
+  #writeIndexes(): readonly ({ def: IndexDef; tree: BTree } | BuildingIndex)[] {
+    const building = this.buildingIndexes();
+    if (building.length === 0) return this.#indexes;
+    const known = new Set(this.#indexes.map((i) => i.def.treeId));
+    return [...this.#indexes, ...building.filter((b) => !b.dropped && !known.has(b.def.treeId))];
+  }
+
+  /**
+   * Fills index `name` (new and empty) from every row version present — committed, running or
+   * own, all but rolled-back ones — then checks a unique index on each row's newest version.
+   * Returns the number of entries added.
+   */
+  async buildIndex(txn: Transaction, name: string): Promise<number> {
+    const index = this.#indexes.find((i) => i.def.name === name);
+    assert(index !== undefined, `index ${name} of ${this.def.name}`);
+    let added = 0;
+    const newest: { key: Uint8Array; values: SqlValue[] }[] = [];
+    let lastKey: Uint8Array | undefined;
+    this.rows.forEachVersion((key, version) => {
+      // Versions of a key come newest first: that one decides the unique check (none if deleted).
+      const newestOfKey = lastKey === undefined || compareKeys(lastKey, key) !== 0;
+      if (newestOfKey) lastKey = key.slice();
+      if (version.tombstone) return;
+      const values = this.decode(version.row);
+      const entry = concat(this.indexKey(index.def, values), key);
+      if (this.#log.run(txn.id, () => index.tree.put(entry, new Uint8Array(0)))) added++;
+      if (newestOfKey) newest.push({ key: lastKey!, values });
+    });
+    if (index.def.unique) {
+      for (const row of newest) await this.#checkUniqueIndexes(txn, row.key, row.values, [index]);
+    }
+    return added;
   }
 
   async #checkUnique(
@@ -385,8 +440,9 @@ export class Table {
     txn: Transaction,
     key: Uint8Array,
     values: readonly SqlValue[],
+    indexes: readonly { def: IndexDef; tree: BTree }[] = this.#writeIndexes(),
   ): Promise<void> {
-    for (const index of this.#indexes) {
+    for (const index of indexes) {
       if (!index.def.unique) continue;
       if (index.def.columns.some((part) => values[part.column] === null)) continue; // rule 1
       const indexKey = this.indexKey(index.def, values);

@@ -12,7 +12,7 @@ import { castValue } from "./casts.ts";
 import { resolveFunction } from "./functions.ts";
 import { comparator, comparisonType, negate, resolveBinary } from "./operators.ts";
 import { DataError, parseValue, type TextSettings } from "./pg_text.ts";
-import type { AggregateCall, Expr, OutputColumn, PlanNode, SortKey } from "./plan.ts";
+import type { AggregateCall, Expr, KeyBound, OutputColumn, PlanNode, SortKey } from "./plan.ts";
 import type { AstExpr, FromItem, SelectCore, SelectStatement, TypeName } from "./sql_ast.ts";
 import { SqlSyntaxError } from "./sql_lexer.ts";
 import { isUnknown, type SqlType, storable, t, typeName } from "./sql_types.ts";
@@ -1229,28 +1229,74 @@ export class Binder {
   }
 
   /** A scan whose predicate fixes every primary-key column becomes a point lookup. */
+  /**
+   * Chooses how to read a table for a WHERE: an exact primary-key lookup (every key column
+   * equal to a value known before the scan), else a secondary index whose leading columns are
+   * equal to such values (the most columns wins), else a primary-key range for comparisons on
+   * a one-column key. Values may be constants, parameters or enclosing rows' columns (an index
+   * nested loop for correlated subqueries). The predicate is re-checked on what an index or
+   * range returns; only conjuncts an exact lookup answers are dropped.
+   */
   accessPath(plan: PlanNode, predicate: Expr): PlanNode | undefined {
     if (plan.kind !== "scan") return undefined;
     const table = plan.table;
     const pk = table.def.primaryKey;
-    if (pk.length === 0) return undefined;
     const conjuncts = predicate.kind === "and" ? predicate.args : [predicate];
-    const lookup: (Expr | undefined)[] = pk.map(() => undefined);
-    const rest: Expr[] = [];
+    const equalities = new Map<number, { value: Expr; conjunct: Expr }>();
+    let lower: KeyBound | undefined;
+    let upper: KeyBound | undefined;
     for (const c of conjuncts) {
-      const match = c.kind === "call" && c.name === "=" ? pkEquality(c, pk) : undefined;
-      if (match && lookup[match.position] === undefined) lookup[match.position] = match.value;
-      else rest.push(c);
+      const match = c.kind === "call" ? columnComparison(c) : undefined;
+      if (match === undefined) continue;
+      if (match.op === "=") {
+        if (!equalities.has(match.column)) {
+          equalities.set(match.column, { value: match.value, conjunct: c });
+        }
+        continue;
+      }
+      if (pk.length !== 1 || match.column !== pk[0]) continue;
+      const bound = { values: [match.value], inclusive: match.op === ">=" || match.op === "<=" };
+      if ((match.op === ">" || match.op === ">=") && lower === undefined) lower = bound;
+      if ((match.op === "<" || match.op === "<=") && upper === undefined) upper = bound;
     }
-    if (lookup.some((e) => e === undefined)) return undefined;
-    const scan: PlanNode = { ...plan, lookup: lookup as Expr[] };
-    if (rest.length === 0) return scan;
-    return {
-      kind: "filter",
-      columns: plan.columns,
-      input: scan,
-      predicate: rest.length === 1 ? rest[0]! : { kind: "and", type: t.bool, args: rest },
-    };
+    const filtered = (input: PlanNode, rest: Expr[]): PlanNode =>
+      rest.length === 0 ? input : {
+        kind: "filter",
+        columns: plan.columns,
+        input,
+        predicate: rest.length === 1 ? rest[0]! : { kind: "and", type: t.bool, args: rest },
+      };
+    if (pk.length > 0 && pk.every((column) => equalities.has(column))) {
+      const used = new Set(pk.map((column) => equalities.get(column)!.conjunct));
+      const scan: PlanNode = { ...plan, lookup: pk.map((column) => equalities.get(column)!.value) };
+      return filtered(scan, conjuncts.filter((c) => !used.has(c)));
+    }
+    let best: { name: string; equal: Expr[] } | undefined;
+    for (const index of table.def.indexes) {
+      const equal: Expr[] = [];
+      for (const part of index.columns) {
+        const found = equalities.get(part.column);
+        if (found === undefined) break;
+        equal.push(found.value);
+      }
+      if (equal.length > 0 && (best === undefined || equal.length > best.equal.length)) {
+        best = { name: index.name, equal };
+      }
+    }
+    if (best !== undefined) {
+      const scan: PlanNode = {
+        kind: "indexScan",
+        columns: plan.columns,
+        table,
+        index: best.name,
+        equal: best.equal,
+      };
+      return filtered(scan, conjuncts);
+    }
+    if (lower !== undefined || upper !== undefined) {
+      return filtered({ ...plan, lower, upper }, conjuncts);
+    }
+    return undefined;
   }
 
   /** Coerces for storage into a column of `type` (assignment: text → type, numbers narrowed). */
@@ -1259,21 +1305,31 @@ export class Binder {
   }
 }
 
-function pkEquality(
+/** Operators with their mirror image (for `value op column`). */
+const mirroredComparisons: Record<string, string> = {
+  "=": "=",
+  "<": ">",
+  "<=": ">=",
+  ">": "<",
+  ">=": "<=",
+};
+
+/**
+ * `column op value` (or mirrored) where the value is known before the scan: a constant, a
+ * parameter, an enclosing row's column, or a cast of one.
+ */
+function columnComparison(
   call: Extract<Expr, { kind: "call" }>,
-  pk: number[],
-): { position: number; value: Expr } | undefined {
+): { column: number; op: string; value: Expr } | undefined {
+  const mirrored = mirroredComparisons[call.name];
+  if (mirrored === undefined || call.args.length !== 2) return undefined;
   const [a, b] = call.args;
-  const constant = (e: Expr | undefined): boolean =>
+  const known = (e: Expr | undefined): boolean =>
     e !== undefined &&
-    (e.kind === "const" || e.kind === "param" ||
-      (e.kind === "call" && e.name === "cast" && constant(e.args[0])));
-  for (const [column, value] of [[a, b], [b, a]] as const) {
-    if (column?.kind === "column" && constant(value)) {
-      const position = pk.indexOf(column.index);
-      if (position >= 0) return { position, value: value! };
-    }
-  }
+    (e.kind === "const" || e.kind === "param" || e.kind === "outer" ||
+      (e.kind === "call" && e.name === "cast" && known(e.args[0])));
+  if (a?.kind === "column" && known(b)) return { column: a.index, op: call.name, value: b! };
+  if (b?.kind === "column" && known(a)) return { column: b.index, op: mirrored, value: a! };
   return undefined;
 }
 

@@ -17,6 +17,7 @@ import type { Transaction } from "../dbengine/txn.ts";
 import { type SqlValue, TypeId } from "../dbengine/types.ts";
 import { ExoError } from "../lib/errors.ts";
 import { Binder, BindError, notSupported, resolveTypeName } from "./binder.ts";
+import { createIndex, dropIndexes } from "./ddl_index.ts";
 import { collect, evaluate, type ExecContext, passes, type Row } from "./executor.ts";
 import { nowMicros } from "./datetime.ts";
 import type { CallContext } from "./functions.ts";
@@ -444,6 +445,13 @@ export class SqlSession {
           }
           return { tag: "DROP TABLE", notices };
         }
+        case "createIndex":
+          return await createIndex(statement, catalog, txn, snapshot);
+        case "dropIndex":
+          return {
+            tag: "DROP INDEX",
+            notices: await dropIndexes(statement, catalog, txn, snapshot),
+          };
         case "truncate":
           for (const name of statement.names) await this.#truncate(name, catalog, txn, snapshot);
           return { tag: "TRUNCATE TABLE" };
@@ -855,6 +863,7 @@ export class SqlSession {
           name: `${statement.name}_${c.name}_key`,
           columns: [{ column: i, descending: false }],
           unique: true,
+          constraint: true,
         });
       }
       if (c.check) checks.push({ name: `${statement.name}_${c.name}_check`, sql: c.check.sql });
@@ -875,6 +884,7 @@ export class SqlSession {
           name: constraint.name ?? `${statement.name}_${constraint.columns.join("_")}_key`,
           columns: constraint.columns.map((n) => ({ column: find(n), descending: false })),
           unique: true,
+          constraint: true,
         });
       } else if (constraint.kind === "check") {
         checks.push({ name: constraint.name ?? `${statement.name}_check`, sql: constraint.sql });

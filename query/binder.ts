@@ -12,6 +12,7 @@ import { castValue } from "./casts.ts";
 import { resolveFunction } from "./functions.ts";
 import { comparator, comparisonType, negate, resolveBinary } from "./operators.ts";
 import { DataError, parseValue, type TextSettings } from "./pg_text.ts";
+import { columnsOf, shiftColumns } from "./expr_walk.ts";
 import type { AggregateCall, Expr, KeyBound, OutputColumn, PlanNode, SortKey } from "./plan.ts";
 import type { AstExpr, FromItem, SelectCore, SelectStatement, TypeName } from "./sql_ast.ts";
 import { SqlSyntaxError } from "./sql_lexer.ts";
@@ -964,11 +965,8 @@ export class Binder {
     const from = this.#from(core.from, outer);
     let plan: PlanNode = from.plan ?? { kind: "values", columns: [], rows: [[]] };
     const scope: Scope = { ...from.scope, parent: outer };
-    if (core.where) {
-      const predicate = this.#boolean(core.where, scope);
-      plan = this.accessPath(plan, predicate) ??
-        { kind: "filter", columns: plan.columns, input: plan, predicate };
-    }
+    const where = core.where ? this.#boolean(core.where, scope) : undefined;
+    plan = this.#place(plan, where === undefined ? [] : conjunctsOf(where));
     // Targets (with * expanded).
     const targets: { ast: AstExpr; name: string }[] = [];
     for (const target of core.targets) {
@@ -1230,6 +1228,47 @@ export class Binder {
 
   /** A scan whose predicate fixes every primary-key column becomes a point lookup. */
   /**
+   * Places WHERE conjuncts over `plan`: below inner and cross joins onto the side whose columns
+   * they read (down to table access paths), the rest into the join condition; equalities
+   * between the two sides of any join become its hash keys. Conjuncts holding subqueries stay
+   * where they were written (their outer references point at this row).
+   */
+  #place(plan: PlanNode, conjuncts: Expr[]): PlanNode {
+    if (plan.kind !== "join") {
+      if (conjuncts.length === 0) return plan;
+      const predicate = andOf(conjuncts);
+      return this.accessPath(plan, predicate) ??
+        { kind: "filter", columns: plan.columns, input: plan, predicate };
+    }
+    const leftWidth = plan.left.columns.length;
+    const inner = plan.joinType === "inner" || plan.joinType === "cross";
+    const toLeft: Expr[] = [];
+    const toRight: Expr[] = [];
+    const here: Expr[] = [];
+    const own = plan.condition === undefined ? [] : conjunctsOf(plan.condition);
+    for (const c of inner ? [...own, ...conjuncts] : conjuncts) {
+      const columns = inner ? columnsOf(c) : undefined;
+      if (columns === undefined || columns.size === 0) here.push(c);
+      else if ([...columns].every((i) => i < leftWidth)) toLeft.push(c);
+      else if ([...columns].every((i) => i >= leftWidth)) toRight.push(shiftColumns(c, -leftWidth));
+      else here.push(c);
+    }
+    const left = this.#place(plan.left, toLeft);
+    const right = this.#place(plan.right, toRight);
+    const conditionParts = inner ? here : own;
+    const joined: PlanNode = {
+      ...plan,
+      joinType: plan.joinType === "cross" && conditionParts.length > 0 ? "inner" : plan.joinType,
+      left,
+      right,
+      condition: conditionParts.length === 0 ? undefined : andOf(conditionParts),
+      hashKeys: hashKeysOf(conditionParts, leftWidth),
+    };
+    if (inner || conjuncts.length === 0) return joined;
+    return { kind: "filter", columns: joined.columns, input: joined, predicate: andOf(conjuncts) };
+  }
+
+  /**
    * Chooses how to read a table for a WHERE: an exact primary-key lookup (every key column
    * equal to a value known before the scan), else a secondary index whose leading columns are
    * equal to such values (the most columns wins), else a primary-key range for comparisons on
@@ -1303,6 +1342,50 @@ export class Binder {
   assign(expr: Expr, type: SqlType): Expr {
     return this.#coerce(expr, type);
   }
+}
+
+/** The conjuncts of a predicate (nested ANDs flattened). */
+function conjunctsOf(predicate: Expr): Expr[] {
+  return predicate.kind === "and" ? predicate.args.flatMap(conjunctsOf) : [predicate];
+}
+
+function andOf(conjuncts: Expr[]): Expr {
+  return conjuncts.length === 1 ? conjuncts[0]! : { kind: "and", type: t.bool, args: conjuncts };
+}
+
+/**
+ * Hash keys for a join: conjuncts `l = r` with `l` reading only left columns and `r` only
+ * right ones (or mirrored), of one type so equal values hash alike. Right keys are rebased to
+ * the right input's row.
+ */
+function hashKeysOf(
+  conjuncts: Expr[],
+  leftWidth: number,
+): { left: Expr[]; right: Expr[] } | undefined {
+  const left: Expr[] = [];
+  const right: Expr[] = [];
+  for (const c of conjuncts) {
+    if (c.kind !== "call" || c.name !== "=" || c.args.length !== 2) continue;
+    const [a, b] = c.args as [Expr, Expr];
+    if (a.type.id !== b.type.id) continue;
+    const side = (e: Expr): "left" | "right" | undefined => {
+      const columns = columnsOf(e);
+      if (columns === undefined || columns.size === 0) return undefined;
+      if ([...columns].every((i) => i < leftWidth)) return "left";
+      if ([...columns].every((i) => i >= leftWidth)) return "right";
+      return undefined;
+    };
+    const sa = side(a);
+    const sb = side(b);
+    if (sa === "left" && sb === "right") {
+      left.push(a);
+      right.push(shiftColumns(b, -leftWidth));
+    } else if (sa === "right" && sb === "left") {
+      left.push(b);
+      right.push(shiftColumns(a, -leftWidth));
+    }
+  }
+  return left.length === 0 ? undefined : { left, right };
 }
 
 /** Operators with their mirror image (for `value op column`). */

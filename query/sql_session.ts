@@ -16,6 +16,7 @@ import type { ColumnDef, IndexDef, Table } from "../dbengine/table.ts";
 import type { Transaction } from "../dbengine/txn.ts";
 import { type SqlValue, TypeId } from "../dbengine/types.ts";
 import { ExoError } from "../lib/errors.ts";
+import { yieldPoint } from "../lib/yield.ts";
 import { Binder, BindError, notSupported, resolveTypeName } from "./binder.ts";
 import { createIndex, dropIndexes } from "./ddl_index.ts";
 import { collect, evaluate, type ExecContext, passes, type Row } from "./executor.ts";
@@ -382,8 +383,8 @@ export class SqlSession {
       call: this.#callContext(),
       outer: [],
       materialized: new Map(),
-      // A macrotask, not a microtask: timers, socket reads and log syncs get their turn.
-      yieldPoint: () => new Promise((resolve) => setTimeout(resolve, 0)),
+      // Time-sliced: other sessions, timers, socket reads and log syncs get their turn.
+      yieldPoint,
     };
   }
 

@@ -61,6 +61,16 @@ export type NewTableDef = Omit<TableDef, "id" | "root" | "treeId" | "indexes"> &
   indexes: Omit<IndexDef, "root" | "treeId">[];
 };
 
+/** What ANALYZE measured of a table: the planner's estimates come from here. */
+export interface TableStatistics {
+  /** Visible rows when analyzed. */
+  rowCount: number;
+  /** Distinct non-NULL values per column position (dropped columns 0). */
+  distinctCounts: number[];
+  /** Fraction of NULLs per column position. */
+  nullFractions: number[];
+}
+
 export class Catalog {
   readonly storage: Storage;
   readonly #rows: VersionedTree;
@@ -75,6 +85,8 @@ export class Catalog {
    */
   readonly #committedDefs = new Map<string, TableDef | null>();
   readonly #catalogWriters = new Set<number>();
+  /** Committed table statistics by table name, cached like `#committedDefs`. */
+  readonly #committedStats = new Map<string, TableStatistics | null>();
   #version = 0;
   readonly #handlesByDef = new WeakMap<TableDef, Table>();
   /** Indexes uncommitted CREATE INDEX statements are filling, by table name. */
@@ -132,15 +144,37 @@ export class Catalog {
     return def;
   }
 
+  /** Statistics of table `name` from its last ANALYZE, or null. */
+  statistics(name: string, txn: Transaction | undefined, snapshot: number): TableStatistics | null {
+    const cacheable = this.#catalogWriters.size === 0;
+    if (cacheable) {
+      const cached = this.#committedStats.get(name);
+      if (cached !== undefined) return cached;
+    }
+    const bytes = this.#rows.get(catalogKey("stats", name), txn, snapshot);
+    const stats = bytes === null ? null : JSON.parse(new TextDecoder().decode(bytes));
+    if (cacheable) this.#committedStats.set(name, stats);
+    return stats;
+  }
+
+  /** Stores the statistics of table `name` inside `txn` (ANALYZE). */
+  async setStatistics(txn: Transaction, name: string, stats: TableStatistics): Promise<void> {
+    this.#writing(txn);
+    const bytes = new TextEncoder().encode(JSON.stringify(stats));
+    await this.#rows.write(txn, catalogKey("stats", name), "upsert", () => bytes);
+  }
+
   /** Notes an uncommitted catalog change by `txn` (bypasses and clears the cache). */
   #writing(txn: Transaction): void {
     this.#committedDefs.clear();
+    this.#committedStats.clear();
     this.#version++;
     if (this.#catalogWriters.has(txn.id)) return;
     this.#catalogWriters.add(txn.id);
     txn.onEnd.push(() => {
       this.#catalogWriters.delete(txn.id);
       this.#committedDefs.clear();
+    this.#committedStats.clear();
       this.#version++;
     });
   }
@@ -312,6 +346,7 @@ export class Catalog {
       return null;
     });
     if (dropped === undefined) return false;
+    await this.#rows.write(txn, catalogKey("stats", name), "delete", () => null);
     const trees = this.handle(dropped).trees();
     txn.afterCommitVisible.push(() => {
       for (const tree of trees) tree.drop();

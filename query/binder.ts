@@ -1261,8 +1261,7 @@ export class Binder {
       joinType: plan.joinType === "cross" && conditionParts.length > 0 ? "inner" : plan.joinType,
       left,
       right,
-      condition: conditionParts.length === 0 ? undefined : andOf(conditionParts),
-      hashKeys: hashKeysOf(conditionParts, leftWidth),
+      ...joinCondition(conditionParts, leftWidth),
     };
     if (inner || conjuncts.length === 0) return joined;
     return { kind: "filter", columns: joined.columns, input: joined, predicate: andOf(conjuncts) };
@@ -1354,6 +1353,23 @@ function andOf(conjuncts: Expr[]): Expr {
 }
 
 /**
+ * A join's hash keys and the condition left to evaluate on each candidate pair: equalities
+ * used as hash keys are answered by the hash lookup (same type on both sides, so equal
+ * values have equal keys) and are not evaluated again.
+ */
+function joinCondition(
+  conjuncts: Expr[],
+  leftWidth: number,
+): { condition: Expr | undefined; hashKeys: { left: Expr[]; right: Expr[] } | undefined } {
+  const hashed = hashKeysOf(conjuncts, leftWidth);
+  const rest = hashed === undefined ? conjuncts : conjuncts.filter((c) => !hashed.used.has(c));
+  return {
+    condition: rest.length === 0 ? undefined : andOf(rest),
+    hashKeys: hashed === undefined ? undefined : { left: hashed.left, right: hashed.right },
+  };
+}
+
+/**
  * Hash keys for a join: conjuncts `l = r` with `l` reading only left columns and `r` only
  * right ones (or mirrored), of one type so equal values hash alike. Right keys are rebased to
  * the right input's row.
@@ -1361,9 +1377,10 @@ function andOf(conjuncts: Expr[]): Expr {
 function hashKeysOf(
   conjuncts: Expr[],
   leftWidth: number,
-): { left: Expr[]; right: Expr[] } | undefined {
+): { left: Expr[]; right: Expr[]; used: Set<Expr> } | undefined {
   const left: Expr[] = [];
   const right: Expr[] = [];
+  const used = new Set<Expr>();
   for (const c of conjuncts) {
     if (c.kind !== "call" || c.name !== "=" || c.args.length !== 2) continue;
     const [a, b] = c.args as [Expr, Expr];
@@ -1380,12 +1397,14 @@ function hashKeysOf(
     if (sa === "left" && sb === "right") {
       left.push(a);
       right.push(shiftColumns(b, -leftWidth));
+      used.add(c);
     } else if (sa === "right" && sb === "left") {
       left.push(b);
       right.push(shiftColumns(a, -leftWidth));
+      used.add(c);
     }
   }
-  return left.length === 0 ? undefined : { left, right };
+  return left.length === 0 ? undefined : { left, right, used };
 }
 
 /** Operators with their mirror image (for `value op column`). */

@@ -29,6 +29,17 @@ export interface ExecContext {
   materialized: Map<number, Row[]>;
   /** Called between batches: cancellation, timeouts, and a chance for others to run. */
   yieldPoint(): Promise<void>;
+  /** Per-node actual rows, loops and times (EXPLAIN ANALYZE); undefined when not profiling. */
+  profile?: Map<PlanNode, NodeProfile> | undefined;
+}
+
+/** What EXPLAIN ANALYZE reports of one plan node. */
+export interface NodeProfile {
+  rows: number;
+  loops: number;
+  /** Time to the first batch and in total, children included, summed over loops (ms). */
+  firstMs: number;
+  totalMs: number;
 }
 
 const batchRows = 256;
@@ -250,7 +261,45 @@ async function boundKey(
 }
 
 /** Runs a plan node as a stream of row batches. */
-export async function* execute(node: PlanNode, ctx: ExecContext): AsyncGenerator<Row[]> {
+export function execute(node: PlanNode, ctx: ExecContext): AsyncGenerator<Row[]> {
+  return ctx.profile === undefined ? executeNode(node, ctx) : profiled(node, ctx, ctx.profile);
+}
+
+/** `executeNode` with its rows and the time spent producing them recorded. */
+async function* profiled(
+  node: PlanNode,
+  ctx: ExecContext,
+  profile: Map<PlanNode, NodeProfile>,
+): AsyncGenerator<Row[]> {
+  let entry = profile.get(node);
+  if (entry === undefined) {
+    entry = { rows: 0, loops: 0, firstMs: 0, totalMs: 0 };
+    profile.set(node, entry);
+  }
+  entry.loops++;
+  const rows = executeNode(node, ctx);
+  let elapsedMs = 0;
+  let first = true;
+  try {
+    for (;;) {
+      const start = performance.now();
+      const next = await rows.next();
+      elapsedMs += performance.now() - start;
+      if (first) {
+        entry.firstMs += elapsedMs;
+        first = false;
+      }
+      if (next.done) break;
+      entry.rows += next.value.length;
+      yield next.value;
+    }
+  } finally {
+    entry.totalMs += elapsedMs; // also when the consumer stops early (LIMIT)
+    await rows.return(undefined);
+  }
+}
+
+async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Row[]> {
   switch (node.kind) {
     case "scan": {
       if (node.lookup !== undefined) {

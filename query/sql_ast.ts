@@ -247,7 +247,8 @@ export type Statement =
   | { kind: "show"; name: string; offset: number }
   | { kind: "reset"; name: string; offset: number }
   /** VACUUM, ANALYZE, CHECKPOINT, DISCARD …: `tag` is the command tag. */
-  | { kind: "utility"; tag: string; tables: string[]; offset: number }
+  /** VACUUM, ANALYZE, CHECKPOINT, …; `analyze` for ANALYZE and VACUUM (ANALYZE). */
+  | { kind: "utility"; tag: string; tables: string[]; offset: number; analyze?: boolean }
   | {
     kind: "copyFrom";
     table: string;
@@ -263,7 +264,16 @@ export type Statement =
     options: Map<string, string>;
     offset: number;
   }
-  | { kind: "explain"; analyze: boolean; statement: Statement; offset: number }
+  | {
+    kind: "explain";
+    analyze: boolean;
+    /** Show estimated rows (COSTS, on by default). */
+    costs: boolean;
+    /** Show actual times under ANALYZE (TIMING, on by default). */
+    timing: boolean;
+    statement: Statement;
+    offset: number;
+  }
   | { kind: "empty"; offset: number };
 
 export type AlterAction =

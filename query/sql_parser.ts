@@ -222,20 +222,24 @@ class Parser {
     }
     if (this.#word("vacuum") || this.#word("analyze") || this.#word("analyse")) {
       const tag = t.text === "vacuum" ? "VACUUM" : "ANALYZE";
-      while (
-        this.#word("full") || this.#word("freeze") || this.#word("verbose") || this.#word("analyze")
-      ) {
-        // options accepted
+      let analyze = tag === "ANALYZE";
+      for (;;) {
+        if (this.#word("analyze") || this.#word("analyse")) analyze = true;
+        else if (!(this.#word("full") || this.#word("freeze") || this.#word("verbose"))) break;
       }
       if (this.#punct("(")) {
-        while (!this.#punct(")")) this.#next();
+        while (!this.#punct(")")) {
+          const option = this.#next();
+          if (option.kind === "end") this.#fail(option);
+          if (/^analy[sz]e$/i.test(option.text)) analyze = true;
+        }
       }
       const tables: string[] = [];
       if (this.#peek.kind === "ident") {
         tables.push(this.#qualifiedName());
         while (this.#punct(",")) tables.push(this.#qualifiedName());
       }
-      return { kind: "utility", tag, tables, offset };
+      return { kind: "utility", tag, tables, offset, analyze };
     }
     if (this.#word("checkpoint")) return { kind: "utility", tag: "CHECKPOINT", tables: [], offset };
     if (this.#word("discard")) {
@@ -244,9 +248,25 @@ class Parser {
     }
     if (this.#word("copy")) return this.#copy(offset);
     if (this.#word("explain")) {
-      const analyze = this.#word("analyze");
-      this.#word("verbose");
-      return { kind: "explain", analyze, statement: this.#statementBody(), offset };
+      // EXPLAIN [ANALYZE] [VERBOSE] statement, or EXPLAIN (option [value], …) statement.
+      const options = { analyze: false, costs: true, timing: true };
+      if (this.#punct("(")) {
+        do {
+          const name = this.#name().toLowerCase();
+          let value = true;
+          if (this.#isWord("false") || this.#isWord("off")) (this.#next(), value = false);
+          else if (this.#isWord("true") || this.#isWord("on")) this.#next();
+          else if (name === "format") this.#name();
+          if (name === "analyze" || name === "analyse") options.analyze = value;
+          else if (name === "costs") options.costs = value;
+          else if (name === "timing") options.timing = value;
+        } while (this.#punct(","));
+        this.#expectPunct(")");
+      } else {
+        options.analyze = this.#word("analyze") || this.#word("analyse");
+        this.#word("verbose");
+      }
+      return { kind: "explain", ...options, statement: this.#statementBody(), offset };
     }
     this.#fail();
   }

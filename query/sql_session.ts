@@ -18,8 +18,19 @@ import { type SqlValue, TypeId } from "../dbengine/types.ts";
 import { ExoError } from "../lib/errors.ts";
 import { yieldPoint } from "../lib/yield.ts";
 import { Binder, BindError, notSupported, resolveTypeName } from "./binder.ts";
+import { crossingKinds, crossings, diffCrossings } from "../hw/crossings.ts";
+import { analyzeTable } from "./analyze.ts";
 import { createIndex, dropIndexes } from "./ddl_index.ts";
-import { collect, evaluate, type ExecContext, passes, type Row } from "./executor.ts";
+import { RowEstimator } from "./estimate.ts";
+import { explainPlan } from "./explain.ts";
+import {
+  collect,
+  evaluate,
+  type ExecContext,
+  type NodeProfile,
+  passes,
+  type Row,
+} from "./executor.ts";
 import { nowMicros } from "./datetime.ts";
 import type { CallContext } from "./functions.ts";
 import { parseValue, parseZone, type TextSettings } from "./pg_text.ts";
@@ -374,6 +385,57 @@ export class SqlSession {
   /** Executions that reused a cached plan (for stats and tests). */
   planCacheHits = 0;
 
+  /** EXPLAIN [ANALYZE] of a SELECT: the plan tree, and under ANALYZE what running it took. */
+  async #explain(
+    statement: Extract<Statement, { kind: "explain" }>,
+    binder: Binder,
+    ctx: ExecContext,
+  ): Promise<StatementResult> {
+    const inner = statement.statement;
+    if (inner.kind !== "select") {
+      throw notSupported(`EXPLAIN of ${inner.kind.toUpperCase()}`, statement.offset);
+    }
+    const { catalog } = this.#engine();
+    const planStart = performance.now();
+    const { plan } = binder.select(inner);
+    const planningMs = performance.now() - planStart;
+    const estimator = new RowEstimator((table) =>
+      catalog.statistics(table.def.name, ctx.txn, ctx.snapshot)
+    );
+    let profile: Map<PlanNode, NodeProfile> | undefined;
+    const footer: string[] = [];
+    if (statement.analyze) {
+      profile = new Map();
+      const before = crossings.snapshot();
+      const runStart = performance.now();
+      await collect(plan, { ...ctx, profile });
+      const executionMs = performance.now() - runStart;
+      const used = diffCrossings(crossings.snapshot(), before);
+      footer.push(`Planning Time: ${planningMs.toFixed(3)} ms`);
+      footer.push(`Execution Time: ${executionMs.toFixed(3)} ms`);
+      footer.push(
+        `Crossings: ${
+          crossingKinds.filter((k) => used[k].count > 0).map((k) => `${k}=${used[k].count}`)
+            .join(" ") || "none"
+        }`,
+      );
+    }
+    const lines = [
+      ...explainPlan(plan, {
+        estimator,
+        costs: statement.costs,
+        profile,
+        timing: statement.timing,
+      }),
+      ...footer,
+    ];
+    return {
+      tag: "EXPLAIN",
+      columns: [{ name: "QUERY PLAN", type: t.text, tableOid: 0, columnNumber: 0 }],
+      rows: lines.map((line) => [line]),
+    };
+  }
+
   /** The execution context of one statement. */
   #context(txn: Transaction, snapshot: number, params: SqlValue[]): ExecContext {
     return {
@@ -488,13 +550,21 @@ export class SqlSession {
         }
         case "utility":
           if (statement.tag === "CHECKPOINT") await storage.checkpoint();
-          if (statement.tag === "VACUUM") {
+          if (statement.tag === "VACUUM" || statement.tag === "ANALYZE") {
             const defs = statement.tables.length > 0
               ? statement.tables.map((name) => binder.table(name))
               : catalog.tables(txn, snapshot).map((def) => catalog.handle(def));
-            for (const table of defs) table.vacuum(txn.id);
+            for (const table of defs) {
+              if (statement.tag === "VACUUM") table.vacuum(txn.id);
+              if (statement.analyze) {
+                const stats = await analyzeTable(table, txn, snapshot, ctx.yieldPoint);
+                await catalog.setStatistics(txn, table.def.name, stats);
+              }
+            }
           }
           return { tag: statement.tag };
+        case "explain":
+          return await this.#explain(statement, binder, ctx);
         default:
           throw notSupported(
             statement.kind.replace(/([A-Z])/g, " $1").toUpperCase(),

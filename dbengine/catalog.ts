@@ -174,7 +174,7 @@ export class Catalog {
     txn.onEnd.push(() => {
       this.#catalogWriters.delete(txn.id);
       this.#committedDefs.clear();
-    this.#committedStats.clear();
+      this.#committedStats.clear();
       this.#version++;
     });
   }

@@ -31,8 +31,11 @@ const tombstoneFlag = 1;
 /** SQLSTATE 23505: a row with this key already exists. */
 export class UniqueViolationError extends ExoError {
   override name = "UniqueViolationError";
+  /** The violated constraint (primary key or unique index name). */
+  readonly constraint: string;
   constructor(what: string) {
     super("23505", `duplicate key value violates unique constraint "${what}"`);
+    this.constraint = what;
   }
 }
 

@@ -30,7 +30,7 @@ export interface BindContext {
 }
 
 /** A column visible in a scope. */
-interface ScopeColumn {
+export interface ScopeColumn {
   table: string | undefined;
   name: string;
   type: SqlType;
@@ -39,7 +39,7 @@ interface ScopeColumn {
   columnNumber: number;
 }
 
-interface Scope {
+export interface Scope {
   columns: ScopeColumn[];
   /** The enclosing query's scope (for correlated subqueries): one level out per link. */
   parent?: Scope | undefined;
@@ -1227,6 +1227,39 @@ export class Binder {
   }
 
   /** A scan whose predicate fixes every primary-key column becomes a point lookup. */
+  /**
+   * UPDATE … FROM: the target's rows (`target`, read through `targetScope`) joined with the
+   * FROM items and filtered by WHERE. Rows are the target's columns then the FROM items';
+   * `scope` names them all, for binding SET expressions over the same rows.
+   */
+  updateSource(
+    target: PlanNode,
+    targetScope: Scope,
+    from: FromItem[],
+    where: AstExpr | undefined,
+  ): { plan: PlanNode; scope: Scope; predicate: Expr | undefined } {
+    const items = this.#from(from, undefined);
+    const width = target.columns.length;
+    const scope: Scope = {
+      columns: [
+        ...targetScope.columns,
+        ...items.scope.columns.map((c) => ({ ...c, index: c.index + width })),
+      ],
+    };
+    const joined: PlanNode = {
+      kind: "join",
+      columns: [...target.columns, ...items.plan!.columns],
+      joinType: "cross",
+      left: target,
+      right: items.plan!,
+      condition: undefined,
+      hashKeys: undefined,
+    };
+    const predicate = where === undefined ? undefined : this.#boolean(where, scope);
+    const plan = this.#place(joined, predicate === undefined ? [] : conjunctsOf(predicate));
+    return { plan, scope, predicate };
+  }
+
   /**
    * Places WHERE conjuncts over `plan`: below inner and cross joins onto the side whose columns
    * they read (down to table access paths), the rest into the join condition; equalities

@@ -13,11 +13,12 @@
 import type { Catalog, NewTableDef } from "../dbengine/catalog.ts";
 import type { Storage } from "../dbengine/storage.ts";
 import type { ColumnDef, IndexDef, Table } from "../dbengine/table.ts";
+import { UniqueViolationError } from "../dbengine/mvcc.ts";
 import type { Transaction } from "../dbengine/txn.ts";
 import { type SqlValue, TypeId } from "../dbengine/types.ts";
 import { ExoError } from "../lib/errors.ts";
 import { yieldPoint } from "../lib/yield.ts";
-import { Binder, BindError, notSupported, resolveTypeName } from "./binder.ts";
+import { Binder, BindError, notSupported, resolveTypeName, type Scope } from "./binder.ts";
 import { crossingKinds, crossings, diffCrossings } from "../hw/crossings.ts";
 import { analyzeTable } from "./analyze.ts";
 import { createIndex, dropIndexes } from "./ddl_index.ts";
@@ -662,6 +663,10 @@ export class SqlSession {
         ));
       }
     }
+    const upsert = statement.onConflict === undefined || statement.onConflict.action === "nothing"
+      ? undefined
+      : this.#upsertPlan(statement, table, binder);
+    const upserted = new Set<string>();
     let count = 0;
     const returning: Row[] = [];
     for (const exprs of sourceRows) {
@@ -677,10 +682,30 @@ export class SqlSession {
       try {
         await table.insert(ctx.txn!, row);
       } catch (error) {
-        if (
-          statement.onConflict?.action === "nothing" && (error as ExoError).sqlState === "23505"
-        ) continue;
-        throw error;
+        if (!(error instanceof UniqueViolationError)) throw error;
+        if (statement.onConflict?.action === "nothing") continue;
+        if (upsert === undefined || error.constraint !== upsert.constraint) throw error;
+        const key = this.#conflictingKey(table, upsert, row, ctx);
+        if (key === undefined) throw error;
+        const id = key.join(",");
+        if (upserted.has(id)) {
+          throw new ExoError(
+            "21000",
+            "ON CONFLICT DO UPDATE command cannot affect row a second time",
+          );
+        }
+        upserted.add(id);
+        const after = await this.#updateRow(table, key, ctx, async (current) => {
+          const both = [...current, ...row];
+          if (upsert.where && !(await passes(upsert.where, both, ctx))) return undefined;
+          const values = [...current];
+          for (const set of upsert.sets) values[set.index] = await evaluate(set.expr, both, ctx);
+          return values;
+        });
+        if (after === null) continue;
+        count++;
+        if (statement.returning.length > 0) returning.push(after);
+        continue;
       }
       count++;
       if (statement.returning.length > 0) returning.push(row);
@@ -696,6 +721,107 @@ export class SqlSession {
       );
     }
     return { tag: `INSERT 0 ${count}` };
+  }
+
+  /**
+   * ON CONFLICT (columns) DO UPDATE: the arbiter constraint (the primary key or a unique index
+   * on exactly those columns) and the SET list and WHERE bound over the existing row followed
+   * by the proposed one (`excluded`).
+   */
+  #upsertPlan(
+    statement: Extract<Statement, { kind: "insert" }>,
+    table: Table,
+    binder: Binder,
+  ) {
+    const conflict = statement.onConflict!;
+    const action = conflict.action as Exclude<typeof conflict.action, "nothing">;
+    if (conflict.columns.length === 0) {
+      throw new BindError(
+        "42601",
+        "ON CONFLICT DO UPDATE requires inference specification or constraint name",
+        statement.offset,
+      );
+    }
+    const wanted = conflict.columns.map((name) => {
+      const index = table.def.columns.findIndex((c) => c.name === name && !c.dropped);
+      if (index < 0) {
+        throw new BindError("42703", `column "${name}" does not exist`, statement.offset);
+      }
+      return index;
+    }).sort((a, b) => a - b);
+    const same = (columns: number[]) =>
+      columns.length === wanted.length && [...columns].sort((a, b) => a - b)
+        .every((c, i) => c === wanted[i]);
+    let constraint: string | undefined;
+    let index: IndexDef | undefined;
+    if (table.def.primaryKey.length > 0 && same(table.def.primaryKey)) {
+      constraint = table.def.primaryKeyName;
+    } else {
+      index = table.def.indexes.find((i) => i.unique && same(i.columns.map((c) => c.column)));
+      constraint = index?.name;
+    }
+    if (constraint === undefined) {
+      throw new BindError(
+        "42P10",
+        "there is no unique or exclusion constraint matching the ON CONFLICT specification",
+        statement.offset,
+      );
+    }
+    const width = table.def.columns.length;
+    const columnsAs = (name: string, offset: number) =>
+      table.def.columns.map((c, i) => ({
+        table: name,
+        name: c.name,
+        type: columnSqlType(table, i),
+        index: i + offset,
+        tableOid: table.def.id,
+        columnNumber: i + 1,
+      }));
+    const scope = {
+      columns: [...columnsAs(statement.table, 0), ...columnsAs("excluded", width)],
+    };
+    const sets = action.set.map(({ column, value }) => {
+      const i = table.def.columns.findIndex((c) => c.name === column && !c.dropped);
+      if (i < 0) {
+        throw new BindError(
+          "42703",
+          `column "${column}" of relation "${table.def.name}" does not exist`,
+          statement.offset,
+        );
+      }
+      const type = columnSqlType(table, i);
+      return { index: i, expr: binder.assign(binder.expr(value, scope, type), type) };
+    });
+    const where = action.where === undefined ? undefined : binder.expr(action.where, scope, t.bool);
+    return { constraint, index, sets, where };
+  }
+
+  /** The key of the committed row that `row` conflicts with on the upsert's arbiter. */
+  #conflictingKey(
+    table: Table,
+    upsert: { index: IndexDef | undefined },
+    row: SqlValue[],
+    ctx: ExecContext,
+  ): Uint8Array | undefined {
+    if (upsert.index === undefined) return table.rowKey(row);
+    // The conflicting row committed after this statement's snapshot: look with a new one.
+    const { storage } = this.#engine();
+    const snapshot = storage.txns.snapshot();
+    try {
+      const prefix = table.indexPrefix(
+        upsert.index,
+        upsert.index.columns.map((c) => row[c.column] ?? null),
+      );
+      const found = table.indexScan(upsert.index.name, ctx.txn, snapshot, {
+        start: prefix,
+        end: prefix,
+        endInclusive: true,
+        limit: 1,
+      });
+      return found[0]?.key;
+    } finally {
+      storage.txns.release(snapshot);
+    }
   }
 
   async #returning(
@@ -751,6 +877,7 @@ export class SqlSession {
     where: AstExpr | undefined,
     binder: Binder,
     ctx: ExecContext,
+    read = true,
   ) {
     const table = binder.table(tableName);
     const scope = {
@@ -785,10 +912,11 @@ export class SqlSession {
       plan = binder.accessPath(plan, bound) ??
         { kind: "filter", columns: allColumns, input: plan, predicate: bound };
     }
-    const rows = await collect(plan, ctx);
+    const rows = read ? await collect(plan, ctx) : [];
     return {
       table,
       scope,
+      plan,
       predicate,
       keys: rows.map((r) => table.def.primaryKey.length > 0 ? table.rowKey(r) : undefined),
       rows,
@@ -800,17 +928,38 @@ export class SqlSession {
     binder: Binder,
     ctx: ExecContext,
   ): Promise<StatementResult> {
-    if (statement.from.length > 0) throw notSupported("UPDATE … FROM", statement.offset);
-    const { table, scope, predicate, keys } = await this.#targets(
+    const target = await this.#targets(
       statement.table,
       statement.alias,
-      statement.where,
+      statement.from.length > 0 ? undefined : statement.where,
       binder,
       ctx,
+      statement.from.length === 0,
     );
+    const { table } = target;
     if (table.def.primaryKey.length === 0) {
       throw notSupported("UPDATE on a table without a primary key", statement.offset);
     }
+    // With FROM, each target row is paired with the first FROM row that matches it; SET and
+    // WHERE see the target's columns followed by the FROM items'.
+    let scope: Scope = target.scope;
+    let predicate = target.predicate;
+    let pairs: { key: Uint8Array; extra: Row }[];
+    if (statement.from.length > 0) {
+      const source = binder.updateSource(target.plan, scope, statement.from, statement.where);
+      scope = source.scope;
+      predicate = source.predicate;
+      const width = table.def.columns.length;
+      const seen = new Set<string>();
+      pairs = [];
+      for (const row of await collect(source.plan, ctx)) {
+        const key = table.rowKey(row.slice(0, width));
+        const id = key.join(",");
+        if (seen.has(id)) continue;
+        seen.add(id);
+        pairs.push({ key, extra: row.slice(width) });
+      }
+    } else pairs = target.keys.map((key) => ({ key: key!, extra: [] }));
     const sets = statement.set.map(({ column, value }) => {
       const index = table.def.columns.findIndex((c) => c.name === column && !c.dropped);
       if (index < 0) {
@@ -825,41 +974,59 @@ export class SqlSession {
     });
     let count = 0;
     const changed: Row[] = [];
-    for (const key of keys) {
-      // Rule 4 (PostgreSQL's EvalPlanQual): wait for any running writer of the row, evaluate
-      // the WHERE and the SET list on the newest version, and write only if that version is
-      // still the newest; otherwise evaluate again on the newer one.
-      for (let attempt = 0; attempt < 1000; attempt++) {
-        let newest: SqlValue[] | null = null;
-        await table.update(ctx.txn!, key!, (row) => {
-          newest = row;
-          return undefined; // look only: no write yet
-        });
-        if (newest === null) break; // deleted meanwhile
-        const current: SqlValue[] = newest;
-        if (predicate && !(await passes(predicate, current, ctx))) break;
+    for (const { key, extra } of pairs) {
+      const after = await this.#updateRow(table, key, ctx, async (current) => {
+        const row = extra.length === 0 ? current : [...current, ...extra];
+        if (predicate && !(await passes(predicate, row, ctx))) return undefined;
         const values = [...current];
-        for (const set of sets) values[set.index] = await evaluate(set.expr, current, ctx);
-        let raced = false;
-        const done = await table.update(ctx.txn!, key!, (row) => {
-          if (!row.every((v, i) => sameValue(v, current[i]!))) {
-            raced = true;
-            return undefined;
-          }
-          return values;
-        });
-        if (raced) continue;
-        if (done) {
-          count++;
-          changed.push(done.after);
-        }
-        break;
+        for (const set of sets) values[set.index] = await evaluate(set.expr, row, ctx);
+        return values;
+      });
+      if (after !== null) {
+        count++;
+        changed.push(after);
       }
     }
     if (statement.returning.length > 0) {
       return this.#returning(statement.returning, table, binder, changed, ctx, `UPDATE ${count}`);
     }
     return { tag: `UPDATE ${count}` };
+  }
+
+  /**
+   * Rule 4 (PostgreSQL's EvalPlanQual): waits for any running writer of the row at `key`,
+   * computes the new values from the newest version (undefined: leave it), and writes only if
+   * that version is still the newest; otherwise computes again on the newer one. Returns the
+   * values written, or null when nothing was (row gone or `compute` declined).
+   */
+  async #updateRow(
+    table: Table,
+    key: Uint8Array,
+    ctx: ExecContext,
+    compute: (current: SqlValue[]) => Promise<SqlValue[] | undefined>,
+  ): Promise<SqlValue[] | null> {
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      let newest: SqlValue[] | null = null;
+      await table.update(ctx.txn!, key, (row) => {
+        newest = row;
+        return undefined; // look only: no write yet
+      });
+      if (newest === null) return null; // deleted meanwhile
+      const current: SqlValue[] = newest;
+      const values = await compute(current);
+      if (values === undefined) return null;
+      let raced = false;
+      const done = await table.update(ctx.txn!, key, (row) => {
+        if (!row.every((v, i) => sameValue(v, current[i]!))) {
+          raced = true;
+          return undefined;
+        }
+        return values;
+      });
+      if (raced) continue;
+      return done === null ? null : done.after;
+    }
+    throw new ExoError("40001", "could not serialize access due to concurrent update");
   }
 
   async #delete(

@@ -61,6 +61,13 @@ export type NewTableDef = Omit<TableDef, "id" | "root" | "treeId" | "indexes"> &
   indexes: Omit<IndexDef, "root" | "treeId">[];
 };
 
+/** A sequence made by CREATE SEQUENCE: value k (1, 2, …) of the counter is start + (k − 1) × increment. */
+export interface SequenceDef {
+  name: string;
+  start: bigint;
+  increment: bigint;
+}
+
 /** What ANALYZE measured of a table: the planner's estimates come from here. */
 export interface TableStatistics {
   /** Visible rows when analyzed. */
@@ -200,7 +207,9 @@ export class Catalog {
     if (known !== undefined) return known;
     const identity = `${def.id}/${def.root}/${
       JSON.stringify(def.indexes.map((i) => [i.name, i.root, i.treeId, i.unique]))
-    }/${def.columns.length}/${def.columns.map((c) => c.dropped ? 1 : 0).join("")}`;
+    }/${def.columns.length}/${def.columns.map((c) => c.dropped ? 1 : 0).join("")}/${
+      JSON.stringify([def.checks, def.columns.map((c) => c.defaultSql)])
+    }`;
     let table = this.#handles.get(identity);
     if (table === undefined) {
       table = new Table(def, this.storage, this.storage.txns, this.#log);
@@ -387,6 +396,41 @@ export class Catalog {
       this.#log.run(0, () => this.#sequences.put(sequenceKey(name), bytes));
     }
     return value;
+  }
+
+  /** The definition of CREATE SEQUENCE `name` visible at `snapshot`, or null. */
+  sequence(name: string, txn: Transaction | undefined, snapshot: number): SequenceDef | null {
+    const bytes = this.#rows.get(catalogKey("sequence", name), txn, snapshot);
+    return bytes === null ? null : fromJson(bytes) as unknown as SequenceDef;
+  }
+
+  /** Creates sequence `name` inside `txn` (42P07 when the name is taken). */
+  async createSequence(txn: Transaction, def: SequenceDef): Promise<void> {
+    this.#writing(txn);
+    await this.#rows.write(txn, catalogKey("sequence", def.name), "upsert", (current) => {
+      if (current !== null) {
+        throw new CatalogError("42P07", `relation "${def.name}" already exists`);
+      }
+      return toJson(def as never);
+    });
+  }
+
+  /** Drops sequence `name` inside `txn`; false when there is none. */
+  async dropSequence(txn: Transaction, name: string): Promise<boolean> {
+    this.#writing(txn);
+    let found = false;
+    await this.#rows.write(txn, catalogKey("sequence", name), "delete", () => {
+      found = true;
+      return null;
+    });
+    if (found) txn.afterCommitVisible.push(() => this.resetSequence(name));
+    return found;
+  }
+
+  /** Forgets the counter of sequence `name` (after DROP SEQUENCE, so a new one starts over). */
+  resetSequence(name: string): void {
+    this.#sequenceState.delete(name);
+    this.#log.run(0, () => this.#sequences.delete(sequenceKey(name)));
   }
 
   /** Sets a sequence so the next value is `value + 1` (setval; not rolled back). */

@@ -45,6 +45,15 @@ export interface CallContext {
   /** Session time zone offset in seconds east of UTC. */
   timeZoneOffsetSeconds: number;
   random(): number;
+  /** Sequence operations for nextval/currval/setval (absent where no session is). */
+  sequences?: SequenceAccess;
+}
+
+/** What the sequence functions need from the session. */
+export interface SequenceAccess {
+  nextval(name: string): bigint;
+  currval(name: string): bigint;
+  setval(name: string, value: bigint, isCalled: boolean): bigint;
 }
 
 /** A resolved function. */
@@ -60,11 +69,13 @@ export class UndefinedFunctionError extends DataError {
   override name = "UndefinedFunctionError";
 }
 
-type Resolver = (types: SqlType[]) => ResolvedFunction | undefined;
+/** Resolves a function for argument types, or undefined when none fits. */
+export type Resolver = (types: SqlType[]) => ResolvedFunction | undefined;
 
 const registry = new Map<string, Resolver>();
 
-function define(names: string | string[], resolver: Resolver): void {
+/** Registers the functions `names` with `resolver` (also used by other query/ modules). */
+export function define(names: string | string[], resolver: Resolver): void {
   for (const name of Array.isArray(names) ? names : [names]) registry.set(name, resolver);
 }
 

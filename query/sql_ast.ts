@@ -238,6 +238,15 @@ export type Statement =
     offset: number;
   }
   | { kind: "dropIndex"; names: string[]; ifExists: boolean; offset: number }
+  | {
+    kind: "createSequence";
+    name: string;
+    ifNotExists: boolean;
+    start: bigint;
+    increment: bigint;
+    offset: number;
+  }
+  | { kind: "dropSequence"; names: string[]; ifExists: boolean; offset: number }
   | { kind: "alterTable"; table: string; action: AlterAction; offset: number }
   | { kind: "truncate"; names: string[]; offset: number }
   | { kind: "begin"; offset: number }

@@ -445,6 +445,7 @@ class Parser {
   #create(offset: number): Statement {
     this.#word("unlogged") || this.#word("temporary") || this.#word("temp");
     if (this.#word("table")) return this.#createTable(offset);
+    if (this.#word("sequence")) return this.#createSequence(offset);
     const unique = this.#word("unique");
     if (this.#word("index")) {
       const ifNotExists = this.#ifNotExists();
@@ -465,6 +466,42 @@ class Parser {
       return { kind: "createIndex", name, table, unique, ifNotExists, columns, offset };
     }
     this.#fail();
+  }
+
+  /** CREATE SEQUENCE [IF NOT EXISTS] name [AS type] [INCREMENT [BY] n] [START [WITH] n] …. */
+  #createSequence(offset: number): Statement {
+    const ifNotExists = this.#ifNotExists();
+    const name = this.#qualifiedName();
+    let start: bigint | undefined;
+    let increment = 1n;
+    const integer = (): bigint => {
+      const negative = this.#op("-");
+      const token = this.#next();
+      if (token.kind !== "number" || !/^\d+$/.test(token.text)) this.#fail(token);
+      return negative ? -BigInt(token.text) : BigInt(token.text);
+    };
+    for (;;) {
+      if (this.#word("as")) this.#name();
+      else if (this.#word("increment")) (this.#word("by"), increment = integer());
+      else if (this.#word("start")) (this.#word("with"), start = integer());
+      else if (this.#word("minvalue") || this.#word("maxvalue") || this.#word("cache")) integer();
+      else if (this.#word("no")) {
+        this.#word("minvalue") || this.#word("maxvalue") || this.#expectWord("cycle");
+      } else if (this.#word("cycle")) continue;
+      else if (this.#word("owned")) (this.#expectWord("by"), this.#qualifiedName());
+      else break;
+    }
+    if (increment === 0n) {
+      throw new SqlSyntaxError("INCREMENT must not be zero", offset, "22023");
+    }
+    return {
+      kind: "createSequence",
+      name,
+      ifNotExists,
+      start: start ?? (increment > 0n ? 1n : -1n),
+      increment,
+      offset,
+    };
   }
 
   #ifNotExists(): boolean {
@@ -607,6 +644,13 @@ class Parser {
   }
 
   #drop(offset: number): Statement {
+    if (this.#word("sequence")) {
+      const ifExists = this.#ifExists();
+      const names = [this.#qualifiedName()];
+      while (this.#punct(",")) names.push(this.#qualifiedName());
+      this.#word("cascade") || this.#word("restrict");
+      return { kind: "dropSequence", names, ifExists, offset };
+    }
     if (this.#word("table")) {
       const ifExists = this.#ifExists();
       const names = [this.#qualifiedName()];

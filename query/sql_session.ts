@@ -10,7 +10,7 @@
  *    a failed block rolls back (tag ROLLBACK).
  * 4. UPDATE and DELETE re-check their WHERE on the newest row version after a lock wait.
  */
-import type { Catalog, NewTableDef } from "../dbengine/catalog.ts";
+import type { Catalog, NewTableDef, SequenceDef } from "../dbengine/catalog.ts";
 import type { Storage } from "../dbengine/storage.ts";
 import type { ColumnDef, IndexDef, Table } from "../dbengine/table.ts";
 import { UniqueViolationError } from "../dbengine/mvcc.ts";
@@ -22,6 +22,7 @@ import { Binder, BindError, notSupported, resolveTypeName, type Scope } from "./
 import { crossingKinds, crossings, diffCrossings } from "../hw/crossings.ts";
 import { analyzeTable } from "./analyze.ts";
 import { createIndex, dropIndexes } from "./ddl_index.ts";
+import { bindStoredExpr, checkRow, fillDefaults, tableScope } from "./table_rules.ts";
 import { RowEstimator } from "./estimate.ts";
 import { explainPlan } from "./explain.ts";
 import {
@@ -33,7 +34,8 @@ import {
   type Row,
 } from "./executor.ts";
 import { nowMicros } from "./datetime.ts";
-import type { CallContext } from "./functions.ts";
+import type { CallContext, SequenceAccess } from "./functions.ts";
+import "./sequence_functions.ts";
 import { parseValue, parseZone, type TextSettings } from "./pg_text.ts";
 import type { Expr, OutputColumn, PlanNode } from "./plan.ts";
 import type { AstExpr, ColumnDefinition, Statement } from "./sql_ast.ts";
@@ -443,7 +445,7 @@ export class SqlSession {
       txn,
       snapshot,
       params,
-      call: this.#callContext(),
+      call: this.#callContext(txn, snapshot),
       outer: [],
       materialized: new Map(),
       // Time-sliced: other sessions, timers, socket reads and log syncs get their turn.
@@ -451,12 +453,64 @@ export class SqlSession {
     };
   }
 
-  #callContext(): CallContext {
+  #callContext(txn: Transaction, snapshot: number): CallContext {
     return {
       transactionStartMicros: this.#transactionStart,
       statementStartMicros: nowMicros(),
       timeZoneOffsetSeconds: this.textSettings.timeZoneOffsetSeconds,
       random: Math.random,
+      sequences: this.#sequenceAccess(txn, snapshot),
+    };
+  }
+
+  /** Last value nextval gave this session, by sequence (currval). */
+  readonly #currval = new Map<string, bigint>();
+
+  /** nextval/currval/setval over the catalog's counters for sequences visible at `snapshot`. */
+  #sequenceAccess(txn: Transaction, snapshot: number): SequenceAccess {
+    const { catalog } = this.#engine();
+    const definition = (name: string): SequenceDef => {
+      const def = catalog.sequence(name, txn, snapshot);
+      if (def !== null) return def;
+      // serial and identity columns: `<table>_<column>_seq`, starting at 1 by 1.
+      const owner = catalog.tables(txn, snapshot).find((table) =>
+        table.columns.some((c) => c.identity !== null && `${table.name}_${c.name}_seq` === name)
+      );
+      if (owner === undefined) throw new ExoError("42P01", `relation "${name}" does not exist`);
+      return { name, start: 1n, increment: 1n };
+    };
+    return {
+      nextval: (name) => {
+        const def = definition(name);
+        const value = def.start + (catalog.nextval(name) - 1n) * def.increment;
+        this.#currval.set(name, value);
+        return value;
+      },
+      currval: (name) => {
+        definition(name);
+        const value = this.#currval.get(name);
+        if (value === undefined) {
+          throw new ExoError(
+            "55000",
+            `currval of sequence "${name}" is not yet defined in this session`,
+          );
+        }
+        return value;
+      },
+      setval: (name, value, isCalled) => {
+        const def = definition(name);
+        const offset = value - def.start;
+        if (offset % def.increment !== 0n) {
+          throw new ExoError(
+            "22023",
+            `setval: value ${value} is not start plus a multiple of INCREMENT`,
+          );
+        }
+        const counter = offset / def.increment + 1n;
+        catalog.setval(name, isCalled ? counter : counter - 1n);
+        if (isCalled) this.#currval.set(name, value);
+        return value;
+      },
     };
   }
 
@@ -511,6 +565,45 @@ export class SqlSession {
         }
         case "createIndex":
           return await createIndex(statement, catalog, txn, snapshot);
+        case "createSequence": {
+          if (
+            statement.ifNotExists &&
+            (catalog.sequence(statement.name, txn, snapshot) !== null ||
+              catalog.tableDef(statement.name, txn, snapshot) !== null)
+          ) {
+            return {
+              tag: "CREATE SEQUENCE",
+              notices: [{
+                code: "42P07",
+                message: `relation "${statement.name}" already exists, skipping`,
+              }],
+            };
+          }
+          if (catalog.tableDef(statement.name, txn, snapshot) !== null) {
+            throw new ExoError("42P07", `relation "${statement.name}" already exists`);
+          }
+          await catalog.createSequence(txn, {
+            name: statement.name,
+            start: statement.start,
+            increment: statement.increment,
+          });
+          return { tag: "CREATE SEQUENCE" };
+        }
+        case "dropSequence": {
+          const notices: { code: string; message: string }[] = [];
+          for (const name of statement.names) {
+            if (!(await catalog.dropSequence(txn, name))) {
+              if (!statement.ifExists) {
+                throw new ExoError("42P01", `sequence "${name}" does not exist`);
+              }
+              notices.push({
+                code: "00000",
+                message: `sequence "${name}" does not exist, skipping`,
+              });
+            }
+          }
+          return { tag: "DROP SEQUENCE", notices };
+        }
         case "dropIndex":
           return {
             tag: "DROP INDEX",
@@ -520,7 +613,7 @@ export class SqlSession {
           for (const name of statement.names) await this.#truncate(name, catalog, txn, snapshot);
           return { tag: "TRUNCATE TABLE" };
         case "alterTable":
-          return await this.#alter(statement, catalog, txn, snapshot);
+          return await this.#alter(statement, catalog, txn, snapshot, binder, ctx);
         case "set": {
           const name = statement.name;
           if (readOnlySettings.has(name)) {
@@ -577,7 +670,7 @@ export class SqlSession {
     }
   }
 
-  /** Values for a new row: explicit columns, then defaults (DEFAULT expressions, identities). */
+  /** Values for a new row not given explicitly: identities and DEFAULT expressions. */
   async #defaults(
     table: Table,
     binder: Binder,
@@ -585,28 +678,8 @@ export class SqlSession {
     row: SqlValue[],
     given: Set<number>,
   ): Promise<void> {
-    for (let i = 0; i < table.def.columns.length; i++) {
-      if (given.has(i)) continue;
-      const column = table.def.columns[i]!;
-      if (column.identity !== null) {
-        row[i] = castIdentity(
-          this.#engine().catalog.nextval(`${table.def.name}_${column.name}_seq`),
-          column,
-        );
-        continue;
-      }
-      if (column.defaultSql !== null) {
-        const { parseSql } = await import("./sql_parser.ts");
-        const parsed = parseSql(`SELECT ${column.defaultSql}`)[0]!.statement;
-        if (parsed.kind === "select" && parsed.body.kind === "core") {
-          const expr = binder.assign(
-            binder.expr(parsed.body.targets[0]!.expr, { columns: [] }, column.type as SqlType),
-            column.type as SqlType,
-          );
-          row[i] = await evaluate(expr, [], ctx);
-        }
-      }
-    }
+    await fillDefaults(table, this.#engine().catalog, binder, ctx, row, given);
+    await checkRow(table, binder, ctx, row);
   }
 
   async #insert(
@@ -675,6 +748,14 @@ export class SqlSession {
       for (let i = 0; i < exprs.length; i++) {
         const e = exprs[i]!;
         if (e === "default") continue;
+        if (table.def.columns[positions[i]!]!.identity === "always") {
+          throw new ExoError(
+            "428C9",
+            `cannot insert a non-DEFAULT value into column "${
+              table.def.columns[positions[i]!]!.name
+            }"`,
+          );
+        }
         row[positions[i]!] = await evaluate(e, [], ctx);
         given.add(positions[i]!);
       }
@@ -700,6 +781,7 @@ export class SqlSession {
           if (upsert.where && !(await passes(upsert.where, both, ctx))) return undefined;
           const values = [...current];
           for (const set of upsert.sets) values[set.index] = await evaluate(set.expr, both, ctx);
+          await checkRow(table, binder, ctx, values);
           return values;
         });
         if (after === null) continue;
@@ -969,6 +1051,9 @@ export class SqlSession {
           statement.offset,
         );
       }
+      if (table.def.columns[index]!.identity === "always") {
+        throw new ExoError("428C9", `column "${column}" can only be updated to DEFAULT`);
+      }
       const type = columnSqlType(table, index);
       return { index, expr: binder.assign(binder.expr(value, scope, type), type) };
     });
@@ -980,6 +1065,7 @@ export class SqlSession {
         if (predicate && !(await passes(predicate, row, ctx))) return undefined;
         const values = [...current];
         for (const set of sets) values[set.index] = await evaluate(set.expr, row, ctx);
+        await checkRow(table, binder, ctx, values);
         return values;
       });
       if (after !== null) {
@@ -1162,6 +1248,8 @@ export class SqlSession {
     catalog: Catalog,
     txn: Transaction,
     snapshot: number,
+    binder: Binder,
+    ctx: ExecContext,
   ): Promise<StatementResult> {
     const def = catalog.tableDef(statement.table, txn, snapshot);
     if (def === null) {
@@ -1229,6 +1317,56 @@ export class SqlSession {
           : c)
         ),
       }));
+      return { tag: "ALTER TABLE" };
+    }
+    if (action.kind === "addConstraint" && action.constraint.kind === "check") {
+      const check = action.constraint;
+      const name = check.name ?? `${def.name}_check`;
+      const table = catalog.handle(def);
+      const expr = bindStoredExpr(check.sql, binder, tableScope(table));
+      let start: Uint8Array | undefined;
+      for (;;) {
+        const rows = table.scan(txn, snapshot, {
+          ...(start !== undefined ? { start, startInclusive: false } : {}),
+          limit: 256,
+        });
+        for (const row of rows) {
+          if ((await evaluate(expr, row.values, ctx)) === false) {
+            throw new ExoError(
+              "23514",
+              `check constraint "${name}" of relation "${def.name}" is violated by some row`,
+            );
+          }
+        }
+        if (rows.length < 256) break;
+        start = rows[rows.length - 1]!.key;
+        await ctx.yieldPoint();
+      }
+      await catalog.replaceTable(txn, def.name, (current) => ({
+        ...current,
+        checks: [...current.checks, { name, sql: check.sql }],
+      }));
+      return { tag: "ALTER TABLE" };
+    }
+    if (action.kind === "addConstraint" && action.constraint.kind === "unique") {
+      const unique = action.constraint;
+      const columns = unique.columns.map((n) => {
+        const column = def.columns.findIndex((c) => c.name === n && !c.dropped);
+        if (column < 0) {
+          throw new BindError(
+            "42703",
+            `column "${n}" named in key does not exist`,
+            statement.offset,
+          );
+        }
+        return { column, descending: false };
+      });
+      await catalog.createIndex(txn, snapshot, def.name, {
+        name: unique.name ?? `${def.name}_${unique.columns.join("_")}_key`,
+        columns,
+        unique: true,
+        constraint: true,
+      });
       return { tag: "ALTER TABLE" };
     }
     if (action.kind === "addConstraint" && action.constraint.kind === "foreignKey") {

@@ -71,24 +71,67 @@ export function compare(candidates: Candidate[], options: CompareOptions = {}): 
       perOpNs[c]!.push(elapsedNs / (runs * (candidate.opsPerRun ?? 1)));
     });
   }
-  return candidates.map((candidate, c) => {
-    const values = perOpNs[c]!;
-    const mean = values.reduce((a, b) => a + b, 0) / values.length;
-    const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) /
-      Math.max(1, values.length - 1);
-    const medianNs = median(values);
-    const measurement: Measurement = {
-      name: candidate.name,
-      samples: values.length,
-      medianNs,
-      meanNs: mean,
-      ci95Ns: 1.96 * Math.sqrt(variance / values.length),
-    };
-    if (candidate.bytesPerOp !== undefined) {
-      measurement.gbPerSecond = candidate.bytesPerOp / medianNs; // bytes/ns = GB/s
+  return candidates.map((candidate, c) => summarize(candidate, perOpNs[c]!));
+}
+
+/** Candidates whose operation is asynchronous (a SQL statement, a network round trip). */
+export interface AsyncCandidate {
+  name: string;
+  run: (i: number) => Promise<unknown>;
+  opsPerRun?: number;
+}
+
+/**
+ * {@link compare} for asynchronous operations: each run is awaited before the next, samples
+ * interleave the candidates, and every sample lasts about `sampleMs`.
+ */
+export async function compareAsync(
+  candidates: AsyncCandidate[],
+  options: CompareOptions = {},
+): Promise<Measurement[]> {
+  const samples = options.samples ?? 15;
+  const sampleMs = options.sampleMs ?? 40;
+  let counter = 0;
+  for (const candidate of candidates) {
+    const warmUntil = performance.now() + sampleMs; // JIT warm-up and caches
+    while (performance.now() < warmUntil) await candidate.run(counter++);
+  }
+  const perOpNs: number[][] = candidates.map(() => []);
+  for (let s = 0; s < samples; s++) {
+    for (const [c, candidate] of candidates.entries()) {
+      let runs = 0;
+      const started = performance.now();
+      const until = started + sampleMs;
+      do {
+        await candidate.run(counter++);
+        runs++;
+      } while (performance.now() < until);
+      const elapsedNs = (performance.now() - started) * 1e6;
+      perOpNs[c]!.push(elapsedNs / (runs * (candidate.opsPerRun ?? 1)));
     }
-    return measurement;
-  });
+  }
+  return candidates.map((candidate, c) => summarize(candidate, perOpNs[c]!));
+}
+
+function summarize(
+  candidate: { name: string; bytesPerOp?: number },
+  values: number[],
+): Measurement {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) /
+    Math.max(1, values.length - 1);
+  const medianNs = median(values);
+  const measurement: Measurement = {
+    name: candidate.name,
+    samples: values.length,
+    medianNs,
+    meanNs: mean,
+    ci95Ns: 1.96 * Math.sqrt(variance / values.length),
+  };
+  if (candidate.bytesPerOp !== undefined) {
+    measurement.gbPerSecond = candidate.bytesPerOp / medianNs; // bytes/ns = GB/s
+  }
+  return measurement;
 }
 
 /** A Markdown table of measurements with ratios against `baseline`. */

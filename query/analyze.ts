@@ -10,7 +10,7 @@ import type { Table } from "../dbengine/table.ts";
 import type { Transaction } from "../dbengine/txn.ts";
 import type { SqlValue } from "../dbengine/types.ts";
 import { Rng } from "../lib/rng.ts";
-import { groupKey } from "./executor.ts";
+import { type GroupKey, groupKey } from "./executor.ts";
 
 /** Rows kept in the sample (PostgreSQL's 300 × default_statistics_target 100). */
 export const sampleRowsMax = 30_000;
@@ -51,7 +51,7 @@ export async function analyzeTable(
       nullFractions.push(0);
       return;
     }
-    const seen = new Map<string, number>();
+    const seen = new Map<GroupKey, number>();
     let nulls = 0;
     const types = [column.type];
     for (const values of sample) {

@@ -1063,7 +1063,7 @@ export class Binder {
             compare: comparator(isUnknown(bound.type) ? t.text : bound.type),
           };
         });
-        plan = { kind: "sort", columns: plan.columns, input: plan, keys };
+        plan = keyOrdered(plan, keys) ?? { kind: "sort", columns: plan.columns, input: plan, keys };
       }
     }
     const columns: OutputColumn[] = exprs.map((e, i) => {
@@ -1374,6 +1374,36 @@ export class Binder {
   assign(expr: Expr, type: SqlType): Expr {
     return this.#coerce(expr, type);
   }
+}
+
+/** Types whose key encoding orders exactly as SQL sorts them (C collation for text). */
+const keyOrderedTypes: ReadonlySet<number> = new Set([
+  TypeId.smallint,
+  TypeId.integer,
+  TypeId.bigint,
+  TypeId.text,
+  TypeId.varchar,
+]);
+
+/**
+ * `plan` reading its table in clustering-key order instead of being sorted, when ORDER BY asks
+ * for the leading primary-key columns, all ascending or all descending (a reverse scan), over
+ * a plain or filtered table scan. Primary-key columns are NOT NULL, so NULLS FIRST/LAST cannot
+ * matter. Undefined when a sort is still needed.
+ */
+function keyOrdered(plan: PlanNode, keys: SortKey[]): PlanNode | undefined {
+  const scan = plan.kind === "filter" ? plan.input : plan;
+  if (scan.kind !== "scan" || scan.lookup !== undefined || keys.length === 0) return undefined;
+  const pk = scan.table.def.primaryKey;
+  if (keys.length > pk.length) return undefined;
+  const descending = keys[0]!.descending;
+  const matches = keys.every((key, i) =>
+    key.expr.kind === "column" && key.expr.index === pk[i] && key.descending === descending &&
+    keyOrderedTypes.has(scan.table.def.columns[pk[i]!]!.type.id)
+  );
+  if (!matches) return undefined;
+  const ordered: PlanNode = { ...scan, reverse: descending };
+  return plan.kind === "filter" ? { ...plan, input: ordered } : ordered;
 }
 
 /** The conjuncts of a predicate (nested ANDs flattened). */

@@ -127,6 +127,13 @@ function describe(node: PlanNode): Described {
           details: [`Index Cond: ${cond.join(" AND ")}`],
         };
       }
+      // The table is clustered by its key: a backward scan is the key index read backward.
+      if (node.reverse) {
+        return {
+          ...base,
+          title: `Index Scan Backward using ${table.primaryKeyName} on ${table.name}`,
+        };
+      }
       return { ...base, title: `Seq Scan on ${table.name}` };
     }
     case "indexScan": {

@@ -54,6 +54,16 @@ Deno.test("EXPLAIN shows index lookups, pushed-down filters and hash joins; ANAL
       "explain (costs off) select * from a where exists (select 1 from b where b.a_id = a.id)",
     );
     assert.match(subplan, /SubPlan 1\n\s+->  Index Scan using b_a_id_idx on b/);
+    // ORDER BY the primary key reads the table in key order (backward for DESC): no sort.
+    const ordered = await plan("explain (costs off) select * from a order by id desc limit 3");
+    assert.equal(ordered, "Limit\n  ->  Index Scan Backward using a_pkey on a");
+    assert.deepEqual((await run("select id from a order by id desc limit 3"))[0]!.rows, [[2000], [
+      1999,
+    ], [1998]]);
+    assert.match(
+      await plan("explain (costs off) select * from a order by g limit 3"),
+      /Sort Key: g/,
+    );
     await assert.rejects(run("explain insert into a values (0, 0, '')"), { sqlState: "0A000" });
   });
 });

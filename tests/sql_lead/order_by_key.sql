@@ -1,0 +1,14 @@
+create table t (id int primary key, v text);
+insert into t select g, 'v' || (g % 7)::text from generate_series(1, 3000) g;
+select * from t order by id desc limit 3;
+select * from t order by id limit 3 offset 10;
+select * from t where v = 'v3' order by id desc limit 2;
+select * from t where id > 2990 order by id desc;
+select * from t where id < 5 order by id desc;
+select id from t order by id desc, v limit 2;
+create table c (a int, b text, n int, primary key (a, b));
+insert into c values (1, 'x', 1), (1, 'y', 2), (2, 'a', 3), (0, 'z', 4);
+select * from c order by a desc, b desc;
+select * from c order by a, b;
+select * from c order by a desc, b;
+select * from c order by a desc limit 2;

@@ -173,6 +173,7 @@ export class VersionedTree {
         cursorInclusive = true;
       }
     }
+    if (!reverse) return this.#scanForward(reader, snapshot, cursor, options, limit);
     let pendingKey: Uint8Array | undefined; // reverse scans meet versions oldest first
     let pendingRow: Uint8Array | null = null;
     const flushPending = () => {
@@ -237,6 +238,55 @@ export class VersionedTree {
       cursor = batch[batch.length - 1]!.key;
       cursorInclusive = false;
     }
+  }
+
+  /**
+   * The forward scan, walked in place: versions are read where they lie and only the visible
+   * row of each key (and its key) is copied out. Rule 1 per key: versions come newest first,
+   * the first visible one decides.
+   */
+  #scanForward(
+    reader: Transaction | undefined,
+    snapshot: number,
+    cursor: Uint8Array | undefined,
+    options: ScanOptions,
+    limit: number,
+  ): VisibleRow[] {
+    const out: VisibleRow[] = [];
+    const txns = this.#txns;
+    const end = options.end;
+    const endInclusive = options.endInclusive ?? false;
+    const skipStart = options.start !== undefined && !(options.startInclusive ?? true)
+      ? options.start
+      : undefined;
+    let lastKey: Uint8Array | undefined; // a copy: the view dies with its page
+    let lastDone = false;
+    this.tree.visitFrom(cursor, true, (treeKey, value) => {
+      const keyLength = treeKey.length - stampBytes;
+      const key = treeKey.subarray(0, keyLength);
+      if (end !== undefined) {
+        const c = compareKeys(key, end);
+        if (c > 0 || (c === 0 && !endInclusive)) return false;
+      }
+      if (skipStart !== undefined && compareKeys(key, skipStart) === 0) return true;
+      if (lastKey !== undefined && compareKeys(lastKey, key) === 0) {
+        if (lastDone) return true;
+      } else {
+        lastKey = key.slice();
+        lastDone = false;
+      }
+      const writer = (value[1]! | (value[2]! << 8) | (value[3]! << 16)) + value[4]! * 0x100_0000 +
+        (value[5]! | (value[6]! << 8)) * 0x1_0000_0000;
+      const cid = (value[7]! | (value[8]! << 8) | (value[9]! << 16)) + value[10]! * 0x100_0000;
+      if (!txns.visible(writer, cid, reader, snapshot)) return true;
+      lastDone = true;
+      if ((value[0]! & tombstoneFlag) === 0) {
+        out.push({ key: lastKey, row: value.slice(headerBytes) });
+        if (out.length >= limit) return false;
+      }
+      return true;
+    });
+    return out;
   }
 
   /**

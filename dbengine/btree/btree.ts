@@ -214,6 +214,44 @@ export class BTree {
   }
 
   /**
+   * Visits entries in ascending key order from `start` (inclusive unless told otherwise) until
+   * `visit` returns false or the tree ends. Keys and values are views into pinned pages, valid
+   * only during the call: `visit` copies what it keeps and must not change the tree.
+   */
+  visitFrom(
+    start: Uint8Array | undefined,
+    startInclusive: boolean,
+    visit: (key: Uint8Array, value: Uint8Array) => boolean,
+  ): void {
+    let guard = this.#leafFor(start, false);
+    try {
+      let node = new Node(guard.bytes);
+      let slot = 0;
+      if (start !== undefined) {
+        const found = node.search(start);
+        slot = found.found && !startInclusive ? found.slot + 1 : found.slot;
+      }
+      for (;;) {
+        if (slot >= node.count) {
+          const next = node.right;
+          if (next === 0) return;
+          guard.release();
+          guard = this.store.pin(next);
+          node = new Node(guard.bytes);
+          slot = 0;
+          continue;
+        }
+        const inline = node.value(slot);
+        const value = node.valueField(slot) & overflowFlag ? this.#readOverflow(inline) : inline;
+        if (!visit(node.key(slot), value)) return;
+        slot++;
+      }
+    } finally {
+      guard[Symbol.dispose](); // idempotent: a failed pin may follow a release
+    }
+  }
+
+  /**
    * Up to `limit` entries in key order (or reverse) from `start`, copied out. Continue with the
    * last key as `start` and `startInclusive: false`; changes between calls are fine.
    */

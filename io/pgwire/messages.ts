@@ -626,3 +626,18 @@ export class BackendWriter {
     this.#end();
   }
 }
+
+/**
+ * The body of a SASLInitialResponse ('p' during SASL): mechanism\0, Int32 length (-1: none),
+ * then exactly that many bytes of client-first-message.
+ */
+export function decodeSaslInitialResponse(
+  data: Uint8Array,
+): { mechanism: string; response: Uint8Array | null } {
+  const r = new BodyReader(data);
+  const mechanism = r.string();
+  const length = r.int32();
+  const response = length === -1 ? null : r.bytes(length);
+  r.end();
+  return { mechanism, response };
+}

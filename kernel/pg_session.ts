@@ -625,7 +625,19 @@ export async function servePostgres(
           if (!(await onSasl(message))) return;
         }
         while (phase === "ready") {
-          const message = decoder.next();
+          let message: FrontendMessage | undefined;
+          try {
+            message = decoder.next();
+          } catch (error) {
+            // A message that framed correctly but whose body is wrong: ERROR, skip to Sync.
+            if (!(error instanceof ProtocolViolation) || error.fatal) throw error;
+            sendError(error);
+            if (copy !== undefined || decoder.lastType === "Q") {
+              copy = undefined;
+              ready(); // simple query and COPY: ReadyForQuery follows the error
+            } else skipToSync = true;
+            continue;
+          }
           if (message === undefined) break;
           if (copy !== undefined) {
             if (message.kind === "copyData") {

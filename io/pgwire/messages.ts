@@ -139,6 +139,7 @@ export class FrontendDecoder {
   #chunks: Uint8Array[] = [];
   #buffered = 0;
   #started = false;
+  #lastType = 0;
 
   constructor(maxMessageBytes = 64 * 1024 * 1024) {
     this.maxMessageBytes = maxMessageBytes;
@@ -154,6 +155,11 @@ export class FrontendDecoder {
   /** Marks startup as done: from now on messages are typed. */
   startupDone(): void {
     this.#started = true;
+  }
+
+  /** The type byte of the last typed message framed (also when its body failed to decode). */
+  get lastType(): string {
+    return String.fromCharCode(this.#lastType);
   }
 
   /** Bytes received and not yet decoded. */
@@ -249,6 +255,7 @@ export class FrontendDecoder {
     if (this.#buffered < 1 + length) return undefined;
     const body = this.#peek(5, length - 4);
     this.#consume(1 + length);
+    this.#lastType = type;
     return decodeTyped(type, new BodyReader(body));
   }
 }

@@ -5,10 +5,12 @@
  */
 import assert from "node:assert/strict";
 import pg from "pg";
+import postgres from "postgres";
 import {
   cstr,
   errorFields,
   frame,
+  hasBinary,
   int16,
   int32,
   RawClient,
@@ -75,6 +77,24 @@ Deno.test("SCRAM-SHA-256: the right password is accepted, a wrong one gets FATAL
       (e: { code?: string; message?: string }) =>
         e.code === "28P01" && /password authentication failed for user "exodb"/.test(e.message!),
     );
+    const js = postgres({ ...options, password: "s3cret pass", fetch_types: false, max: 1 });
+    assert.equal((await js`select 3 as three`)[0]!.three, 3);
+    await js.end({ timeout: 1 });
+    if (hasBinary("psql")) {
+      const args = ["-X", "-A", "-t", "-h", "127.0.0.1", "-p", String(port), "-U", "exodb", "-c"];
+      const run = (password: string) =>
+        new Deno.Command("psql", {
+          args: [...args, "select 'libpq in'"],
+          env: { PGPASSWORD: password },
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const ok = await run("s3cret pass");
+      assert.equal(new TextDecoder().decode(ok.stdout), "libpq in\n");
+      const refused = await run("nope");
+      assert.ok(!refused.success);
+      assert.match(new TextDecoder().decode(refused.stderr), /password authentication failed/);
+    }
     // A client that does not speak SASL gets the request and can only give up.
     const raw = await RawClient.connect(port);
     await raw.send(startupPacket());
@@ -136,7 +156,9 @@ Deno.test("idle_in_transaction_session_timeout ends the connection with FATAL 25
     await client.send(
       frame(
         "Q",
-        cstr("set idle_in_transaction_session_timeout = 150; begin; update t set v = 9 where id = 1"),
+        cstr(
+          "set idle_in_transaction_session_timeout = 150; begin; update t set v = 9 where id = 1",
+        ),
       ),
     );
     const began = await client.untilReady();
@@ -329,7 +351,12 @@ Deno.test("COPY TO STDOUT in text and CSV, and COPY FROM STDIN CSV round trip", 
       '3\ta,"b"\t0\n',
     ]);
     assert.equal(strings(out.at(-2)!.body)[0], "COPY 3");
-    await client.send(frame("Q", cstr("copy (select id, s from t where id > 1) to stdout with (format csv, header)")));
+    await client.send(
+      frame(
+        "Q",
+        cstr("copy (select id, s from t where id > 1) to stdout with (format csv, header)"),
+      ),
+    );
     const csv = await client.untilReady();
     assert.deepEqual(csv.filter((m) => m.type === "d").map((m) => text(m.body)), [
       "id,s\n",
@@ -353,7 +380,9 @@ Deno.test("a client that stops reading a big result does not stall the others", 
     const setup = new pg.Client({ host: "127.0.0.1", port, user: "exodb" });
     await setup.connect();
     await setup.query("create table big (id int primary key, s text)");
-    await setup.query("insert into big select g, repeat('x', 2000) from generate_series(1, 6000) g");
+    await setup.query(
+      "insert into big select g, repeat('x', 2000) from generate_series(1, 6000) g",
+    );
     const stalled = await RawClient.connect(port);
     await stalled.startup();
     // About 12 MB of rows, more than the socket buffers hold; this client reads none of them yet.

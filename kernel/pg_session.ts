@@ -695,7 +695,8 @@ export async function servePostgres(
           }
         }
       } catch (error) {
-        if (error instanceof ProtocolViolation && error.fatal) {
+        // Before startup completes every violation is fatal (there is no session to go on).
+        if (error instanceof ProtocolViolation && (error.fatal || phase !== "ready")) {
           await fatal(error.sqlState, error.message);
           return;
         }

@@ -189,7 +189,14 @@ export async function servePostgres(
         const format = formats.length === 1 ? formats[0]! : formats[i] ?? 0;
         const type = columns[i]!.type;
         if (format === 1) {
-          return encodeBinary(value, type) ?? formatValue(value, storable(type), settings);
+          const binary = encodeBinary(value, type);
+          if (binary === undefined) {
+            throw new ExoError(
+              "42883",
+              `no binary output function available for type with OID ${typeOid(type)}`,
+            );
+          }
+          return binary;
         }
         return formatText(value, type, settings);
       }));

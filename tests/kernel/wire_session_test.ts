@@ -417,3 +417,65 @@ Deno.test("messages over the configured maximum size get 08P01 before they are b
     client.close();
   }, { "max-message-size": "1KiB" });
 });
+
+Deno.test("binary formats: binary parameters in, binary results out for the common types", async () => {
+  await withServer(async (port) => {
+    const client = await RawClient.connect(port);
+    await client.startup();
+    const sql = "select $1::int4 as i, $2::int8 as b, 1.5::float8 as f, true as t, " +
+      "'hé'::text as s, '\\x01ff'::bytea as raw, 12.5::numeric as n, " +
+      "'2000-01-02 00:00:01'::timestamp as ts";
+    await client.send(
+      frame("P", cstr(""), cstr(sql), int16(2), int32(23), int32(20)),
+      frame(
+        "B",
+        cstr(""),
+        cstr(""),
+        int16(1),
+        int16(1), // all parameters binary
+        int16(2),
+        int32(4),
+        int32(-7),
+        int32(8),
+        int32(0),
+        int32(5),
+        int16(1),
+        int16(1), // all results binary
+      ),
+      frame("D", "P", cstr("")),
+      frame("E", cstr(""), int32(0)),
+      frame("S"),
+    );
+    const replies = await client.untilReady();
+    assert.equal(types(replies), "12TDCZ");
+    const row = replies[3]!.body;
+    const view = new DataView(row.buffer, row.byteOffset);
+    assert.equal(view.getInt16(0), 8);
+    const values: Uint8Array[] = [];
+    let at = 2;
+    for (let i = 0; i < 8; i++) {
+      const length = view.getInt32(at);
+      values.push(row.subarray(at + 4, at + 4 + length));
+      at += 4 + length;
+    }
+    const dv = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    assert.equal(dv(values[0]!).getInt32(0), -7);
+    assert.equal(dv(values[1]!).getBigInt64(0), 5n);
+    assert.equal(dv(values[2]!).getFloat64(0), 1.5);
+    assert.deepEqual([...values[3]!], [1]);
+    assert.equal(new TextDecoder().decode(values[4]!), "hé");
+    assert.deepEqual([...values[5]!], [1, 255]);
+    // numeric 12.5: ndigits 2, weight 0, sign +, dscale 1, digits 12 and 5000.
+    assert.deepEqual([0, 2, 4, 6, 8, 10].map((o) => dv(values[6]!).getInt16(o)), [
+      2,
+      0,
+      0,
+      1,
+      12,
+      5000,
+    ]);
+    // One day and one second after 2000-01-01, in microseconds.
+    assert.equal(dv(values[7]!).getBigInt64(0), 86_401_000_000n);
+    client.close();
+  });
+});

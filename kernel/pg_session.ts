@@ -23,6 +23,7 @@ import {
   decodeSaslInitialResponse,
   FrontendDecoder,
   type FrontendMessage,
+  protocolVersion3,
   ProtocolViolation,
   type StartupMessage,
 } from "../io/pgwire/messages.ts";
@@ -539,6 +540,11 @@ export async function servePostgres(
       if (key in defaultSettings) session.settings.set(key, match[2]!);
     }
     session.settings.set("session_authorization", user);
+    // A newer minor version or protocol options: say what this server speaks, then go on.
+    const unknownOptions = [...message.parameters.keys()].filter((k) => k.startsWith("_pq_."));
+    if ((message.version & 0xffff) !== 0 || unknownOptions.length > 0) {
+      out.negotiateProtocolVersion(protocolVersion3, unknownOptions);
+    }
     decoder.startupDone();
     const password = appliance.config.password;
     if (password === "") {
@@ -688,6 +694,12 @@ export async function servePostgres(
             message.kind === "copyFail"
           ) {
             continue; // stray COPY messages outside COPY are ignored, as PostgreSQL does
+          }
+          if (message.kind === "functionCall") {
+            // The fastpath interface (a simple-protocol message): refused, then ReadyForQuery.
+            sendError(new ExoError("0A000", "fastpath function calls are not supported"));
+            ready();
+            continue;
           }
           if (message.kind === "password") {
             sendError(new ProtocolViolation("unexpected password message", false));

@@ -92,7 +92,9 @@ function validMessage(rng: Rng): Part {
     case 11:
       return frame("p", cstr("password"));
     case 12:
-      return frame("X");
+      return rng.nextInt(4) === 0
+        ? frame("X")
+        : frame("F", int32(rng.nextU32()), int16(1), int16(0), int16(1), ...[value()], int16(0));
     default:
       return frame(String.fromCharCode(rng.nextInt(256)), new Uint8Array(rng.nextInt(20)));
   }

@@ -56,6 +56,23 @@ Deno.test("startup: SSLRequest and GSSENCRequest get 'N', reported parameters, k
     assert.equal(await old.message(), null, "closed after the FATAL");
     old.close();
 
+    // Protocol 3.2 with an unknown option: NegotiateProtocolVersion (3.0, the option), then on.
+    const newer = await RawClient.connect(port);
+    await newer.send(
+      frame(undefined, int32(196610), cstr("user"), cstr("x"), cstr("_pq_.fancy"), cstr("1"), "\0"),
+    );
+    const negotiated = await newer.untilReady();
+    assert.equal(types(negotiated.slice(0, 2)), "vR");
+    const v = new DataView(negotiated[0]!.body.buffer, negotiated[0]!.body.byteOffset);
+    assert.deepEqual([v.getInt32(0), v.getInt32(4)], [196608, 1]);
+    assert.deepEqual(strings(negotiated[0]!.body.subarray(8)), ["_pq_.fancy"]);
+    assert.equal(negotiated.at(-1)!.type, "Z");
+    await newer.send(frame("F", int32(1598), int16(0), int16(0), int16(0)));
+    const fastpath = await newer.untilReady();
+    assert.equal(types(fastpath), "EZ");
+    assert.equal(errorFields(fastpath[0]!.body).C, "0A000");
+    newer.close();
+
     const anonymous = await RawClient.connect(port);
     const noUser = await anonymous.startup({ database: "exodb" });
     assert.equal(errorFields(noUser[0]!.body).C, "28000");

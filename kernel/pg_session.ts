@@ -120,6 +120,8 @@ export async function servePostgres(
     csv: boolean;
     rows: string[];
     partial: string;
+    /** Started by Execute (extended protocol) rather than by a simple Query. */
+    extended: boolean;
   } | undefined;
 
   const flush = async () => {
@@ -262,23 +264,23 @@ export async function servePostgres(
       ready();
       return;
     }
+    // Several statements outside a block run as one implicit transaction (PostgreSQL's rule):
+    // an error rolls back the ones before it. Strings with transaction control, COPY or
+    // utility statements keep per-statement behaviour.
+    const real = parsed.filter(({ statement }) => statement.kind !== "empty");
+    const implicit = real.length > 1 && session.status === "I" &&
+      real.every(({ statement }) => !ownTransaction.has(statement.kind));
+    if (implicit) await session.execute({ kind: "begin", offset: 0 });
+    let failed = false;
     for (const { statement } of parsed) {
       if (statement.kind === "empty") continue;
       if (statement.kind === "copyFrom") {
-        const table = appliance.engine.catalog.tableDef(
-          statement.table,
-          undefined,
-          appliance.engine.storage.txns.snapshot(),
-        );
-        if (table === null) {
-          sendError(new ExoError("42P01", `relation "${statement.table}" does not exist`));
+        try {
+          startCopyIn(statement, false);
+        } catch (error) {
+          sendError(error);
           break;
         }
-        const columns = statement.columns ??
-          table.columns.filter((c) => !c.dropped).map((c) => c.name);
-        const csv = (statement.options.get("format") ?? "text").toLowerCase() === "csv";
-        copy = { table: statement.table, columns: statement.columns, csv, rows: [], partial: "" };
-        out.copyInResponse(0, columns.map(() => 0));
         return; // ReadyForQuery after CopyDone
       }
       try {
@@ -294,11 +296,47 @@ export async function servePostgres(
         }
       } catch (error) {
         sendError(error);
+        failed = true;
         break;
       }
       if (out.length > flushBytes) await flush();
     }
+    if (implicit) {
+      try {
+        await session.execute({ kind: failed ? "rollback" : "commit", offset: 0 });
+      } catch (error) {
+        sendError(error);
+        session.abort();
+      }
+    }
     ready();
+  };
+
+  /** Answers COPY FROM STDIN with CopyInResponse; the rows follow as CopyData. */
+  const startCopyIn = (statement: Extract<Statement, { kind: "copyFrom" }>, extended: boolean) => {
+    const { storage, catalog } = appliance.engine;
+    const snapshot = storage.txns.snapshot();
+    let table;
+    try {
+      table = catalog.tableDef(statement.table, undefined, snapshot);
+    } finally {
+      storage.txns.release(snapshot);
+    }
+    if (table === null) {
+      throw new ExoError("42P01", `relation "${statement.table}" does not exist`);
+    }
+    const columns = statement.columns ??
+      table.columns.filter((c) => !c.dropped).map((c) => c.name);
+    const csv = (statement.options.get("format") ?? "text").toLowerCase() === "csv";
+    copy = {
+      table: statement.table,
+      columns: statement.columns,
+      csv,
+      rows: [],
+      partial: "",
+      extended,
+    };
+    out.copyInResponse(0, columns.map(() => 0));
   };
 
   const finishCopy = async () => {
@@ -313,8 +351,10 @@ export async function servePostgres(
       out.commandComplete(`COPY ${count}`);
     } catch (error) {
       sendError(error);
+      if (pending.extended) skipToSync = true;
     }
-    ready();
+    // In the extended protocol ReadyForQuery waits for the Sync.
+    if (!pending.extended) ready();
   };
 
   const execute = async (
@@ -328,6 +368,17 @@ export async function servePostgres(
     if (portal.done) {
       // A portal run to completion returns no more rows.
       out.commandComplete(portal.prepared.statement.kind === "select" ? "SELECT 0" : "");
+      return;
+    }
+    const statement = portal.prepared.statement;
+    if (statement.kind === "copyFrom") {
+      startCopyIn(statement, true);
+      portal.done = true;
+      return;
+    }
+    if (statement.kind === "copyTo") {
+      await copyOut(statement);
+      portal.done = true;
       return;
     }
     let pending = portal.pending;
@@ -645,10 +696,10 @@ export async function servePostgres(
             // A message that framed correctly but whose body is wrong: ERROR, skip to Sync.
             if (!(error instanceof ProtocolViolation) || error.fatal) throw error;
             sendError(error);
-            if (copy !== undefined || decoder.lastType === "Q") {
-              copy = undefined;
-              ready(); // simple query and COPY: ReadyForQuery follows the error
-            } else skipToSync = true;
+            const simple = copy !== undefined ? !copy.extended : decoder.lastType === "Q";
+            copy = undefined;
+            if (simple) ready(); // simple query and its COPY: ReadyForQuery follows the error
+            else skipToSync = true;
             continue;
           }
           if (message === undefined) break;
@@ -660,12 +711,15 @@ export async function servePostgres(
               copy.rows.push(...lines);
             } else if (message.kind === "copyDone") await finishCopy();
             else if (message.kind === "copyFail") {
+              const extended = copy.extended;
               copy = undefined;
               sendError(new ExoError("57014", `COPY from stdin failed: ${message.message}`));
-              ready();
+              if (extended) skipToSync = true;
+              else ready();
             } else if (message.kind === "terminate") return;
             else if (message.kind !== "sync" && message.kind !== "flush") {
               // PostgreSQL: anything but CopyData/CopyDone/CopyFail/Sync/Flush ends the COPY.
+              const extended = copy.extended;
               copy = undefined;
               sendError(
                 new ExoError(
@@ -673,7 +727,8 @@ export async function servePostgres(
                   `unexpected message type ${message.kind} during COPY from stdin`,
                 ),
               );
-              ready();
+              if (extended) skipToSync = true;
+              else ready();
             }
             continue;
           }
@@ -731,6 +786,16 @@ export async function servePostgres(
     session.abort(); // rule 3
   }
 }
+
+/** Statement kinds that manage transactions themselves or must not run inside one. */
+const ownTransaction = new Set<string>([
+  "begin",
+  "commit",
+  "rollback",
+  "copyFrom",
+  "copyTo",
+  "utility",
+]);
 
 /** Output is written to the socket whenever this much is pending. */
 const flushBytes = 256 * 1024;

@@ -261,6 +261,25 @@ Deno.test("simple query: several statements, empty queries, exact tags, errors s
     const tags = replies.filter((m) => m.type === "C").map((m) => strings(m.body)[0]);
     assert.deepEqual(tags, ["CREATE TABLE", "INSERT 0 2", "UPDATE 1", "SELECT 2", "DELETE 1"]);
     assert.equal(errorFields(replies.at(-2)!.body).C, "22012");
+    assert.equal(text(replies.at(-1)!.body), "I");
+    // The string was one implicit transaction: the error undid the table too.
+    await client.send(frame("Q", cstr("select * from t")));
+    assert.equal(errorFields((await client.untilReady())[0]!.body).C, "42P01");
+    await client.send(frame("Q", cstr("create table t (id int primary key)")));
+    await client.untilReady();
+    await client.send(frame("Q", cstr("insert into t values (10); insert into t values (10)")));
+    const duplicate = await client.untilReady();
+    assert.equal(types(duplicate), "CEZ");
+    assert.equal(errorFields(duplicate[1]!.body).C, "23505");
+    await client.send(frame("Q", cstr("select count(*) from t; select 2")));
+    const counted = await client.untilReady();
+    assert.equal(types(counted), "TDCTDCZ");
+    assert.equal(text(counted[1]!.body.subarray(6)), "0", "the first insert was rolled back");
+    // Inside an explicit block the block's rules apply instead.
+    await client.send(frame("Q", cstr("begin; insert into t values (11); select 1/0")));
+    assert.equal(text((await client.untilReady()).at(-1)!.body), "E");
+    await client.send(frame("Q", cstr("rollback")));
+    assert.equal(text((await client.untilReady()).at(-1)!.body), "I");
     client.close();
   });
 });
@@ -385,6 +404,31 @@ Deno.test("COPY TO STDOUT in text and CSV, and COPY FROM STDIN CSV round trip", 
     await client.send(frame("d", '10,"x,y"\n11,\n'), frame("c"));
     const done = await client.untilReady();
     assert.equal(strings(done[0]!.body)[0], "COPY 2");
+    // Through the extended protocol: Execute answers G/H; ReadyForQuery waits for Sync.
+    await client.send(
+      frame("P", cstr(""), cstr("copy t (id) from stdin"), int16(0)),
+      frame("B", cstr(""), cstr(""), int16(0), int16(0), int16(0)),
+      frame("E", cstr(""), int32(0)),
+      frame("H"),
+    );
+    const started = [await client.message(), await client.message(), await client.message()];
+    assert.equal(types(started as { type: string }[]), "12G");
+    await client.send(frame("d", "20\n21\n"), frame("S"), frame("c"), frame("S"));
+    const copied = await client.untilReady();
+    assert.equal(types(copied), "CZ");
+    assert.equal(strings(copied[0]!.body)[0], "COPY 2");
+    await client.send(
+      frame("P", cstr(""), cstr("copy (select id from t where id >= 20) to stdout"), int16(0)),
+      frame("B", cstr(""), cstr(""), int16(0), int16(0), int16(0)),
+      frame("E", cstr(""), int32(0)),
+      frame("S"),
+    );
+    const exported = await client.untilReady();
+    assert.equal(types(exported), "12HddcCZ");
+    assert.deepEqual(exported.filter((m) => m.type === "d").map((m) => text(m.body)), [
+      "20\n",
+      "21\n",
+    ]);
     await client.send(frame("Q", cstr("select s is null from t where id = 11")));
     const row = (await client.untilReady()).find((m) => m.type === "D")!;
     assert.equal(text(row.body.subarray(6)), "t");

@@ -113,6 +113,11 @@ export async function servePostgres(
   let scram: ScramExchange | undefined;
   let user = "";
   let skipToSync = false;
+  /**
+   * Executes between two Syncs outside a block form one implicit transaction (PostgreSQL's
+   * rule): opened by the first Execute, committed at Sync, or rolled back there after an error.
+   */
+  let implicitOpen = false;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   let copy: {
     table: string;
@@ -502,6 +507,20 @@ export async function servePostgres(
         if (portal === undefined) {
           throw new ExoError("34000", `portal "${message.portal}" does not exist`);
         }
+        const kind = portal.prepared.statement.kind;
+        if (implicitOpen && kind === "begin") {
+          // BEGIN turns the implicit block into the client's explicit one.
+          implicitOpen = false;
+          out.commandComplete("BEGIN");
+          return;
+        }
+        if (implicitOpen && (kind === "commit" || kind === "rollback")) implicitOpen = false;
+        else if (
+          !implicitOpen && session.status === "I" && !ownTransaction.has(kind) && kind !== "empty"
+        ) {
+          await session.execute({ kind: "begin", offset: 0 });
+          implicitOpen = true;
+        }
         await execute(portal, message.maxRows);
         return;
       }
@@ -515,6 +534,18 @@ export async function servePostgres(
         return;
       default:
         throw new ProtocolViolation(`unexpected message ${message.kind}`, false);
+    }
+  };
+
+  /** Ends the implicit transaction of an extended-protocol batch at its Sync. */
+  const endImplicit = async () => {
+    if (!implicitOpen) return;
+    implicitOpen = false;
+    try {
+      await session.execute({ kind: session.status === "E" ? "rollback" : "commit", offset: 0 });
+    } catch (error) {
+      sendError(error);
+      session.abort();
     }
   };
 
@@ -740,6 +771,7 @@ export async function servePostgres(
           }
           if (message.kind === "sync") {
             skipToSync = false;
+            await endImplicit();
             ready();
             continue;
           }

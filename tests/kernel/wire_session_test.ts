@@ -322,6 +322,37 @@ Deno.test("extended query: row limits with PortalSuspended, Describe, NoData, li
     }
     await client.send(...batch, frame("S"));
     assert.equal(types(await client.untilReady()), "2C2C2C2C2CZ");
+    // Executes up to a Sync are one implicit transaction: the failing third undoes the first two.
+    const bindInsert = (id: string) =>
+      frame(
+        "B",
+        cstr(""),
+        cstr("ins"),
+        int16(0),
+        int16(2),
+        int32(id.length),
+        id,
+        int32(1),
+        "z",
+        int16(0),
+      );
+    await client.send(
+      bindInsert("6"),
+      frame("E", cstr(""), int32(0)),
+      bindInsert("7"),
+      frame("E", cstr(""), int32(0)),
+      bindInsert("1"), // duplicate key
+      frame("E", cstr(""), int32(0)),
+      bindInsert("8"), // skipped: after the error everything waits for Sync
+      frame("E", cstr(""), int32(0)),
+      frame("S"),
+    );
+    const undone = await client.untilReady();
+    assert.equal(types(undone), "2C2C2EZ");
+    assert.equal(errorFields(undone[5]!.body).C, "23505");
+    assert.equal(text(undone.at(-1)!.body), "I");
+    await client.send(frame("Q", cstr("select count(*) from t where id > 5")));
+    assert.equal(text((await client.untilReady())[1]!.body.subarray(6)), "0");
     // Re-parsing a named statement is 42P05, and the rest is skipped until Sync.
     await client.send(
       frame("P", cstr("ins"), cstr("select 1"), int16(0)),

@@ -516,7 +516,9 @@ export async function servePostgres(
         }
         if (implicitOpen && (kind === "commit" || kind === "rollback")) implicitOpen = false;
         else if (
-          !implicitOpen && session.status === "I" && !ownTransaction.has(kind) && kind !== "empty"
+          // An Execute followed at once by Sync is its own transaction anyway (autocommit).
+          !implicitOpen && session.status === "I" && !ownTransaction.has(kind) &&
+          kind !== "empty" && decoder.peekType() !== "S"
         ) {
           await session.execute({ kind: "begin", offset: 0 });
           implicitOpen = true;
@@ -614,12 +616,14 @@ export async function servePostgres(
     }
     for (const [name, value] of message.parameters) {
       const key = name.toLowerCase();
-      if (!startupKeys.has(key) && key in defaultSettings) session.settings.set(key, value);
+      if (!startupKeys.has(key) && Object.hasOwn(defaultSettings, key)) {
+        session.settings.set(key, value);
+      }
     }
     const options = message.parameters.get("options") ?? "";
     for (const match of options.matchAll(/(?:-c\s*|--)([A-Za-z_.]+)=(\S+)/g)) {
       const key = match[1]!.toLowerCase();
-      if (key in defaultSettings) session.settings.set(key, match[2]!);
+      if (Object.hasOwn(defaultSettings, key)) session.settings.set(key, match[2]!);
     }
     session.settings.set("session_authorization", user);
     // A newer minor version or protocol options: say what this server speaks, then go on.

@@ -169,6 +169,12 @@ export class FrontendDecoder {
     return String.fromCharCode(this.#lastType);
   }
 
+  /** The type byte of the next buffered typed message, if its first byte has arrived. */
+  peekType(): string | undefined {
+    if (!this.#started || this.#buffered === 0) return undefined;
+    return String.fromCharCode(this.#peek(0, 1)[0]!);
+  }
+
   /** Bytes received and not yet decoded. */
   get buffered(): number {
     return this.#buffered;

@@ -144,6 +144,7 @@ Deno.test("messages split across reads are reassembled; several in one read all 
   partial.startupDone();
   partial.push(frame("Q", cstr("select 2")).subarray(0, 7));
   assert.equal(partial.next(), undefined, "waits for the rest");
+  assert.equal(partial.peekType(), "Q");
 });
 
 Deno.test("every backend message is framed with a length that counts itself", () => {

@@ -1441,6 +1441,7 @@ function columnDef(c: ColumnDefinition): ColumnDef {
   };
 }
 
+// deno-lint-ignore no-unused-vars -- unused on main today; kept for its author
 function castIdentity(value: bigint, column: ColumnDef): SqlValue {
   return column.type.id === TypeId.bigint ? value : Number(value);
 }

@@ -113,9 +113,12 @@ async function launch(args: string[], entry: string, listen: boolean): Promise<n
     args: [
       "run",
       ...kernelPermissions(result.config, listen),
+      "--allow-env=EXODB_PASSWORD",
       main,
-      `--config-json=${JSON.stringify(result.config)}`,
+      // The password travels in the environment, not in the argument list others can read.
+      `--config-json=${JSON.stringify({ ...result.config, password: "" })}`,
     ],
+    env: { EXODB_PASSWORD: result.config.password },
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",

@@ -18,7 +18,10 @@ if (json === undefined) {
   console.error("exodb: kernel/check_main.ts is started by `deno task exodb check`");
   Deno.exit(2);
 }
-const config = configSchema.parse(JSON.parse(json));
+const config = configSchema.parse({
+  ...JSON.parse(json),
+  password: Deno.env.get("EXODB_PASSWORD") ?? "",
+});
 try {
   const data = openDataDir({
     dataDir: config.dataDir,

@@ -78,6 +78,12 @@ export const configSchema = z.object({
     }
     return n;
   }).describe("time a client has to complete startup, in milliseconds"),
+  maxMessageBytes: sizeBytes(1024, 1024 * 1024 * 1024).describe(
+    "largest protocol message a client may send (startup packets: 10,000 bytes); larger is 08P01",
+  ),
+  password: z.string().describe(
+    "password every client must give (SCRAM-SHA-256); empty: trust, no password asked",
+  ),
   profile: z.enum(["exo", "conventional"]).describe(
     "exo (batched, FFI I/O) or conventional (one runtime op per step)",
   ),
@@ -106,6 +112,12 @@ export const settings: Record<ConfigKey, { flag: string; env: string; default: s
     env: "EXODB_AUTHENTICATION_TIMEOUT",
     default: "60000",
   },
+  maxMessageBytes: {
+    flag: "max-message-size",
+    env: "EXODB_MAX_MESSAGE_SIZE",
+    default: "64MiB",
+  },
+  password: { flag: "password", env: "EXODB_PASSWORD", default: "" },
   profile: { flag: "profile", env: "EXODB_PROFILE", default: "exo" },
   logLevel: { flag: "log-level", env: "EXODB_LOG_LEVEL", default: "info" },
 };

@@ -17,7 +17,10 @@ if (json === undefined) {
   console.error("exodb: kernel/main.ts is started by `deno task exodb start`, not directly");
   Deno.exit(2);
 }
-const config = configSchema.parse(JSON.parse(json));
+const config = configSchema.parse({
+  ...JSON.parse(json),
+  password: Deno.env.get("EXODB_PASSWORD") ?? "",
+});
 const logger = new Logger(config.logLevel);
 
 let appliance;

@@ -1,22 +1,31 @@
 /**
- * One PostgreSQL client connection: startup, trust authentication, simple and extended query,
- * COPY FROM STDIN, errors with SQLSTATEs, ReadyForQuery status. Responses to everything read
- * in one socket read are corked into one socket write.
+ * One PostgreSQL client connection: startup, trust or SCRAM-SHA-256 authentication, simple and
+ * extended query (row limits, PortalSuspended), COPY FROM STDIN and TO STDOUT, CancelRequest,
+ * statement and idle-in-transaction timeouts, errors with SQLSTATEs, ParameterStatus on change,
+ * ReadyForQuery status. Responses to everything read in one socket read are corked into one
+ * socket write; a large result is written in pieces as it is encoded.
  *
  * Rules:
  * 1. A protocol violation that loses framing ends the connection after an ErrorResponse (08P01);
  *    any other error is reported and the session goes on (the server never goes down).
  * 2. After an error in the extended protocol, messages are skipped until Sync.
  * 3. A connection that goes away rolls back its open transaction.
+ * 4. Nothing but the startup packet is decoded before authentication succeeds, except the
+ *    SASL messages of the exchange itself; a failed exchange ends with FATAL and no
+ *    ReadyForQuery.
+ * 5. A slow reader stalls only itself: writes are awaited per connection, never globally.
  */
 import { AssertionError } from "../lib/assert.ts";
 import { ExoError } from "../lib/errors.ts";
 import type { TcpConnection } from "../hw/net_tcp.ts";
 import {
   BackendWriter,
+  decodeSaslInitialResponse,
   FrontendDecoder,
   type FrontendMessage,
+  protocolVersion3,
   ProtocolViolation,
+  type StartupMessage,
 } from "../io/pgwire/messages.ts";
 import { type SqlValue, TypeId } from "../dbengine/types.ts";
 import { Binder } from "../query/binder.ts";
@@ -26,10 +35,17 @@ import type { OutputColumn } from "../query/plan.ts";
 import type { Statement } from "../query/sql_ast.ts";
 import { SqlSyntaxError } from "../query/sql_lexer.ts";
 import { parseSql } from "../query/sql_parser.ts";
-import { SqlSession, type StatementResult } from "../query/sql_session.ts";
+import type { Row } from "../query/executor.ts";
+import {
+  defaultSettings,
+  parseDurationMs,
+  SqlSession,
+  type StatementResult,
+} from "../query/sql_session.ts";
 import { type SqlType, storable, t, typeLength, typeOfOid, typeOid } from "../query/sql_types.ts";
 import type { Appliance } from "./boot.ts";
 import type { Logger } from "./log.ts";
+import { ScramExchange, type ScramVerifier, scramVerifier } from "./scram.ts";
 
 interface Prepared {
   statement: Statement;
@@ -45,34 +61,78 @@ interface Portal {
 
 let nextProcessId = 1000;
 
+/** Running sessions by process id, for CancelRequest (which arrives on a new connection). */
+const cancelTargets = new Map<number, { secretKey: number; session: SqlSession }>();
+
+/** Parameters reported with ParameterStatus, by the name the client sees → session setting. */
+const reportedParameters: [string, string][] = [
+  ["application_name", "application_name"],
+  ["client_encoding", "client_encoding"],
+  ["DateStyle", "datestyle"],
+  ["default_transaction_read_only", "default_transaction_read_only"],
+  ["in_hot_standby", "in_hot_standby"],
+  ["integer_datetimes", "integer_datetimes"],
+  ["IntervalStyle", "intervalstyle"],
+  ["is_superuser", "is_superuser"],
+  ["server_encoding", "server_encoding"],
+  ["server_version", "server_version"],
+  ["session_authorization", "session_authorization"],
+  ["standard_conforming_strings", "standard_conforming_strings"],
+  ["TimeZone", "timezone"],
+];
+
+/** Startup-packet keys that are not settings. */
+const startupKeys = new Set(["user", "database", "options", "replication"]);
+
+/** Rows of a result being sent in pieces (Execute with a row limit). */
+interface PendingRows {
+  result: StatementResult;
+  sentRows: number;
+}
+
+/** Verifiers derived once per configured password (PBKDF2 is slow on purpose). */
+const verifiers = new Map<string, ScramVerifier>();
+
 /** Serves one connection until it ends. */
 export async function servePostgres(
   connection: TcpConnection,
   appliance: Appliance,
   logger: Logger,
 ): Promise<void> {
-  const decoder = new FrontendDecoder();
+  const decoder = new FrontendDecoder(appliance.config.maxMessageBytes);
   const out = new BackendWriter();
   const processId = nextProcessId++;
   const secretKey = crypto.getRandomValues(new Uint32Array(1))[0]! | 0;
   const session = new SqlSession(() => appliance.engine);
   const statements = new Map<string, Prepared>();
-  const portals = new Map<string, Portal>();
+  const portals = new Map<string, Portal & { pending?: PendingRows; done?: boolean }>();
   const buffer = new Uint8Array(64 * 1024);
-  let started = false;
+  const reported = new Map<string, string>();
+  type Phase = "startup" | "saslInitial" | "saslFinal" | "ready";
+  let phase = "startup" as Phase; // changed inside the callbacks below
+  let scram: ScramExchange | undefined;
+  let user = "";
   let skipToSync = false;
+  /**
+   * Executes between two Syncs outside a block form one implicit transaction (PostgreSQL's
+   * rule): opened by the first Execute, committed at Sync, or rolled back there after an error.
+   */
+  let implicitOpen = false;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
   let copy: {
     table: string;
     columns: string[] | undefined;
     csv: boolean;
     rows: string[];
     partial: string;
+    /** Started by Execute (extended protocol) rather than by a simple Query. */
+    extended: boolean;
   } | undefined;
 
   const flush = async () => {
     if (out.length > 0) await connection.write(out.take());
   };
-  const sendError = (error: unknown) => {
+  const errorFields = (error: unknown) => {
     let code = "XX000";
     let message = String(error);
     let position: number | undefined;
@@ -89,12 +149,30 @@ export async function servePostgres(
       logger.error(`unexpected error: ${error.stack}`);
       message = error.message;
     }
-    out.errorResponse({
-      severity: "ERROR",
-      code,
-      message,
-      ...(position !== undefined ? { position } : {}),
-    });
+    return { code, message, ...(position !== undefined ? { position } : {}) };
+  };
+  const sendError = (error: unknown) => {
+    out.errorResponse({ severity: "ERROR", ...errorFields(error) });
+  };
+  /** A FATAL error: sent, flushed, and the connection ends (no ReadyForQuery). */
+  const fatal = async (code: string, message: string) => {
+    out.errorResponse({ severity: "FATAL", code, message });
+    await flush().catch(() => {});
+    connection.close();
+  };
+  /** ParameterStatus for every reported setting whose value changed, then ReadyForQuery. */
+  const ready = () => {
+    for (const [name, key] of reportedParameters) {
+      const value = session.settings.get(key) ?? "off";
+      if (reported.get(name) !== value) {
+        reported.set(name, value);
+        out.parameterStatus(name, value);
+      }
+    }
+    const status = session.status;
+    out.readyForQuery(status);
+    // Portals die with their transaction.
+    if (status === "I") portals.clear();
   };
   const describeRows = (columns: OutputColumn[], formats: number[]) => {
     out.rowDescription(columns.map((c, i) => ({
@@ -107,22 +185,31 @@ export async function servePostgres(
       format: formats.length === 1 ? formats[0]! : formats[i] ?? 0,
     })));
   };
-  const sendRows = (result: StatementResult, formats: number[]) => {
-    const columns = result.columns!;
+  const sendRows = async (
+    columns: OutputColumn[],
+    rows: readonly Row[],
+    formats: number[],
+  ) => {
     const settings = session.textSettings;
-    for (const row of result.rows ?? []) {
+    for (const row of rows) {
       out.dataRow(row.map((value, i) => {
         if (value === null) return null;
         const format = formats.length === 1 ? formats[0]! : formats[i] ?? 0;
         const type = columns[i]!.type;
         if (format === 1) {
-          return encodeBinary(value, type) ?? formatValue(value, storable(type), settings);
+          const binary = encodeBinary(value, type);
+          if (binary === undefined) {
+            throw new ExoError(
+              "42883",
+              `no binary output function available for type with OID ${typeOid(type)}`,
+            );
+          }
+          return binary;
         }
-        if (type.id === 100) {
-          return formatArray(value as unknown as SqlValue[], type.element ?? t.text, settings);
-        }
-        return formatValue(value, storable(type), settings);
+        return formatText(value, type, settings);
       }));
+      // A big result goes out in pieces: a slow reader holds back only its own session.
+      if (out.length > flushBytes) await flush();
     }
   };
   const sendNotices = (result: StatementResult) => {
@@ -135,75 +222,208 @@ export async function servePostgres(
     }
   };
 
+  const copyOut = async (statement: Extract<Statement, { kind: "copyTo" }>) => {
+    const format = (statement.options.get("format") ?? "text").toLowerCase();
+    if (format !== "text" && format !== "csv") {
+      throw new ExoError("0A000", `COPY format "${format}" is not supported`);
+    }
+    const csv = format === "csv";
+    const header = csv && /^(true|on|1|)$/i.test(statement.options.get("header") ?? "false");
+    let select: Statement;
+    if (statement.query !== undefined) select = statement.query;
+    else {
+      const columns = statement.columns?.map(quoteIdentifier).join(", ") ?? "*";
+      const table = statement.table!.split(".").map(quoteIdentifier).join(".");
+      select = parseSql(`select ${columns} from ${table}`)[0]!.statement;
+    }
+    const result = await session.execute(select);
+    const columns = result.columns ?? [];
+    const rows = result.rows ?? [];
+    const settings = session.textSettings;
+    out.copyOutResponse(0, columns.map(() => 0));
+    if (header) out.copyData(columns.map((c) => csvField(c.name)).join(",") + "\n");
+    for (const row of rows) {
+      const fields = row.map((value, i) => {
+        if (value === null) return csv ? "" : "\\N";
+        const text = formatText(value, columns[i]!.type, settings)!;
+        return csv ? csvField(text) : copyTextField(text);
+      });
+      out.copyData(fields.join(csv ? "," : "\t") + "\n");
+      if (out.length > flushBytes) await flush();
+    }
+    out.copyDone();
+    out.commandComplete(`COPY ${rows.length}`);
+  };
+
   const simpleQuery = async (sql: string) => {
     let parsed;
     try {
       parsed = parseCached(sql);
     } catch (error) {
       sendError(error);
-      out.readyForQuery(session.status);
+      ready();
       return;
     }
-    if (parsed.length === 1 && parsed[0]!.statement.kind === "empty") {
+    if (parsed.every(({ statement }) => statement.kind === "empty")) {
       out.emptyQueryResponse();
-      out.readyForQuery(session.status);
+      ready();
       return;
     }
+    // Several statements outside a block run as one implicit transaction (PostgreSQL's rule):
+    // an error rolls back the ones before it. Strings with transaction control, COPY or
+    // utility statements keep per-statement behaviour.
+    const real = parsed.filter(({ statement }) => statement.kind !== "empty");
+    const implicit = real.length > 1 && session.status === "I" &&
+      real.every(({ statement }) => !ownTransaction.has(statement.kind));
+    if (implicit) await session.execute({ kind: "begin", offset: 0 });
+    let failed = false;
     for (const { statement } of parsed) {
       if (statement.kind === "empty") continue;
       if (statement.kind === "copyFrom") {
-        const table = appliance.engine.catalog.tableDef(
-          statement.table,
-          undefined,
-          appliance.engine.storage.txns.snapshot(),
-        );
-        if (table === null) {
-          sendError(new ExoError("42P01", `relation "${statement.table}" does not exist`));
+        try {
+          startCopyIn(statement, false);
+        } catch (error) {
+          sendError(error);
           break;
         }
-        const columns = statement.columns ??
-          table.columns.filter((c) => !c.dropped).map((c) => c.name);
-        const csv = (statement.options.get("format") ?? "text").toLowerCase() === "csv";
-        copy = { table: statement.table, columns: statement.columns, csv, rows: [], partial: "" };
-        out.copyInResponse(0, columns.map(() => 0));
         return; // ReadyForQuery after CopyDone
       }
       try {
-        const result = await session.execute(statement);
-        sendNotices(result);
-        if (result.columns !== undefined) {
-          describeRows(result.columns, []);
-          sendRows(result, []);
+        if (statement.kind === "copyTo") await copyOut(statement);
+        else {
+          const result = await session.execute(statement);
+          sendNotices(result);
+          if (result.columns !== undefined) {
+            describeRows(result.columns, []);
+            await sendRows(result.columns, result.rows ?? [], []);
+          }
+          out.commandComplete(result.tag);
         }
-        out.commandComplete(result.tag);
       } catch (error) {
         sendError(error);
+        failed = true;
         break;
       }
-      if (out.length > 256 * 1024) await flush();
+      if (out.length > flushBytes) await flush();
     }
-    out.readyForQuery(session.status);
+    if (implicit) {
+      try {
+        await session.execute({ kind: failed ? "rollback" : "commit", offset: 0 });
+      } catch (error) {
+        sendError(error);
+        session.abort();
+      }
+    }
+    ready();
+  };
+
+  /** Answers COPY FROM STDIN with CopyInResponse; the rows follow as CopyData. */
+  const startCopyIn = (statement: Extract<Statement, { kind: "copyFrom" }>, extended: boolean) => {
+    const { storage, catalog } = appliance.engine;
+    const snapshot = storage.txns.snapshot();
+    let table;
+    try {
+      table = catalog.tableDef(statement.table, undefined, snapshot);
+    } finally {
+      storage.txns.release(snapshot);
+    }
+    if (table === null) {
+      throw new ExoError("42P01", `relation "${statement.table}" does not exist`);
+    }
+    const columns = statement.columns ??
+      table.columns.filter((c) => !c.dropped).map((c) => c.name);
+    const csv = (statement.options.get("format") ?? "text").toLowerCase() === "csv";
+    copy = {
+      table: statement.table,
+      columns: statement.columns,
+      csv,
+      rows: [],
+      partial: "",
+      extended,
+    };
+    out.copyInResponse(0, columns.map(() => 0));
   };
 
   const finishCopy = async () => {
     const pending = copy!;
     copy = undefined;
     const lines = pending.partial.length > 0 ? [...pending.rows, pending.partial] : pending.rows;
-    const values = lines.filter((line) => line !== "\\." && line !== "").map((line) =>
-      parseCopyLine(line, pending.csv)
-    );
     try {
+      const values = lines.filter((line) => line !== "\\." && line !== "").map((line) =>
+        parseCopyLine(line, pending.csv)
+      );
       const count = await session.copyIn(pending.table, pending.columns, values);
       out.commandComplete(`COPY ${count}`);
     } catch (error) {
       sendError(error);
+      if (pending.extended) skipToSync = true;
     }
-    out.readyForQuery(session.status);
+    // In the extended protocol ReadyForQuery waits for the Sync.
+    if (!pending.extended) ready();
+  };
+
+  const execute = async (
+    portal: Portal & { pending?: PendingRows; done?: boolean },
+    maxRows: number,
+  ) => {
+    if (portal.prepared.statement.kind === "empty") {
+      out.emptyQueryResponse();
+      return;
+    }
+    if (portal.done) {
+      // A portal run to completion returns no more rows.
+      out.commandComplete(portal.prepared.statement.kind === "select" ? "SELECT 0" : "");
+      return;
+    }
+    const statement = portal.prepared.statement;
+    if (statement.kind === "copyFrom") {
+      startCopyIn(statement, true);
+      portal.done = true;
+      return;
+    }
+    if (statement.kind === "copyTo") {
+      await copyOut(statement);
+      portal.done = true;
+      return;
+    }
+    let pending = portal.pending;
+    if (pending === undefined) {
+      const result = await session.execute(
+        portal.prepared.statement,
+        portal.params,
+        portal.prepared.paramTypes,
+      );
+      sendNotices(result);
+      if (result.columns === undefined) {
+        portal.done = true;
+        out.commandComplete(result.tag);
+        return;
+      }
+      pending = { result, sentRows: 0 };
+    }
+    const rows = pending.result.rows ?? [];
+    const from = pending.sentRows;
+    const to = maxRows > 0 ? Math.min(rows.length, from + maxRows) : rows.length;
+    await sendRows(pending.result.columns!, rows.slice(from, to), portal.resultFormats);
+    if (to < rows.length) {
+      portal.pending = { result: pending.result, sentRows: to };
+      out.portalSuspended();
+      return;
+    }
+    delete portal.pending;
+    portal.done = true;
+    // The tag counts only the rows this Execute sent (PostgreSQL: 2 + 2 + 1 ends "SELECT 1").
+    out.commandComplete(
+      pending.result.tag.startsWith("SELECT ") ? `SELECT ${to - from}` : pending.result.tag,
+    );
   };
 
   const extended = async (message: FrontendMessage) => {
     switch (message.kind) {
       case "parse": {
+        if (message.name !== "" && statements.has(message.name)) {
+          throw new ExoError("42P05", `prepared statement "${message.name}" already exists`);
+        }
         const parsed = parseSql(message.sql);
         if (parsed.length > 1) {
           throw new ExoError("42601", "cannot insert multiple commands into a prepared statement");
@@ -226,16 +446,37 @@ export async function servePostgres(
             `bind message supplies ${message.params.length} parameters, but prepared statement "${message.statement}" requires ${prepared.paramTypes.length}`,
           );
         }
+        if (
+          message.paramFormats.length > 1 && message.paramFormats.length !== message.params.length
+        ) {
+          throw new ExoError(
+            "08P01",
+            `bind message has ${message.paramFormats.length} parameter formats but ${message.params.length} parameters`,
+          );
+        }
         const params = message.params.map((bytes, i) => {
           if (bytes === null) return null;
           const format = message.paramFormats.length === 1
             ? message.paramFormats[0]!
             : message.paramFormats[i] ?? 0;
+          if (format !== 0 && format !== 1) {
+            throw new ExoError("08P01", `unsupported format code: ${format}`);
+          }
           const type = prepared.paramTypes[i]!;
           if (format === 1) return decodeBinary(bytes, type.id === 0 ? t.text : type);
-          const text = new TextDecoder().decode(bytes);
+          let text: string;
+          try {
+            text = utf8.decode(bytes);
+          } catch {
+            throw new ExoError("22021", 'invalid byte sequence for encoding "UTF8"');
+          }
           return type.id === 0 ? text : parseValue(text, storable(type), session.textSettings);
         });
+        for (const format of message.resultFormats) {
+          if (format !== 0 && format !== 1) {
+            throw new ExoError("08P01", `unsupported format code: ${format}`);
+          }
+        }
         portals.set(message.portal, { prepared, params, resultFormats: message.resultFormats });
         out.bindComplete();
         return;
@@ -266,18 +507,23 @@ export async function servePostgres(
         if (portal === undefined) {
           throw new ExoError("34000", `portal "${message.portal}" does not exist`);
         }
-        if (portal.prepared.statement.kind === "empty") {
-          out.emptyQueryResponse();
+        const kind = portal.prepared.statement.kind;
+        if (implicitOpen && kind === "begin") {
+          // BEGIN turns the implicit block into the client's explicit one.
+          implicitOpen = false;
+          out.commandComplete("BEGIN");
           return;
         }
-        const result = await session.execute(
-          portal.prepared.statement,
-          portal.params,
-          portal.prepared.paramTypes,
-        );
-        sendNotices(result);
-        if (result.columns !== undefined) sendRows(result, portal.resultFormats);
-        out.commandComplete(result.tag);
+        if (implicitOpen && (kind === "commit" || kind === "rollback")) implicitOpen = false;
+        else if (
+          // An Execute followed at once by Sync is its own transaction anyway (autocommit).
+          !implicitOpen && session.status === "I" && !ownTransaction.has(kind) &&
+          kind !== "empty" && decoder.peekType() !== "S"
+        ) {
+          await session.execute({ kind: "begin", offset: 0 });
+          implicitOpen = true;
+        }
+        await execute(portal, message.maxRows);
         return;
       }
       case "close":
@@ -290,6 +536,18 @@ export async function servePostgres(
         return;
       default:
         throw new ProtocolViolation(`unexpected message ${message.kind}`, false);
+    }
+  };
+
+  /** Ends the implicit transaction of an extended-protocol batch at its Sync. */
+  const endImplicit = async () => {
+    if (!implicitOpen) return;
+    implicitOpen = false;
+    try {
+      await session.execute({ kind: session.status === "E" ? "rollback" : "commit", offset: 0 });
+    } catch (error) {
+      sendError(error);
+      session.abort();
     }
   };
 
@@ -329,9 +587,119 @@ export async function servePostgres(
     }
   };
 
+  /** Startup complete: AuthenticationOk, ParameterStatus, BackendKeyData, ReadyForQuery. */
+  const admit = () => {
+    out.authenticationOk();
+    out.backendKeyData(processId, secretKey);
+    cancelTargets.set(processId, { secretKey, session });
+    phase = "ready";
+    clearTimeout(startupTimer);
+    ready();
+  };
+
+  /** One startup-phase packet; false when the connection is to end. */
+  const onStartup = async (message: StartupMessage): Promise<boolean> => {
+    if (message.kind === "sslRequest" || message.kind === "gssEncRequest") {
+      out.refuseEncryption(); // no TLS, no GSSAPI: the client goes on in the clear
+      return true;
+    }
+    if (message.kind === "cancel") {
+      // Answered by nothing; the target session's statement fails with 57014.
+      const target = cancelTargets.get(message.processId);
+      if (target !== undefined && target.secretKey === message.secretKey) target.session.cancel();
+      return false;
+    }
+    user = message.parameters.get("user") ?? "";
+    if (user === "") {
+      await fatal("28000", "no PostgreSQL user name specified in startup packet");
+      return false;
+    }
+    for (const [name, value] of message.parameters) {
+      const key = name.toLowerCase();
+      if (!startupKeys.has(key) && Object.hasOwn(defaultSettings, key)) {
+        session.settings.set(key, value);
+      }
+    }
+    const options = message.parameters.get("options") ?? "";
+    for (const match of options.matchAll(/(?:-c\s*|--)([A-Za-z_.]+)=(\S+)/g)) {
+      const key = match[1]!.toLowerCase();
+      if (Object.hasOwn(defaultSettings, key)) session.settings.set(key, match[2]!);
+    }
+    session.settings.set("session_authorization", user);
+    // A newer minor version or protocol options: say what this server speaks, then go on.
+    const unknownOptions = [...message.parameters.keys()].filter((k) => k.startsWith("_pq_."));
+    if ((message.version & 0xffff) !== 0 || unknownOptions.length > 0) {
+      out.negotiateProtocolVersion(protocolVersion3, unknownOptions);
+    }
+    decoder.startupDone();
+    const password = appliance.config.password;
+    if (password === "") {
+      admit(); // trust
+      return true;
+    }
+    let verifier = verifiers.get(password);
+    if (verifier === undefined) {
+      verifier = scramVerifier(password);
+      verifiers.set(password, verifier);
+    }
+    scram = new ScramExchange(verifier);
+    out.authenticationSasl(["SCRAM-SHA-256"]);
+    phase = "saslInitial";
+    return true;
+  };
+
+  /** One SASL message during authentication; false when the connection is to end. */
+  const onSasl = async (message: FrontendMessage): Promise<boolean> => {
+    if (message.kind !== "password") {
+      await fatal("08P01", `expected SASL response, got message type ${message.kind}`);
+      return false;
+    }
+    try {
+      if (phase === "saslInitial") {
+        const { mechanism, response } = decodeSaslInitialResponse(message.data);
+        if (mechanism !== "SCRAM-SHA-256") {
+          await fatal("08P01", "client selected an invalid SASL authentication mechanism");
+          return false;
+        }
+        if (response === null) throw new ExoError("08P01", "malformed SCRAM message (empty)");
+        out.authenticationSaslContinue(utf8Bytes.encode(scram!.serverFirst(utf8.decode(response))));
+        phase = "saslFinal";
+        return true;
+      }
+      const serverFinal = scram!.serverFinal(utf8.decode(message.data));
+      if (serverFinal === undefined) {
+        logger.info(`password authentication failed for user "${user}" from ${connection.peer}`);
+        await fatal("28P01", `password authentication failed for user "${user}"`);
+        return false;
+      }
+      out.authenticationSaslFinal(utf8Bytes.encode(serverFinal));
+      admit();
+      return true;
+    } catch (error) {
+      const { code, message: text } = errorFields(error);
+      await fatal(code === "XX000" ? "08P01" : code, text);
+      return false;
+    }
+  };
+
+  /** Arms idle_in_transaction_session_timeout when the session waits inside a transaction. */
+  const armIdleTimer = () => {
+    clearTimeout(idleTimer);
+    idleTimer = undefined;
+    if (session.status === "I" || copy !== undefined) return;
+    const timeoutMs = parseDurationMs(
+      session.settings.get("idle_in_transaction_session_timeout") ?? "0",
+    ) ?? 0;
+    if (timeoutMs <= 0) return;
+    idleTimer = setTimeout(() => {
+      logger.info(`closing ${connection.peer}: idle in transaction for ${timeoutMs} ms`);
+      fatal("25P03", "terminating connection due to idle-in-transaction timeout");
+    }, timeoutMs);
+  };
+
   // A client that never finishes startup is closed (PostgreSQL's authentication_timeout).
   const startupTimer = setTimeout(() => {
-    if (!started) {
+    if (phase !== "ready") {
       logger.info(
         `closing ${connection.peer}: startup not completed in ${appliance.config.authenticationTimeoutMs} ms`,
       );
@@ -342,61 +710,60 @@ export async function servePostgres(
     for (;;) {
       const n = await connection.read(buffer);
       if (n === null) return;
+      clearTimeout(idleTimer);
       decoder.push(buffer.slice(0, n));
       try {
-        while (!started) {
+        while (phase === "startup") {
           const message = decoder.nextStartup();
           if (message === undefined) break;
-          if (message.kind === "sslRequest" || message.kind === "gssEncRequest") {
-            out.refuseEncryption();
+          if (!(await onStartup(message))) return;
+        }
+        while (phase === "saslInitial" || phase === "saslFinal") {
+          const message = decoder.next();
+          if (message === undefined) break;
+          if (!(await onSasl(message))) return;
+        }
+        while (phase === "ready") {
+          let message: FrontendMessage | undefined;
+          try {
+            message = decoder.next();
+          } catch (error) {
+            // A message that framed correctly but whose body is wrong: ERROR, skip to Sync.
+            if (!(error instanceof ProtocolViolation) || error.fatal) throw error;
+            sendError(error);
+            const simple = copy !== undefined ? !copy.extended : decoder.lastType === "Q";
+            copy = undefined;
+            if (simple) ready(); // simple query and its COPY: ReadyForQuery follows the error
+            else skipToSync = true;
             continue;
           }
-          if (message.kind === "cancel") return; // cancellation comes with the kernel issue
-          for (const [name, value] of message.parameters) {
-            if (
-              name === "application_name" || name === "client_encoding" || name === "datestyle" ||
-              name === "timezone"
-            ) {
-              session.settings.set(name.toLowerCase(), value);
-            }
-          }
-          out.authenticationOk();
-          for (
-            const name of [
-              "server_version",
-              "server_encoding",
-              "client_encoding",
-              "DateStyle",
-              "IntervalStyle",
-              "TimeZone",
-              "integer_datetimes",
-              "standard_conforming_strings",
-              "application_name",
-              "is_superuser",
-              "session_authorization",
-            ]
-          ) {
-            out.parameterStatus(name, session.settings.get(name.toLowerCase()) ?? "");
-          }
-          out.backendKeyData(processId, secretKey);
-          out.readyForQuery("I");
-          started = true;
-          decoder.startupDone();
-        }
-        while (started) {
-          const message = decoder.next();
           if (message === undefined) break;
           if (copy !== undefined) {
             if (message.kind === "copyData") {
-              const text = copy.partial + new TextDecoder().decode(message.data);
+              const text = copy.partial + utf8Stream.decode(message.data, { stream: true });
               const lines = text.split("\n");
               copy.partial = lines.pop()!;
               copy.rows.push(...lines);
             } else if (message.kind === "copyDone") await finishCopy();
             else if (message.kind === "copyFail") {
+              const extended = copy.extended;
               copy = undefined;
               sendError(new ExoError("57014", `COPY from stdin failed: ${message.message}`));
-              out.readyForQuery(session.status);
+              if (extended) skipToSync = true;
+              else ready();
+            } else if (message.kind === "terminate") return;
+            else if (message.kind !== "sync" && message.kind !== "flush") {
+              // PostgreSQL: anything but CopyData/CopyDone/CopyFail/Sync/Flush ends the COPY.
+              const extended = copy.extended;
+              copy = undefined;
+              sendError(
+                new ExoError(
+                  "08P01",
+                  `unexpected message type ${message.kind} during COPY from stdin`,
+                ),
+              );
+              if (extended) skipToSync = true;
+              else ready();
             }
             continue;
           }
@@ -408,10 +775,28 @@ export async function servePostgres(
           }
           if (message.kind === "sync") {
             skipToSync = false;
-            out.readyForQuery(session.status);
+            await endImplicit();
+            ready();
             continue;
           }
           if (skipToSync) continue;
+          if (
+            message.kind === "copyData" || message.kind === "copyDone" ||
+            message.kind === "copyFail"
+          ) {
+            continue; // stray COPY messages outside COPY are ignored, as PostgreSQL does
+          }
+          if (message.kind === "functionCall") {
+            // The fastpath interface (a simple-protocol message): refused, then ReadyForQuery.
+            sendError(new ExoError("0A000", "fastpath function calls are not supported"));
+            ready();
+            continue;
+          }
+          if (message.kind === "password") {
+            sendError(new ProtocolViolation("unexpected password message", false));
+            skipToSync = true;
+            continue;
+          }
           try {
             await extended(message);
           } catch (error) {
@@ -420,19 +805,69 @@ export async function servePostgres(
           }
         }
       } catch (error) {
-        if (error instanceof ProtocolViolation && error.fatal) {
-          sendError(error);
-          await flush();
+        // Before startup completes every violation is fatal (there is no session to go on).
+        if (error instanceof ProtocolViolation && (error.fatal || phase !== "ready")) {
+          await fatal(error.sqlState, error.message);
           return;
         }
         throw error;
       }
       await flush();
+      if (phase === "ready") armIdleTimer();
     }
   } finally {
     clearTimeout(startupTimer);
+    clearTimeout(idleTimer);
+    cancelTargets.delete(processId);
     session.abort(); // rule 3
   }
+}
+
+/** Statement kinds that manage transactions themselves or must not run inside one. */
+const ownTransaction = new Set<string>([
+  "begin",
+  "commit",
+  "rollback",
+  "copyFrom",
+  "copyTo",
+  "utility",
+]);
+
+/** Output is written to the socket whenever this much is pending. */
+const flushBytes = 256 * 1024;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const utf8Stream = new TextDecoder("utf-8");
+const utf8Bytes = new TextEncoder();
+
+/** The text form of a value, arrays included. */
+function formatText(
+  value: SqlValue,
+  type: SqlType,
+  settings: { timeZoneOffsetSeconds: number },
+): string | null {
+  if (type.id === 100) {
+    return formatArray(value as unknown as SqlValue[], type.element ?? t.text, settings);
+  }
+  return formatValue(value, storable(type), settings);
+}
+
+/** An identifier as SQL text, quoted unless it is a plain lower-case name. */
+function quoteIdentifier(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : `"${name.replace(/"/g, '""')}"`;
+}
+
+/** A COPY text-format field: backslash, tab, newline and carriage return escaped. */
+function copyTextField(text: string): string {
+  return text.replace(
+    /[\\\t\n\r]/g,
+    (c) => ({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" })[c]!,
+  );
+}
+
+/** A CSV field: quoted when it holds a comma, quote, line break, or is empty (not NULL). */
+function csvField(text: string): string {
+  return text === "" || /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 /**

@@ -94,6 +94,9 @@ const readOnlySettings = new Set([
   "max_connections",
 ]);
 
+/** Settings that hold a duration (checked on SET). */
+const durationSettings = new Set(["statement_timeout", "idle_in_transaction_session_timeout"]);
+
 export class SqlSession {
   readonly #engine: () => EngineAccess;
   readonly settings = new Map<string, string>(Object.entries(defaultSettings));
@@ -101,6 +104,10 @@ export class SqlSession {
   #explicit = false;
   #failed = false;
   #transactionStart = 0;
+  /** Set by {@link cancel}; seen at the running statement's next yield point. */
+  #cancelRequested = false;
+  /** performance.now() past which the running statement fails (statement_timeout); 0: none. */
+  #deadlineMs = 0;
 
   constructor(engine: () => EngineAccess) {
     this.#engine = engine;
@@ -123,6 +130,33 @@ export class SqlSession {
     return { timeZoneOffsetSeconds: offset };
   }
 
+  /**
+   * Asks the running statement to stop: it fails with 57014 at its next yield point. A request
+   * that arrives while no statement runs is forgotten when the next one starts (PostgreSQL's
+   * behaviour for a cancel that comes too late).
+   */
+  cancel(): void {
+    this.#cancelRequested = true;
+  }
+
+  /** Starts a statement's interrupt state: no cancel pending, the statement_timeout deadline. */
+  #startInterrupts(): void {
+    this.#cancelRequested = false;
+    const timeoutMs = parseDurationMs(this.settings.get("statement_timeout") ?? "0") ?? 0;
+    this.#deadlineMs = timeoutMs > 0 ? performance.now() + timeoutMs : 0;
+  }
+
+  /** Throws 57014 when the statement was cancelled or ran past statement_timeout. */
+  #checkInterrupts(): void {
+    if (this.#cancelRequested) {
+      this.#cancelRequested = false;
+      throw new ExoError("57014", "canceling statement due to user request");
+    }
+    if (this.#deadlineMs > 0 && performance.now() > this.#deadlineMs) {
+      throw new ExoError("57014", "canceling statement due to statement timeout");
+    }
+  }
+
   /** Rolls back whatever is open (the connection went away). */
   abort(): void {
     if (this.#txn !== undefined && this.#txn.state === "active") {
@@ -140,6 +174,7 @@ export class SqlSession {
     paramTypes: SqlType[] = [],
   ): Promise<StatementResult> {
     const { storage } = this.#engine();
+    this.#startInterrupts();
     switch (statement.kind) {
       case "begin":
         if (this.#explicit) {
@@ -222,6 +257,7 @@ export class SqlSession {
     lines: (string | null)[][],
   ): Promise<number> {
     let count = 0;
+    this.#startInterrupts();
     await this.#statement(async (txn, binder, ctx) => {
       const table = binder.table(tableName);
       const names = columnNames ?? table.def.columns.filter((c) => !c.dropped).map((c) => c.name);
@@ -449,7 +485,11 @@ export class SqlSession {
       outer: [],
       materialized: new Map(),
       // Time-sliced: other sessions, timers, socket reads and log syncs get their turn.
-      yieldPoint,
+      // Cancellation and statement_timeout are checked at every yield point.
+      yieldPoint: async () => {
+        await yieldPoint();
+        this.#checkInterrupts();
+      },
     };
   }
 
@@ -622,6 +662,9 @@ export class SqlSession {
           const value = statement.value === undefined
             ? defaultSettings[name] ?? ""
             : statement.value.replace(/^'|'$/g, "");
+          if (durationSettings.has(name) && parseDurationMs(value) === undefined) {
+            throw new ExoError("22023", `invalid value for parameter "${name}": "${value}"`);
+          }
           this.settings.set(name, value);
           return { tag: "SET" };
         }
@@ -1398,10 +1441,6 @@ function columnDef(c: ColumnDefinition): ColumnDef {
   };
 }
 
-function castIdentity(value: bigint, column: ColumnDef): SqlValue {
-  return column.type.id === TypeId.bigint ? value : Number(value);
-}
-
 function sameValue(a: SqlValue, b: SqlValue): boolean {
   if (a === b) return true;
   if (a instanceof Uint8Array && b instanceof Uint8Array) {
@@ -1411,4 +1450,22 @@ function sameValue(a: SqlValue, b: SqlValue): boolean {
     return JSON.stringify(a) === JSON.stringify(b);
   }
   return false;
+}
+
+/**
+ * A duration setting in milliseconds: `50`, `50ms`, `2s`, `1min`, `1h` (PostgreSQL's units for
+ * time GUCs whose base unit is ms). Undefined when it is not one.
+ */
+export function parseDurationMs(text: string): number | undefined {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$/.exec(text);
+  if (match === null) return undefined;
+  const scale: Record<string, number> = {
+    us: 0.001,
+    ms: 1,
+    s: 1000,
+    min: 60_000,
+    h: 3_600_000,
+    d: 86_400_000,
+  };
+  return Number(match[1]) * scale[match[2] ?? "ms"]!;
 }

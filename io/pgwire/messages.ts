@@ -59,7 +59,14 @@ export type FrontendMessage =
   | { kind: "copyData"; data: Uint8Array }
   | { kind: "copyDone" }
   | { kind: "copyFail"; message: string }
-  | { kind: "password"; data: Uint8Array };
+  | { kind: "password"; data: Uint8Array }
+  | {
+    kind: "functionCall";
+    functionOid: number;
+    argFormats: number[];
+    args: (Uint8Array | null)[];
+    resultFormat: number;
+  };
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -139,6 +146,7 @@ export class FrontendDecoder {
   #chunks: Uint8Array[] = [];
   #buffered = 0;
   #started = false;
+  #lastType = 0;
 
   constructor(maxMessageBytes = 64 * 1024 * 1024) {
     this.maxMessageBytes = maxMessageBytes;
@@ -154,6 +162,17 @@ export class FrontendDecoder {
   /** Marks startup as done: from now on messages are typed. */
   startupDone(): void {
     this.#started = true;
+  }
+
+  /** The type byte of the last typed message framed (also when its body failed to decode). */
+  get lastType(): string {
+    return String.fromCharCode(this.#lastType);
+  }
+
+  /** The type byte of the next buffered typed message, if its first byte has arrived. */
+  peekType(): string | undefined {
+    if (!this.#started || this.#buffered === 0) return undefined;
+    return String.fromCharCode(this.#peek(0, 1)[0]!);
   }
 
   /** Bytes received and not yet decoded. */
@@ -249,6 +268,7 @@ export class FrontendDecoder {
     if (this.#buffered < 1 + length) return undefined;
     const body = this.#peek(5, length - 4);
     this.#consume(1 + length);
+    this.#lastType = type;
     return decodeTyped(type, new BodyReader(body));
   }
 }
@@ -324,6 +344,22 @@ function decodeTyped(type: number, r: BodyReader): FrontendMessage {
       break;
     case "p":
       return { kind: "password", data: r.rest() };
+    case "F": {
+      const functionOid = r.int32() >>> 0;
+      const formatCount = r.int16();
+      if (formatCount < 0) throw new ProtocolViolation("invalid message format", false);
+      const argFormats: number[] = [];
+      for (let i = 0; i < formatCount; i++) argFormats.push(r.int16());
+      const argCount = r.int16();
+      if (argCount < 0) throw new ProtocolViolation("invalid message format", false);
+      const args: (Uint8Array | null)[] = [];
+      for (let i = 0; i < argCount; i++) {
+        const length = r.int32();
+        args.push(length === -1 ? null : r.bytes(length));
+      }
+      message = { kind: "functionCall", functionOid, argFormats, args, resultFormat: r.int16() };
+      break;
+    }
     default:
       throw new ProtocolViolation(`invalid frontend message type ${type}`, true);
   }
@@ -439,6 +475,13 @@ export class BackendWriter {
     this.#end();
   }
 
+  authenticationMd5Password(salt: Uint8Array): void {
+    this.#begin("R");
+    this.#int32(5);
+    this.#raw(salt.subarray(0, 4));
+    this.#end();
+  }
+
   authenticationSasl(mechanisms: string[]): void {
     this.#begin("R");
     this.#int32(10);
@@ -458,6 +501,34 @@ export class BackendWriter {
     this.#begin("R");
     this.#int32(12);
     this.#raw(data);
+    this.#end();
+  }
+
+  /** The newest minor version this server speaks, and the `_pq_.` options it did not know. */
+  negotiateProtocolVersion(newestVersion: number, unknownOptions: readonly string[]): void {
+    this.#begin("v");
+    this.#int32(newestVersion);
+    this.#int32(unknownOptions.length);
+    for (const option of unknownOptions) this.#string(option);
+    this.#end();
+  }
+
+  notificationResponse(processId: number, channel: string, payload: string): void {
+    this.#begin("A");
+    this.#int32(processId);
+    this.#string(channel);
+    this.#string(payload);
+    this.#end();
+  }
+
+  /** FunctionCallResponse; null is the SQL NULL result. */
+  functionCallResponse(result: Uint8Array | null): void {
+    this.#begin("V");
+    if (result === null) this.#int32(-1);
+    else {
+      this.#int32(result.length);
+      this.#raw(result);
+    }
     this.#end();
   }
 
@@ -611,6 +682,14 @@ export class BackendWriter {
     this.#end();
   }
 
+  copyBothResponse(format: number, columnFormats: readonly number[]): void {
+    this.#begin("W");
+    this.#byte(format);
+    this.#int16(columnFormats.length);
+    for (const f of columnFormats) this.#int16(f);
+    this.#end();
+  }
+
   copyData(data: Uint8Array | string): void {
     this.#begin("d");
     if (typeof data === "string") {
@@ -625,4 +704,19 @@ export class BackendWriter {
     this.#begin("c");
     this.#end();
   }
+}
+
+/**
+ * The body of a SASLInitialResponse ('p' during SASL): mechanism\0, Int32 length (-1: none),
+ * then exactly that many bytes of client-first-message.
+ */
+export function decodeSaslInitialResponse(
+  data: Uint8Array,
+): { mechanism: string; response: Uint8Array | null } {
+  const r = new BodyReader(data);
+  const mechanism = r.string();
+  const length = r.int32();
+  const response = length === -1 ? null : r.bytes(length);
+  r.end();
+  return { mechanism, response };
 }

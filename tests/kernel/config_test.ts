@@ -15,6 +15,8 @@ Deno.test("defaults give the documented embedded configuration", () => {
     logDeviceBytes: 64 * 1024 * 1024,
     maxConnections: 100,
     authenticationTimeoutMs: 60_000,
+    maxMessageBytes: 64 * 1024 * 1024,
+    password: "",
     profile: "exo",
     logLevel: "info",
   });

@@ -19,7 +19,7 @@ Deno.test("EXPLAIN shows index lookups, pushed-down filters and hash joins; ANAL
     );
     const join = "select count(*), sum(b.w) from a join b on b.a_id = a.id where a.g = 5";
     // Before ANALYZE a table is assumed to hold 1000 rows.
-    assert.match(await plan(`explain ${join}`), /Hash  \(rows=1000\)/);
+    assert.match(await plan(`explain ${join}`), /Hash {2}\(rows=1000\)/);
     assert.equal((await run("analyze"))[0]!.tag, "ANALYZE");
     assert.equal(
       await plan(`explain ${join}`),
@@ -36,7 +36,7 @@ Deno.test("EXPLAIN shows index lookups, pushed-down filters and hash joins; ANAL
     assert.deepEqual((await run(join))[0]!.rows, [[20n, 121n]]);
     assert.match(
       await plan("explain (costs off) select * from b where a_id = 7"),
-      /^Index Scan using b_a_id_idx on b\n  Index Cond: \(a_id = 7\)/,
+      /^Index Scan using b_a_id_idx on b\n {2}Index Cond: \(a_id = 7\)/,
     );
     assert.match(
       await plan("explain select * from a where id > 1990"),
@@ -53,7 +53,7 @@ Deno.test("EXPLAIN shows index lookups, pushed-down filters and hash joins; ANAL
     const subplan = await plan(
       "explain (costs off) select * from a where exists (select 1 from b where b.a_id = a.id)",
     );
-    assert.match(subplan, /SubPlan 1\n\s+->  Index Scan using b_a_id_idx on b/);
+    assert.match(subplan, /SubPlan 1\n\s+-> {2}Index Scan using b_a_id_idx on b/);
     // ORDER BY the primary key reads the table in key order (backward for DESC): no sort.
     const ordered = await plan("explain (costs off) select * from a order by id desc limit 3");
     assert.equal(ordered, "Limit\n  ->  Index Scan Backward using a_pkey on a");

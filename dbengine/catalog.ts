@@ -76,6 +76,8 @@ export interface TableStatistics {
   distinctCounts: number[];
   /** Fraction of NULLs per column position. */
   nullFractions: number[];
+  /** Smallest and largest value per numeric column position (null for others), sampled. */
+  ranges?: ([number, number] | null)[];
 }
 
 export class Catalog {

@@ -45,12 +45,16 @@ export async function analyzeTable(
   }
   const distinctCounts: number[] = [];
   const nullFractions: number[] = [];
+  const ranges: ([number, number] | null)[] = [];
   table.def.columns.forEach((column, index) => {
     if (column.dropped || sample.length === 0) {
       distinctCounts.push(0);
       nullFractions.push(0);
+      ranges.push(null);
       return;
     }
+    let low = Infinity;
+    let high = -Infinity;
     const seen = new Map<GroupKey, number>();
     let nulls = 0;
     const types = [column.type];
@@ -58,6 +62,11 @@ export async function analyzeTable(
       const value = values[index] ?? null;
       if (value === null) nulls++;
       else {
+        if (typeof value === "number" || typeof value === "bigint") {
+          const n = Number(value);
+          if (n < low) low = n;
+          if (n > high) high = n;
+        }
         const key = groupKey([value], types);
         seen.set(key, (seen.get(key) ?? 0) + 1);
       }
@@ -73,6 +82,7 @@ export async function analyzeTable(
     }
     distinctCounts.push(Math.round(distinct));
     nullFractions.push(nulls / sample.length);
+    ranges.push(low <= high ? [low, high] : null);
   });
-  return { rowCount, distinctCounts, nullFractions };
+  return { rowCount, distinctCounts, nullFractions, ranges };
 }

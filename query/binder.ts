@@ -12,7 +12,8 @@ import { castValue } from "./casts.ts";
 import { resolveFunction } from "./functions.ts";
 import { comparator, comparisonType, negate, resolveBinary } from "./operators.ts";
 import { DataError, parseValue, type TextSettings } from "./pg_text.ts";
-import { columnsOf, shiftColumns } from "./expr_walk.ts";
+import { asOuter, columnsOf, isVolatile, shiftColumns } from "./expr_walk.ts";
+import { RowEstimator } from "./estimate.ts";
 import type { AggregateCall, Expr, KeyBound, OutputColumn, PlanNode, SortKey } from "./plan.ts";
 import type { AstExpr, FromItem, SelectCore, SelectStatement, TypeName } from "./sql_ast.ts";
 import { SqlSyntaxError } from "./sql_lexer.ts";
@@ -503,6 +504,19 @@ export class Binder {
       name: op,
       strict: true,
       args: [left, right],
+      fn: ([a, b]) => resolved.fn(a!, b!),
+    };
+  }
+
+  /** `left op right` over already bound operands of the operator's own types. */
+  #binaryExpr(op: string, left: Expr, right: Expr): Expr {
+    const resolved = resolveBinary(op, left.type, right.type);
+    return {
+      kind: "call",
+      type: resolved.result,
+      name: op,
+      strict: true,
+      args: [this.#coerce(left, resolved.left), this.#coerce(right, resolved.right)],
       fn: ([a, b]) => resolved.fn(a!, b!),
     };
   }
@@ -1296,8 +1310,53 @@ export class Binder {
       right,
       ...joinCondition(conditionParts, leftWidth),
     };
-    if (inner || conjuncts.length === 0) return joined;
-    return { kind: "filter", columns: joined.columns, input: joined, predicate: andOf(conjuncts) };
+    const chosen = this.#indexNestedLoop(joined) ?? joined;
+    if (inner || conjuncts.length === 0) return chosen;
+    return { kind: "filter", columns: chosen.columns, input: chosen, predicate: andOf(conjuncts) };
+  }
+
+  #estimator: RowEstimator | undefined;
+
+  /** Row estimates from the tables' statistics at this statement's snapshot. */
+  get estimator(): RowEstimator {
+    this.#estimator ??= new RowEstimator((table) =>
+      this.ctx.catalog.statistics(table.def.name, this.ctx.txn, this.ctx.snapshot)
+    );
+    return this.#estimator;
+  }
+
+  /**
+   * The index nested loop for a hash join whose right side is a table with a key or index on
+   * its join columns, when looking each left row up costs less than building the hash table:
+   * about `lookupCost` probes per left row against one pass over the right table.
+   */
+  #indexNestedLoop(join: Extract<PlanNode, { kind: "join" }>): PlanNode | undefined {
+    if (join.hashKeys === undefined) return undefined;
+    if (join.joinType !== "inner" && join.joinType !== "left") return undefined;
+    const filter = join.right.kind === "filter" ? join.right : undefined;
+    const scan = filter?.input ?? join.right;
+    if (scan.kind !== "scan" || scan.lookup !== undefined || scan.lower || scan.upper) {
+      return undefined;
+    }
+    const lookupCost = 3;
+    const leftRows = this.estimator.rows(join.left);
+    if (leftRows * lookupCost >= this.estimator.rows(scan) + leftRows) return undefined;
+    const equalities: Expr[] = [];
+    for (const [i, right] of join.hashKeys.right.entries()) {
+      const value = asOuter(join.hashKeys.left[i]!);
+      if (right.kind !== "column" || value === undefined) return undefined;
+      equalities.push(this.#binaryExpr("=", right, value));
+    }
+    const access = this.accessPath(scan, andOf(equalities));
+    const keyed = access?.kind === "filter" ? access.input : access;
+    if (
+      keyed === undefined || !(keyed.kind === "indexScan" || keyed.kind === "scan" && keyed.lookup)
+    ) {
+      return undefined;
+    }
+    const right: PlanNode = filter === undefined ? access! : { ...filter, input: access! };
+    // The lookup answers the equalities; the rest of the condition stays on the pair.
+    return { ...join, right, hashKeys: undefined, lookup: true };
   }
 
   /**
@@ -1480,8 +1539,8 @@ const mirroredComparisons: Record<string, string> = {
 };
 
 /**
- * `column op value` (or mirrored) where the value is known before the scan: a constant, a
- * parameter, an enclosing row's column, or a cast of one.
+ * `column op value` (or mirrored) where the value is known before the scan: an expression of
+ * constants, parameters and enclosing rows' columns.
  */
 function columnComparison(
   call: Extract<Expr, { kind: "call" }>,
@@ -1489,10 +1548,13 @@ function columnComparison(
   const mirrored = mirroredComparisons[call.name];
   if (mirrored === undefined || call.args.length !== 2) return undefined;
   const [a, b] = call.args;
-  const known = (e: Expr | undefined): boolean =>
-    e !== undefined &&
-    (e.kind === "const" || e.kind === "param" || e.kind === "outer" ||
-      (e.kind === "call" && e.name === "cast" && known(e.args[0])));
+  // Known before the scan: reads no column of the scanned row (constants, parameters,
+  // enclosing rows, and functions of those).
+  const known = (e: Expr | undefined): boolean => {
+    if (e === undefined) return false;
+    const columns = columnsOf(e);
+    return columns !== undefined && columns.size === 0 && !isVolatile(e);
+  };
   if (a?.kind === "column" && known(b)) return { column: a.index, op: call.name, value: b! };
   if (b?.kind === "column" && known(a)) return { column: b.index, op: mirrored, value: a! };
   return undefined;

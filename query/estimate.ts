@@ -12,6 +12,7 @@ export const defaultTableRows = 1000;
 const equalitySelectivity = 0.005;
 const rangeSelectivity = 1 / 3;
 const defaultGroups = 200;
+const mirror: Record<string, string> = { "<": ">", "<=": ">=", ">": "<", ">=": "<=" };
 
 /** Statistics of a table, or null when it was never analyzed. */
 export type StatisticsLookup = (table: Table) => TableStatistics | null;
@@ -86,7 +87,9 @@ export class RowEstimator {
             : undefined;
           return distinct === undefined ? equalitySelectivity : 1 / distinct;
         }
-        if (["<", "<=", ">", ">="].includes(predicate.name)) return rangeSelectivity;
+        if (["<", "<=", ">", ">="].includes(predicate.name)) {
+          return this.#rangeSelectivity(predicate, input) ?? rangeSelectivity;
+        }
         if (predicate.name === "<>") return 1 - equalitySelectivity;
         return rangeSelectivity;
       }
@@ -95,13 +98,71 @@ export class RowEstimator {
     }
   }
 
+  /** Table statistics behind output column `index` of `node` (scans and what passes rows). */
+  #columnStats(
+    node: PlanNode,
+    index: number,
+  ): { stats: TableStatistics; column: number } | undefined {
+    switch (node.kind) {
+      case "scan":
+      case "indexScan": {
+        const stats = this.#stats(node.table);
+        return stats === null ? undefined : { stats, column: index };
+      }
+      case "filter":
+      case "sort":
+      case "limit":
+      case "materialize":
+        return this.#columnStats(node.input, index);
+      default:
+        return undefined;
+    }
+  }
+
+  /** `column op constant` against the column's sampled range, linearly interpolated. */
+  #rangeSelectivity(
+    predicate: Extract<Expr, { kind: "call" }>,
+    input: PlanNode,
+  ): number | undefined {
+    const [a, b] = predicate.args;
+    const flipped = a?.kind !== "column";
+    const column = flipped ? b : a;
+    const constant = flipped ? a : b;
+    if (column?.kind !== "column" || constant?.kind !== "const") return undefined;
+    const value = typeof constant.value === "number" || typeof constant.value === "bigint"
+      ? Number(constant.value)
+      : undefined;
+    const found = this.#columnStats(input, column.index);
+    const range = found?.stats.ranges?.[found.column];
+    if (value === undefined || range === undefined || range === null) return undefined;
+    const [low, high] = range;
+    const below = high === low ? (value >= low ? 1 : 0) : (value - low) / (high - low);
+    const lessThan = Math.min(1, Math.max(0, below));
+    const op = flipped ? mirror[predicate.name]! : predicate.name;
+    const fraction = op === "<" || op === "<=" ? lessThan : 1 - lessThan;
+    return Math.max(fraction, 1 / Math.max(1, found!.stats.rowCount));
+  }
+
   #estimate(node: PlanNode): number {
     switch (node.kind) {
       case "scan": {
         if (node.lookup !== undefined) return 1;
         const rows = this.#tableRows(node.table);
         const bounds = (node.lower ? 1 : 0) + (node.upper ? 1 : 0);
-        return bounds === 0 ? rows : rows * (bounds === 1 ? rangeSelectivity : 0.1);
+        if (bounds === 0) return rows;
+        const key = node.table.def.primaryKey[0]!;
+        const range = this.#stats(node.table)?.ranges?.[key];
+        const bound = (b: typeof node.lower) =>
+          b?.values[0]?.kind === "const" ? Number(b.values[0].value) : undefined;
+        const lower = bound(node.lower);
+        const upper = bound(node.upper);
+        if (range !== undefined && range !== null && range[1] > range[0]) {
+          const [low, high] = range;
+          const from = lower === undefined ? low : Math.max(low, lower);
+          const to = upper === undefined ? high : Math.min(high, upper);
+          return rows * Math.max(0, (to - from) / (high - low));
+        }
+        return rows * (bounds === 1 ? rangeSelectivity : 0.1);
       }
       case "indexScan": {
         const index = node.table.def.indexes.find((i) => i.name === node.index);

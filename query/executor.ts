@@ -509,10 +509,40 @@ function concatRows(a: Row, b: Row): Row {
   return out;
 }
 
+/** An index nested loop: the right plan runs once per left row, that row as its enclosing row. */
+async function* lookupJoin(
+  node: Extract<PlanNode, { kind: "join" }>,
+  ctx: ExecContext,
+): AsyncGenerator<Row[]> {
+  const nullRight: Row = new Array(node.right.columns.length).fill(null);
+  for await (const batch of execute(node.left, ctx)) {
+    const out: Row[] = [];
+    for (const left of batch) {
+      const matches = await collect(node.right, { ...ctx, outer: [...ctx.outer, left] });
+      let matched = false;
+      for (const right of matches) {
+        const combined = concatRows(left, right);
+        if (node.condition !== undefined && !(await passes(node.condition, combined, ctx))) {
+          continue;
+        }
+        matched = true;
+        out.push(combined);
+      }
+      if (!matched && node.joinType === "left") out.push(concatRows(left, nullRight));
+    }
+    if (out.length > 0) yield out;
+    await ctx.yieldPoint();
+  }
+}
+
 async function* join(
   node: Extract<PlanNode, { kind: "join" }>,
   ctx: ExecContext,
 ): AsyncGenerator<Row[]> {
+  if (node.lookup) {
+    yield* lookupJoin(node, ctx);
+    return;
+  }
   const rightRows = await collect(node.right, ctx);
   const rightWidth = node.right.columns.length;
   const leftWidth = node.left.columns.length;

@@ -106,3 +106,67 @@ function children(expr: Expr): Expr[] {
       return [];
   }
 }
+
+/**
+ * `expr` as seen from a plan nested one level inside the row it reads: its input columns become
+ * enclosing-row references (depth 1) and enclosing references go one level further out.
+ */
+export function asOuter(expr: Expr): Expr | undefined {
+  if (columnsOf(expr) === undefined) return undefined;
+  const rewrite = (e: Expr): Expr => {
+    switch (e.kind) {
+      case "column":
+        return { kind: "outer", type: e.type, depth: 1, index: e.index };
+      case "outer":
+        return { ...e, depth: e.depth + 1 };
+      default:
+        return mapChildren(e, rewrite);
+    }
+  };
+  return rewrite(expr);
+}
+
+/** `expr` with `f` applied to each direct sub-expression (no subqueries inside). */
+function mapChildren(expr: Expr, f: (e: Expr) => Expr): Expr {
+  switch (expr.kind) {
+    case "call":
+    case "and":
+    case "or":
+    case "coalesce":
+      return { ...expr, args: expr.args.map(f) };
+    case "not":
+    case "isNull":
+    case "isBool":
+      return { ...expr, arg: f(expr.arg) };
+    case "distinct":
+      return { ...expr, left: f(expr.left), right: f(expr.right) };
+    case "case":
+      return {
+        ...expr,
+        whens: expr.whens.map((w) => ({ when: f(w.when), then: f(w.then) })),
+        otherwise: expr.otherwise && f(expr.otherwise),
+      };
+    case "inList":
+      return { ...expr, arg: f(expr.arg), list: expr.list.map(f) };
+    case "array":
+      return { ...expr, elements: expr.elements.map(f) };
+    default:
+      return expr;
+  }
+}
+
+/** Functions whose result may differ between calls in one statement. */
+const volatileFunctions: ReadonlySet<string> = new Set([
+  "random",
+  "nextval",
+  "setval",
+  "clock_timestamp",
+  "timeofday",
+  "gen_random_uuid",
+]);
+
+/** Whether `expr` calls a volatile function (so it cannot be evaluated once for many rows). */
+export function isVolatile(expr: Expr): boolean {
+  if (expr.kind === "call" && volatileFunctions.has(expr.name)) return true;
+  return children(expr).some(isVolatile);
+}

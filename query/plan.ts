@@ -147,6 +147,11 @@ export type PlanNode =
     condition: Expr | undefined;
     /** Equi-join keys for a hash join: left exprs (on left rows) and right exprs (on right rows). */
     hashKeys: { left: Expr[]; right: Expr[] } | undefined;
+    /**
+     * An index nested loop: `right` runs again for every left row, which it sees as its
+     * enclosing row (`outer` depth 1), typically a key lookup. Inner and left joins only.
+     */
+    lookup?: true;
   }
   | {
     kind: "aggregate";

@@ -1,0 +1,13 @@
+create table dims (id int primary key, amount int, tag text);
+create table facts (id int primary key, dim_id int, grp int);
+insert into dims select g, g % 97, 't' || (g % 5)::text from generate_series(1, 5000) g;
+insert into facts select g, (g * 13) % 5000 + 1, g % 50 from generate_series(1, 5000) g;
+insert into facts values (6000, null, 1), (6001, 999999, 1);
+create index on dims (tag);
+analyze;
+select f.id, d.amount from facts f join dims d on d.id = f.dim_id where f.id = 77;
+select f.id, d.amount from facts f left join dims d on d.id = f.dim_id where f.id in (6000, 6001, 5) order by 1;
+select f.id, d.id from facts f join dims d on d.id = f.dim_id and d.amount > 50 where f.id < 20 order by 1;
+select count(*) from facts f join dims d on d.tag = 't' || (f.grp % 5)::text where f.id < 3;
+select f.grp, count(*), sum(d.amount) from facts f join dims d on d.id = f.dim_id group by f.grp order by f.grp limit 5;
+select f.id, (select count(*) from facts f2 join dims d2 on d2.id = f2.dim_id where f2.grp = f.grp and f2.id < 200) from facts f where f.id < 4 order by 1;

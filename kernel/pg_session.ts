@@ -424,7 +424,7 @@ export async function servePostgres(
         if (message.name !== "" && statements.has(message.name)) {
           throw new ExoError("42P05", `prepared statement "${message.name}" already exists`);
         }
-        const parsed = parseSql(message.sql);
+        const parsed = parseCached(message.sql);
         if (parsed.length > 1) {
           throw new ExoError("42601", "cannot insert multiple commands into a prepared statement");
         }
@@ -553,6 +553,26 @@ export async function servePostgres(
 
   /** Binds once at Parse time to learn parameter and result types (no execution). */
   const describe = (
+    statement: Statement,
+    paramTypes: SqlType[],
+  ): { columns: OutputColumn[] | undefined; paramTypes: SqlType[] } => {
+    // Clients that Parse the same text again (unnamed statements) reuse the description while
+    // the catalog and time zone are unchanged, as the plan cache does.
+    const { catalog } = appliance.engine;
+    const version = catalog.stableVersion;
+    const key = paramTypes.map((p) => `${p.id}:${p.typmod}`).join(",") +
+      `@${session.textSettings.timeZoneOffsetSeconds}`;
+    const cached = describeCache.get(statement);
+    if (
+      version !== undefined && cached !== undefined && cached.catalog === catalog &&
+      cached.version === version && cached.key === key
+    ) return cached.result;
+    const result = describeNow(statement, paramTypes);
+    if (version !== undefined) describeCache.set(statement, { catalog, version, key, result });
+    return result;
+  };
+
+  const describeNow = (
     statement: Statement,
     paramTypes: SqlType[],
   ): { columns: OutputColumn[] | undefined; paramTypes: SqlType[] } => {
@@ -876,6 +896,14 @@ function csvField(text: string): string {
  */
 const parseCache = new Map<string, ReturnType<typeof parseSql>>();
 const parseCacheEntriesMax = 512;
+
+/** Statement descriptions (Parse) by parsed statement, valid for one catalog version. */
+const describeCache = new WeakMap<Statement, {
+  catalog: unknown;
+  version: number;
+  key: string;
+  result: { columns: OutputColumn[] | undefined; paramTypes: SqlType[] };
+}>();
 
 function parseCached(sql: string): ReturnType<typeof parseSql> {
   const hit = parseCache.get(sql);

@@ -581,7 +581,7 @@ export async function servePostgres(
     try {
       const binder = new Binder({
         catalog,
-        txn: undefined,
+        txn: session.nextStatementReader, // a block's own uncommitted tables are visible to it
         snapshot,
         paramTypes: [...paramTypes],
         settings: session.textSettings,

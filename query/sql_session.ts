@@ -113,6 +113,16 @@ export class SqlSession {
     this.#engine = engine;
   }
 
+  /**
+   * The open transaction block as its next statement will see it — every change of its earlier
+   * statements visible — for describing a statement before it runs (Parse). Undefined outside
+   * a block.
+   */
+  get nextStatementReader(): Transaction | undefined {
+    const txn = this.#explicit ? this.#txn : undefined;
+    return txn === undefined ? undefined : Object.create(txn, { cid: { value: txn.cid + 1 } });
+  }
+
   /** ReadyForQuery status: idle, in a transaction block, or in a failed one. */
   get status(): "I" | "T" | "E" {
     if (!this.#explicit) return "I";

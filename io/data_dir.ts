@@ -126,6 +126,7 @@ function formatNew(options: DataDirOptions, imagePath: string, logPath: string):
     initialBlocks: options.logDeviceBytes / block,
     extentBlocks: options.logDeviceBytes / block,
     imageId,
+    zeroFill: true, // synced on every commit: see FormatOptions.zeroFill
   });
   log.close();
   flushDirectory(options.dataDir);

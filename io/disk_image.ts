@@ -39,7 +39,18 @@ export interface FormatOptions {
   extentBlocks: number;
   /** Shared by an image and its log device; fresh when omitted. */
   imageId?: string;
+  /**
+   * Write zeros over the whole device at format instead of only reserving it. A reserved but
+   * never written extent makes each first write to it a metadata change that fdatasync must
+   * journal too (ext4's unwritten extents): measured, a commit's sync took about twice as long
+   * on a reserved log as on a written one. The log device is synced on every commit, so it is
+   * written out once at format, as PostgreSQL zero-fills its WAL segments.
+   */
+  zeroFill?: boolean;
 }
+
+/** Bytes written per call while zero-filling a device at format. */
+const zeroFillChunkBytes = 1 << 20;
 
 /** What mount expects to find. */
 export interface MountExpectations {
@@ -122,6 +133,13 @@ export function formatDevice(raw: RawDevice, options: FormatOptions): DiskImage 
   assert(options.extentBlocks >= 1, "extents hold at least one block");
   const device = new BlockDevice(raw, options.blockSizeBytes);
   device.grow(options.initialBlocks);
+  if (options.zeroFill === true) {
+    const totalBytes = options.initialBlocks * options.blockSizeBytes;
+    const zeros = new Uint8Array(Math.min(zeroFillChunkBytes, totalBytes));
+    for (let offset = 0; offset < totalBytes; offset += zeros.length) {
+      raw.write(zeros.subarray(0, Math.min(zeros.length, totalBytes - offset)), offset);
+    }
+  }
   device.flush();
   const superblock: Superblock = {
     role: options.role,

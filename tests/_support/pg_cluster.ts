@@ -15,12 +15,14 @@ export interface PgCluster {
 }
 
 const candidateBinDirs = ["/usr/lib/postgresql/15/bin", "/usr/local/bin", "/usr/bin"];
+const readinessTool = "pg_isready";
 
 /** The directory holding `initdb` and `postgres`, or undefined where they are not installed. */
 export function findPgBinDir(): string | undefined {
   for (const dir of candidateBinDirs) {
     try {
-      if (Deno.statSync(`${dir}/initdb`).isFile && Deno.statSync(`${dir}/postgres`).isFile) {
+      const has = (name: string) => Deno.statSync(`${dir}/${name}`).isFile;
+      if (has("initdb") && has("postgres") && has(readinessTool)) {
         return dir;
       }
     } catch { /* not here */ }
@@ -103,20 +105,21 @@ export async function startPgCluster(settings: Record<string, string> = {}): Pro
       log = (log + decoder.decode(value)).slice(-8000);
     }
   })();
-  // Ready when it accepts connections: poll for at most 30 s.
+  // Ready when it accepts queries, not only connections (during startup it refuses them with
+  // "the database system is starting up"): pg_isready says so. Poll for at most 30 s.
   const deadline = Date.now() + 30_000;
   for (;;) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new Error(`PostgreSQL did not start on port ${port}: ${log}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+    const ready = await new Deno.Command(`${binDir}/${readinessTool}`, {
+      args: ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-q"],
+      stdout: "null",
+      stderr: "null",
+    }).output().catch(() => undefined);
+    if (ready?.success) break;
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`PostgreSQL did not start on port ${port}: ${log}`);
     }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
     port,

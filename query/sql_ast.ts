@@ -97,6 +97,8 @@ export type FromItem =
   | {
     kind: "table";
     name: string;
+    /** The schema when the name was qualified (pg_catalog, information_schema, public …). */
+    schema?: string;
     alias: string | undefined;
     columnAliases: string[];
     offset: number;

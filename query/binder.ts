@@ -982,7 +982,20 @@ export class Binder {
       }
       case "join": {
         const left = this.#fromItem(item.left, outer);
-        const right = this.#fromItem(item.right, outer);
+        const lateral = item.right.kind === "subquery" && item.right.lateral === true;
+        if (lateral && (item.joinType === "right" || item.joinType === "full")) {
+          throw new BindError(
+            "42601",
+            `The combining JOIN type must be INNER or LEFT for a LATERAL reference.`,
+            item.offset,
+          );
+        }
+        const right = lateral
+          ? this.#lateral(
+            item.right as Extract<FromItem, { kind: "subquery" }>,
+            { columns: left.scope.columns, ...(outer ? { parent: outer } : {}) },
+          )
+          : this.#fromItem(item.right, outer);
         const shifted = right.scope.columns.map((c) => ({
           ...c,
           index: c.index + left.plan.columns.length,
@@ -1021,10 +1034,28 @@ export class Binder {
           right: right.plan,
           condition,
           hashKeys: undefined,
+          ...(lateral ? { lookup: true as const } : {}),
         };
         return { plan, scope };
       }
     }
+  }
+
+  /** A LATERAL subquery: bound with the FROM items to its left as its outer scope. */
+  #lateral(
+    item: Extract<FromItem, { kind: "subquery" }>,
+    leftScope: Scope,
+  ): { plan: PlanNode; scope: Scope } {
+    const { plan } = this.select(item.query, leftScope);
+    const columns = plan.columns.map((c, index) => ({
+      table: item.alias,
+      name: item.columnAliases[index] ?? c.name,
+      type: c.type,
+      index,
+      tableOid: 0,
+      columnNumber: 0,
+    }));
+    return { plan, scope: { columns } };
   }
 
   // -------------------------------------------------------------- SELECT

@@ -113,11 +113,8 @@ export function compileRegex(pattern: string, caseInsensitive: boolean): RegExp 
   try {
     re = new RegExp(source, flags);
   } catch (error) {
-    throw invalid(
-      error instanceof Error
-        ? error.message.replace(/^Invalid regular expression: /, "")
-        : String(error),
-    );
+    const message = error instanceof Error ? error.message : String(error);
+    throw invalid(jsRegexMessage(message));
   }
   if (cache.size >= cacheLimit) cache.clear();
   cache.set(key, re);
@@ -127,4 +124,17 @@ export function compileRegex(pattern: string, caseInsensitive: boolean): RegExp 
 /** `text ~ pattern` (and ~*, !~, !~*). */
 export function regexMatches(text: string, pattern: string, caseInsensitive: boolean): boolean {
   return compileRegex(pattern, caseInsensitive).test(text);
+}
+
+/** PostgreSQL's wording for what JavaScript's RegExp rejected. */
+function jsRegexMessage(message: string): string {
+  const detail = message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, "");
+  if (/Unterminated group|Unmatched '\)'/.test(detail)) return "parentheses () not balanced";
+  if (/Unterminated character class/.test(detail)) return "brackets [] not balanced";
+  if (/Nothing to repeat/.test(detail)) return "quantifier operand invalid";
+  if (/numbers out of order|Incomplete quantifier/.test(detail)) {
+    return "invalid repetition count(s)";
+  }
+  if (/\\ at end of pattern/.test(detail)) return "invalid escape \\ sequence";
+  return detail;
 }

@@ -108,6 +108,8 @@ export type FromItem =
     query: SelectStatement;
     alias: string;
     columnAliases: string[];
+    /** LATERAL: may refer to FROM items to its left (re-run per left row). */
+    lateral?: boolean;
     offset: number;
   }
   | {

@@ -1003,7 +1003,7 @@ class Parser {
 
   #tableRef(): FromItem {
     const offset = this.#peek.offset;
-    this.#word("lateral");
+    const lateral = this.#word("lateral");
     if (this.#punct("(")) {
       if (this.#isWord("select") || this.#isWord("values") || this.#isWord("with")) {
         const query = this.#select();
@@ -1014,6 +1014,7 @@ class Parser {
           query,
           alias: alias ?? "subquery",
           columnAliases: columns,
+          ...(lateral ? { lateral } : {}),
           offset,
         };
       }

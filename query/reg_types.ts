@@ -154,7 +154,9 @@ export function typeOidOfName(text: string): number | undefined {
 export function regOutput(type: SqlType, value: SqlValue, model: CatalogModel | undefined): string {
   if (type.id === QueryTypeId.regproc) return String(value);
   const oid = Number(value);
-  if (type.id === QueryTypeId.oid || model === undefined) return String(oid);
+  if (type.id === QueryTypeId.oid) return String(oid);
+  if (oid === 0) return "-"; // InvalidOid prints as "-" in every reg* type
+  if (model === undefined) return String(oid);
   switch (type.id) {
     case QueryTypeId.regclass: {
       const relation = model.byOid.get(oid);

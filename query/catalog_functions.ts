@@ -17,6 +17,7 @@ import {
 import { DataError, formatValue } from "./pg_text.ts";
 import { formatType, quoteIdent } from "./reg_types.ts";
 import { parseSql } from "./sql_parser.ts";
+import { resolveTypeName } from "./binder.ts";
 import type { AstExpr } from "./sql_ast.ts";
 import {
   arrayOf,
@@ -247,15 +248,23 @@ export function defaultExpression(table: TableDef, position: number): string | n
   const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
   switch (ast.kind) {
     case "string":
-      if (column.type.id === TypeId.integer && /^\d+$/.test(ast.value.trim())) {
-        return String(Number(ast.value));
+      // An untyped literal becomes a constant of the column's type.
+      if (column.type.id === TypeId.integer && /^\s*-?\d+\s*$/.test(ast.value)) {
+        return numberLiteral(ast.value.trim());
+      }
+      if (column.type.id === TypeId.boolean && /^\s*(t|true|f|false)\s*$/i.test(ast.value)) {
+        return /^\s*t/i.test(ast.value) ? "true" : "false";
       }
       return `${quote(ast.value)}::${typeText}`;
     case "number":
-      if (column.type.id === TypeId.integer || column.type.id === TypeId.numeric) {
-        return ast.text.startsWith("-") ? `${quote(ast.text)}::${typeText}` : ast.text;
+      // The literal keeps its own type; the implicit cast to the column's type is not printed.
+      return numberLiteral(ast.text);
+    case "cast":
+      if (ast.arg.kind === "number" || ast.arg.kind === "string") {
+        const value = ast.arg.kind === "number" ? ast.arg.text : ast.arg.value;
+        return `${quote(value)}::${formatType(typeOidOf(resolveTypeName(ast.type)), -1)}`;
       }
-      return `${quote(ast.text)}::${typeText}`;
+      return column.defaultSql;
     case "bool":
       return ast.value ? "true" : "false";
     case "null":
@@ -273,6 +282,20 @@ export function defaultExpression(table: TableDef, position: number): string | n
     default:
       return column.defaultSql;
   }
+}
+
+/** A numeric literal as ruleutils prints the constant: int4 bare, others labelled unless float-like. */
+function numberLiteral(text: string): string {
+  const negative = text.startsWith("-");
+  if (/^-?\d+$/.test(text)) {
+    const value = BigInt(text);
+    if (value >= -2147483648n && value <= 2147483647n) {
+      return negative ? `'${text}'::integer` : text;
+    }
+    const type = value >= -(2n ** 63n) && value < 2n ** 63n ? "bigint" : "numeric";
+    return `'${text}'::${type}`;
+  }
+  return negative ? `'${text}'::numeric` : text;
 }
 
 fixed("pg_get_expr", [[t.text, t.oid], [t.text, t.oid, t.bool]], t.text, ([text, relid], ctx) => {

@@ -1420,6 +1420,22 @@ class Parser {
             offset,
           };
         }
+        if (
+          !t.quoted && ["current_schema", "current_catalog", "current_role"].includes(t.text) &&
+          !(this.#peek.kind === "punct" && (this.#peek.text === "(" || this.#peek.text === "."))
+        ) {
+          // SQL value functions written without parentheses.
+          return {
+            kind: "call",
+            name: t.text,
+            args: [],
+            distinct: false,
+            star: false,
+            orderBy: [],
+            filter: undefined,
+            offset,
+          };
+        }
         const parts = [t.text];
         while (this.#peek.kind === "punct" && this.#peek.text === ".") {
           this.#next();

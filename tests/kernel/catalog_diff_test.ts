@@ -56,6 +56,8 @@ const queries = [
   "select current_user, session_user, current_database(), current_schema(), current_schemas(true), current_setting('DateStyle'), pg_is_in_recovery()",
   "select pg_table_is_visible('t'::regclass), has_table_privilege('t', 'select'), has_schema_privilege('public', 'usage')",
   "select current_setting('no_such_setting')",
+  "select current_schema, current_catalog, current_role, user",
+  "select name, setting from pg_settings where name in ('DateStyle', 'IntervalStyle', 'server_encoding', 'standard_conforming_strings') order by 1",
 ];
 
 /** A connected client; retries (at most 5 s) while a fresh PostgreSQL still starts up (57P03). */

@@ -104,7 +104,8 @@ async function describe(binDir: string, port: number): Promise<Map<string, strin
 const binDir = findPgBinDir();
 
 Deno.test({
-  name: "psql \\dt, \\d, \\di, \\ds, \\dn, \\du, \\l and \\conninfo print what PostgreSQL 15 prints",
+  name:
+    "psql \\dt, \\d, \\di, \\ds, \\dn, \\du, \\l and \\conninfo print what PostgreSQL 15 prints",
   ignore: binDir === undefined,
   async fn() {
     const pg = await startPgCluster();

@@ -18,6 +18,7 @@ import { DataError, formatValue } from "./pg_text.ts";
 import { formatType, quoteIdent } from "./reg_types.ts";
 import { parseSql } from "./sql_parser.ts";
 import { resolveTypeName } from "./binder.ts";
+import { checkDefinition } from "./check_deparse.ts";
 import type { AstExpr } from "./sql_ast.ts";
 import {
   arrayOf,
@@ -216,9 +217,7 @@ fixed("pg_get_constraintdef", [[t.oid], [t.oid, t.bool]], t.text, ([oid, pretty]
     case "u":
       return `UNIQUE (${columns.join(", ")})`;
     case "c":
-      return pretty === true
-        ? `CHECK (${constraint.checkSql})`
-        : `CHECK ((${constraint.checkSql}))`;
+      return checkDefinition(session(ctx), constraint.table, constraint.checkSql!, pretty === true);
   }
 });
 

@@ -15,6 +15,8 @@ const schema = [
   "create table t (id int primary key, name text not null default 'x', v numeric(10,2), " +
   "code varchar(8) unique, flag boolean)",
   "create table u (a int, b text)",
+  "create table ck (v numeric check (v > 0), w int check (w >= -1 and w < 100), " +
+  "s text check (s <> ''), f float8 check (f < 1.5), constraint named check (v < 1000.5))",
 ];
 
 const queries = [
@@ -40,6 +42,7 @@ const queries = [
   "select attname, atttypid::regtype, atttypmod, attnum, attnotnull, atthasdef, attisdropped, attidentity from pg_attribute where attrelid = 't'::regclass and attnum > 0 order by attnum",
   "select c2.relname, i.indisprimary, i.indisunique, pg_get_indexdef(i.indexrelid), pg_get_indexdef(i.indexrelid, 0, true) from pg_index i join pg_class c2 on c2.oid = i.indexrelid where i.indrelid = 't'::regclass order by 1",
   "select conname, contype, pg_get_constraintdef(oid), pg_get_constraintdef(oid, true), conrelid::regclass from pg_constraint where conrelid = 't'::regclass order by 1",
+  "select conname, pg_get_constraintdef(oid), pg_get_constraintdef(oid, true) from pg_constraint where conrelid = 'ck'::regclass order by 1",
   "select a.attname, pg_get_expr(d.adbin, d.adrelid) from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum where d.adrelid = 't'::regclass",
   "select nspname, pg_get_userbyid(nspowner) from pg_namespace order by 1",
   "select schemaname, tablename, hasindexes from pg_tables where schemaname = 'public' order by 2",

@@ -234,6 +234,9 @@ export function columnTypeOid(table: TableDef, position: number): number {
  */
 export function defaultExpression(table: TableDef, position: number): string | null {
   const column = table.columns[position]!;
+  if (column.serial === true) {
+    return `nextval('${quoteIdent(`${table.name}_${column.name}_seq`)}'::regclass)`;
+  }
   if (column.defaultSql === null) return null;
   let ast: AstExpr;
   try {

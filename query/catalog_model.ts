@@ -68,6 +68,8 @@ export interface RelationEntry {
   };
   /** For sequences: the identity column it feeds. */
   sequenceColumn?: number;
+  /** For CREATE SEQUENCE sequences: start and increment. */
+  sequence?: { start: bigint; increment: bigint };
   /** For system relations: their column names and types. */
   systemColumns?: { name: string; type: SqlType }[];
 }
@@ -322,6 +324,15 @@ export function catalogModel(view: SessionView): CatalogModel {
       });
     });
   }
+  for (const sequence of view.catalog.sequences(view.txn, view.snapshot)) {
+    relations.push({
+      oid: sequenceOid(sequence.name),
+      name: sequence.name,
+      namespace: namespaceOid.public,
+      kind: "S",
+      sequence: { start: sequence.start, increment: sequence.increment },
+    });
+  }
   const model: CatalogModel = {
     relations,
     byOid: new Map(relations.map((r) => [r.oid, r])),
@@ -345,6 +356,19 @@ export function catalogModel(view: SessionView): CatalogModel {
   };
   models.set(view, model);
   return model;
+}
+
+/**
+ * The oid of a CREATE SEQUENCE sequence (it has no tree): a 28-bit FNV-1a hash of its name in
+ * the range 0x70000000–0x7fffffff, above synthetic table slots (a hash collision between two
+ * sequence names is possible and would show two pg_class rows with one oid).
+ */
+export function sequenceOid(name: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(name)) {
+    hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
+  }
+  return 0x7000_0000 + (hash & 0x0fff_ffff);
 }
 
 /** The oid of a column default (pg_attrdef.oid). */

@@ -70,8 +70,14 @@ function attributes(relation: RelationEntry) {
         length: typeLength(type),
         notNull: column.notNull || def.primaryKey.includes(i),
         dropped: column.dropped,
-        hasDefault: column.defaultSql !== null,
-        identity: column.identity === "always" ? "a" : column.identity === "by default" ? "d" : "",
+        hasDefault: column.defaultSql !== null || column.serial === true,
+        identity: column.serial === true
+          ? ""
+          : column.identity === "always"
+          ? "a"
+          : column.identity === "by default"
+          ? "d"
+          : "",
         attnum: i + 1,
       };
     });
@@ -239,7 +245,7 @@ table("pg_attrdef", 2604, [
   for (const r of model.relations) {
     if (r.kind !== "r" || r.table === undefined) continue;
     r.table.columns.forEach((column, i) => {
-      if (column.defaultSql === null || column.dropped) return;
+      if ((column.defaultSql === null && column.serial !== true) || column.dropped) return;
       // adbin refers back to the live default; pg_get_expr prints it.
       out.push({
         oid: attrdefOid(r.table!, i),
@@ -719,11 +725,11 @@ table("pg_sequences", 12120, [
     schemaname: "public",
     sequencename: r.name,
     sequenceowner: model.roles[0]!.name,
-    data_type: columnTypeOid(r.table!, r.sequenceColumn!),
-    start_value: 1n,
+    data_type: r.table === undefined ? 20 : columnTypeOid(r.table, r.sequenceColumn!),
+    start_value: r.sequence?.start ?? 1n,
     min_value: 1n,
     max_value: 9223372036854775807n,
-    increment_by: 1n,
+    increment_by: r.sequence?.increment ?? 1n,
     cache_size: 1n,
     last_value: null,
   })), "v");

@@ -1475,6 +1475,7 @@ function columnDef(c: ColumnDefinition): ColumnDef {
     missing: null,
     dropped: false,
     identity: serial ? "by default" : c.identity ?? null,
+    ...(serial ? { serial } : {}),
   };
 }
 

@@ -22,13 +22,18 @@ const schema = [
   "code varchar(8) unique, " +
   "n bigint default 0, d date default '2020-01-01', f float8 default -1.5, i int default -1, " +
   "b boolean default true, ts timestamptz default now())",
+  "create index t_n_idx on t (n)",
+  "create unique index t_n_d_idx on t (n desc, d)",
   "create table u (a int, b text, c boolean not null)",
+  "create table w (id serial primary key, note text)",
+  "create sequence s1",
 ];
 
 const commands = [
   "\\dt",
   "\\d t",
   "\\d u",
+  "\\d w",
   "\\d t_pkey",
   "\\di",
   "\\ds",
@@ -89,7 +94,7 @@ async function describe(binDir: string, port: number): Promise<Map<string, strin
   await waitReady(binDir, port);
   for (const statement of schema) {
     const out = await psql(binDir, port, ["-v", "ON_ERROR_STOP=1", "-c", statement]);
-    assert.match(out, /CREATE TABLE/, `${statement}: ${out}`);
+    assert.match(out, /^CREATE (TABLE|INDEX|SEQUENCE)/, `${statement}: ${out}`);
   }
   const outputs = new Map<string, string>();
   for (const command of commands) {

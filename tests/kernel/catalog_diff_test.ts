@@ -1,7 +1,7 @@
 /**
  * Catalog queries and catalog functions, differential against PostgreSQL 15: the same schema on
  * both servers, the same queries through node-postgres with every value kept as the server's
- * text, the same rows (or the same SQLSTATE) expected. Oids of user objects differ between the
+ * text, the same rows (or the same SQLSTATE and message) expected. Oids of user objects differ between the
  * two servers, so queries print names (regclass, regtype) rather than user oids.
  */
 import assert from "node:assert/strict";
@@ -33,6 +33,9 @@ const queries = [
   // regular expressions
   "select 'abc' ~ 'b', 'abc' ~ '^b', 'ABC' ~* 'b', 'abc' !~ 'z', 'abc' !~* 'B', 'pg_toast' ~ '^pg_', 'a.c' ~ '^a\\.c$'",
   "select 'x' ~ '('",
+  "select 'Hello World' ~ '\\mWorld', 'Hello World' ~ 'o\\M', 'foo bar' ~ '\\yba', 'foo bar' ~ 'o\\Yb', 'a1' ~ '^[[:alpha:]][[:digit:]]$', 'ABC' ~ '(?i)abc', 'a.c' ~ '***=a.c', 'abc' ~ '***=a.c', E'x\\ny' ~ 'x.y', E'x\\ny' ~ '^y', 'a]b' ~ '[]]', 'x y' ~ '[[:space:]]', 'ab' ~* '^A[[:upper:]]$'",
+  "select 'abc' ~ 'a{2,1}'",
+  "select 'abc' ~ '[[:nosuch:]]'",
   "select 'abc' OPERATOR(pg_catalog.~) '^(abc)$' COLLATE pg_catalog.default, 'ab' ~ '[[:alpha:]]{2}'",
   // arrays
   "select 2 = any(array[1, 2]), 3 = all(array[3, 3]), 4 = any(array[1, null]), 'b' = any('{a,b}'::text[]), (array[10, 20, 30])[2], array_upper(array[1, 2, 3], 1)",
@@ -55,6 +58,10 @@ const queries = [
   // correlated subqueries over the catalog
   "select c.relname, (select count(*) from pg_attribute a where a.attrelid = c.oid and a.attnum > 0) from pg_class c where c.relname in ('t', 'u') order by 1",
   "select c.relname from pg_class c where exists (select 1 from pg_index i where i.indrelid = c.oid and i.indisprimary) and c.relnamespace = 2200",
+  // pgbench's partition probe (LATERAL, left joins to empty catalogs, grouping)
+  "select o.n, p.partstrat, pg_catalog.count(i.inhparent) from pg_catalog.pg_class as c join pg_catalog.pg_namespace as n on (n.oid = c.relnamespace) cross join lateral (select pg_catalog.array_position(pg_catalog.current_schemas(true), n.nspname)) as o(n) left join pg_catalog.pg_partitioned_table as p on (p.partrelid = c.oid) left join pg_catalog.pg_inherits as i on (c.oid = i.inhparent) where c.relname = 't' and o.n is not null group by 1, 2 order by 1 asc limit 1",
+  // postgres.js's startup type query
+  "select b.oid, b.typarray from pg_catalog.pg_type a left join pg_catalog.pg_type b on b.oid = a.typelem where a.typcategory = 'A' and b.oid in (16, 20, 21, 23, 25, 700, 701, 1043, 1082, 1114, 1184, 1700) group by b.oid, b.typarray order by b.oid",
   // session functions
   "select current_user, session_user, current_database(), current_schema(), current_schemas(true), current_setting('DateStyle'), pg_is_in_recovery()",
   "select pg_table_is_visible('t'::regclass), has_table_privilege('t', 'select'), has_schema_privilege('public', 'usage')",
@@ -93,7 +100,8 @@ async function rowsOf(port: number): Promise<Map<string, string>> {
         const result = await client.query({ text: query, rowMode: "array" });
         out.set(query, JSON.stringify(result.rows));
       } catch (error) {
-        out.set(query, `ERROR ${(error as { code?: string }).code}`);
+        const { code, message } = error as { code?: string; message?: string };
+        out.set(query, `ERROR ${code} ${message}`);
       }
     }
   } finally {
@@ -105,7 +113,7 @@ async function rowsOf(port: number): Promise<Map<string, string>> {
 const binDir = findPgBinDir();
 
 Deno.test({
-  name: "catalog queries and functions give PostgreSQL 15's rows and SQLSTATEs",
+  name: "catalog queries and functions give PostgreSQL 15's rows, SQLSTATEs and messages",
   ignore: binDir === undefined,
   async fn() {
     const cluster = await startPgCluster();

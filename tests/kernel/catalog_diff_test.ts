@@ -1,8 +1,8 @@
 /**
  * Catalog queries and catalog functions, differential against PostgreSQL 15: the same schema on
  * both servers, the same queries through node-postgres with every value kept as the server's
- * text, the same rows (or the same SQLSTATE and message) expected. Oids of user objects differ between the
- * two servers, so queries print names (regclass, regtype) rather than user oids.
+ * text, the same rows (or the same SQLSTATE and message) expected. Oids of user objects differ
+ * between the two servers, so queries print names (regclass, regtype) rather than user oids.
  */
 import assert from "node:assert/strict";
 import pg from "pg";

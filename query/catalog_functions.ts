@@ -148,6 +148,7 @@ fixed(
   ([oid], ctx) => model(ctx).byOid.get(oid as number)?.kind === "r",
 );
 fixed("pg_get_statisticsobjdef_columns", [[t.oid]], t.text, () => null);
+fixed(["pg_get_function_result", "pg_get_function_arguments"], [[t.oid]], t.text, () => null);
 fixed(["obj_description", "shobj_description"], [[t.oid], [t.oid, t.name]], t.text, () => null);
 fixed("col_description", [[t.oid, t.int4]], t.text, () => null);
 fixed(

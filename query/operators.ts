@@ -334,6 +334,22 @@ export function resolveBinary(op: string, leftIn: SqlType, rightIn: SqlType): Bi
         fn: (a, b) => String(a) + String(b),
       };
     }
+    // array || array, array || element, element || array (one dimension).
+    const array = left.id === 100 ? left : right;
+    const element = array.element ?? t.text;
+    const asArray = (side: SqlType) => (side.id === 100 || isUnknown(side) ? array : element);
+    return {
+      left: asArray(left),
+      right: right.id === 100 || (isUnknown(right) && left.id !== 100) ? array : asArray(right),
+      result: array,
+      fn: (a, b) => {
+        const head = left.id === 100 || isUnknown(left) ? (a as unknown as SqlValue[]) : [a];
+        const tail = right.id === 100 || (isUnknown(right) && left.id !== 100)
+          ? (b as unknown as SqlValue[])
+          : [b];
+        return [...head, ...tail] as unknown as SqlValue;
+      },
+    };
   }
   const compare = comparisonOps[op];
   if (compare !== undefined) {

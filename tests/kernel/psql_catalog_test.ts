@@ -32,6 +32,7 @@ const schema = [
 const commands = [
   "\\dt",
   "\\d t",
+  "\\d+ t",
   "\\d u",
   "\\d w",
   "\\d t_pkey",
@@ -39,6 +40,7 @@ const commands = [
   "\\ds",
   "\\dn",
   "\\du",
+  "\\df",
   "\\d",
   "\\conninfo",
 ];
@@ -111,7 +113,7 @@ const binDir = findPgBinDir();
 
 Deno.test({
   name:
-    "psql \\dt, \\d, \\di, \\ds, \\dn, \\du, \\l and \\conninfo print what PostgreSQL 15 prints",
+    "psql \\dt, \\d, \\d+, \\di, \\ds, \\dn, \\du, \\df, \\l and \\conninfo print what PostgreSQL 15 prints",
   ignore: binDir === undefined,
   async fn() {
     const pg = await startPgCluster();

@@ -39,6 +39,7 @@ const queries = [
   "select 'abc' OPERATOR(pg_catalog.~) '^(abc)$' COLLATE pg_catalog.default, 'ab' ~ '[[:alpha:]]{2}'",
   // arrays
   "select 2 = any(array[1, 2]), 3 = all(array[3, 3]), 4 = any(array[1, null]), 'b' = any('{a,b}'::text[]), (array[10, 20, 30])[2], array_upper(array[1, 2, 3], 1)",
+  "select array[1, 2] || array[3], array[1] || 2, 0 || array[1], array['a'] || array['b', 'c']",
   "select array(select relname from pg_class where relname in ('t', 'u') order by 1)",
   // the catalog
   "select relname, relkind, relnamespace::regnamespace, relhasindex, relpersistence, relnatts, relchecks from pg_class where relname in ('t', 'u', 't_pkey', 't_code_key') order by 1",

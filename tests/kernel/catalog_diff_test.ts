@@ -141,3 +141,30 @@ Deno.test({
   },
 });
 if (binDir === undefined) console.log(pgMissingMessage);
+
+Deno.test("oid columns in binary results are 4-byte unsigned integers", async () => {
+  const dataDir = Deno.makeTempDirSync({ prefix: "exodb-catalog-" });
+  const config = resolveConfig({ "data-dir": dataDir, port: "0", "pool-size": "8MiB" }, {});
+  assert.ok(config.ok);
+  const appliance = await boot(config.config, new Logger("error", () => {}));
+  const client = new pg.Client({
+    host: "127.0.0.1",
+    port: appliance.listener.port,
+    user: "postgres",
+    database: "postgres",
+  });
+  try {
+    await client.connect();
+    const result = await client.query({
+      text: "select oid, typarray from pg_type where typname = $1",
+      values: ["int4"],
+      binary: true,
+    });
+    // pg-types decodes binary oids (type 26) as unsigned 32-bit big-endian integers.
+    assert.deepEqual(result.rows, [{ oid: 23, typarray: 1007 }]);
+  } finally {
+    await client.end();
+    await appliance.shutdown();
+    Deno.removeSync(dataDir, { recursive: true });
+  }
+});

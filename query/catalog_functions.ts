@@ -7,7 +7,12 @@
  */
 import type { TableDef } from "../dbengine/table.ts";
 import { type SqlValue, TypeId } from "../dbengine/types.ts";
-import { type CatalogModel, catalogModel, type RelationEntry } from "./catalog_model.ts";
+import {
+  type CatalogModel,
+  catalogModel,
+  namespaceOid,
+  type RelationEntry,
+} from "./catalog_model.ts";
 import {
   type CallContext,
   define as defineFunction,
@@ -106,17 +111,21 @@ fixed("pg_get_userbyid", [[t.oid]], t.name, ([oid], ctx) => {
   return role?.name ?? `unknown (OID=${oid})`;
 });
 for (const name of ["pg_table_is_visible", "pg_type_is_visible", "pg_function_is_visible"]) {
-  // One schema besides pg_catalog, and both are on the search path: everything is visible.
+  // The search path is pg_catalog then public: what lives there is visible (NULL: no object).
   fixed(
     name,
     [[t.oid]],
     t.bool,
-    ([oid], ctx) =>
-      name === "pg_table_is_visible"
-        ? model(ctx).byOid.has(oid as number) ? true : null
-        : name === "pg_type_is_visible"
-        ? model(ctx).typesByOid.has(oid as number) ? true : null
-        : true,
+    ([oid], ctx) => {
+      if (name === "pg_type_is_visible") {
+        return model(ctx).typesByOid.has(oid as number) ? true : null;
+      }
+      if (name === "pg_function_is_visible") return true;
+      const relation = model(ctx).byOid.get(oid as number);
+      if (relation === undefined) return null;
+      return relation.namespace === namespaceOid.pgCatalog ||
+        relation.namespace === namespaceOid.public;
+    },
   );
 }
 // A single superuser role: every privilege is held.

@@ -635,6 +635,17 @@ table("pg_publication_rel", 6106, [
   ["prqual", t.text],
   ["prattrs", int2v],
 ]);
+// No extensions are installed (ExoDB has no PL/pgSQL): psql's \dx lists none.
+table("pg_extension", 3079, [
+  ["oid", t.oid],
+  ["extname", t.name],
+  ["extowner", t.oid],
+  ["extnamespace", t.oid],
+  ["extrelocatable", t.bool],
+  ["extversion", t.text],
+  ["extconfig", oidv],
+  ["extcondition", textv],
+]);
 // No user-defined functions: psql's \df lists none (built-ins are not catalogued).
 table("pg_proc", 1255, [
   ["oid", t.oid],

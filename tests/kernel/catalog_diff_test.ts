@@ -65,6 +65,7 @@ const queries = [
   "select b.oid, b.typarray from pg_catalog.pg_type a left join pg_catalog.pg_type b on b.oid = a.typelem where a.typcategory = 'A' and b.oid in (16, 20, 21, 23, 25, 700, 701, 1043, 1082, 1114, 1184, 1700) group by b.oid, b.typarray order by b.oid",
   // session functions
   "select current_user, session_user, current_database(), current_schema(), current_schemas(true), current_setting('DateStyle'), pg_is_in_recovery()",
+  "select pg_table_is_visible('information_schema.tables'::regclass), pg_table_is_visible('pg_class'::regclass), pg_table_is_visible(0)",
   "select pg_table_is_visible('t'::regclass), has_table_privilege('t', 'select'), has_schema_privilege('public', 'usage')",
   "select current_setting('no_such_setting')",
   "select current_schema, current_catalog, current_role, user",

@@ -41,6 +41,7 @@ const commands = [
   "\\dn",
   "\\du",
   "\\df",
+  "\\dp",
   "\\d",
   "\\conninfo",
 ];
@@ -113,7 +114,7 @@ const binDir = findPgBinDir();
 
 Deno.test({
   name:
-    "psql \\dt, \\d, \\d+, \\di, \\ds, \\dn, \\du, \\df, \\l and \\conninfo print what PostgreSQL 15 prints",
+    "psql \\dt, \\d, \\d+, \\di, \\ds, \\dn, \\du, \\df, \\dp, \\l and \\conninfo print what PostgreSQL 15 prints",
   ignore: binDir === undefined,
   async fn() {
     const pg = await startPgCluster();

@@ -151,10 +151,14 @@ table("pg_class", 1259, [
   ["relacl", textv],
   ["reloptions", textv],
   ["relpartbound", t.text],
-], (_view, model) =>
+], (view, model) =>
   model.relations.map((r) => {
     const def = r.table;
     const isTable = r.kind === "r";
+    // Row counts are known once ANALYZE (or VACUUM ANALYZE) ran; until then -1, as in PostgreSQL.
+    const analyzed = isTable && def !== undefined
+      ? view.catalog.statistics(def.name, view.txn, view.snapshot)
+      : null;
     return {
       oid: r.oid,
       relname: r.name,
@@ -162,8 +166,7 @@ table("pg_class", 1259, [
       relowner: roleOid.bootstrap,
       relam: r.kind === "i" ? accessMethodOid.btree : isTable ? accessMethodOid.heap : 0,
       relfilenode: r.systemColumns === undefined ? r.oid : 0,
-      // Never analyzed: PostgreSQL 15 reports -1 until the first VACUUM/ANALYZE.
-      reltuples: -1,
+      reltuples: analyzed?.rowCount ?? -1,
       relhasindex: isTable && def !== undefined &&
         (def.primaryKey.length > 0 || def.indexes.length > 0),
       relpersistence: "p",

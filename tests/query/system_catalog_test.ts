@@ -87,6 +87,14 @@ Deno.test("pg_relation_size counts the table's blocks; pg_settings and current_s
     assert.equal(table! % 8192n, 0n);
     assert.equal(total, table! + indexes!);
     assert.ok(indexes! > 8192n);
+    assert.deepEqual(await values(runner, "select reltuples from pg_class where relname = 'big'"), [
+      [-1],
+    ]);
+    await runner.run("analyze big");
+    assert.deepEqual(
+      await values(runner, "select reltuples from pg_class where relname = 'big'"),
+      [[2000]],
+    );
     await runner.run("set application_name = 'catalog-test'");
     assert.deepEqual(
       await values(

@@ -84,7 +84,6 @@ fixed(
 fixed("pg_is_in_recovery", [[]], t.bool, () => false, false);
 fixed("inet_server_addr", [[]], t.text, (_a, ctx) => session(ctx).serverAddress, false);
 fixed("inet_server_port", [[]], t.int4, (_a, ctx) => session(ctx).serverPort, false);
-fixed("pg_postmaster_start_time", [[]], t.timestamptz, () => null, false);
 
 /** PostgreSQL's spelling of setting names in pg_settings and SHOW ALL. */
 export const settingDisplayNames: Record<string, string> = {

@@ -297,7 +297,6 @@ table("pg_type", 1247, [
 ], () =>
   builtinTypeEntries().map((type) => {
     const io = type.io;
-    const plain = !io.endsWith("_");
     const modifiers = type.oid === 1042
       ? "bpchar"
       : type.oid === 1043
@@ -322,9 +321,9 @@ table("pg_type", 1247, [
       typsubscript: type.category === "A" ? "array_subscript_handler" : "-",
       typelem: type.element,
       typarray: type.array,
-      typinput: plain ? `${io}in` : `${io}in`,
+      typinput: `${io}in`,
       typoutput: `${io}out`,
-      typreceive: plain ? `${io}recv` : `${io}recv`,
+      typreceive: `${io}recv`,
       typsend: `${io}send`,
       typmodin: modifiers === "" ? "-" : `${modifiers}typmodin`,
       typmodout: modifiers === "" ? "-" : `${modifiers}typmodout`,

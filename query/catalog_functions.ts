@@ -157,7 +157,17 @@ fixed(
 );
 fixed("pg_get_statisticsobjdef_columns", [[t.oid]], t.text, () => null);
 fixed(["pg_get_function_result", "pg_get_function_arguments"], [[t.oid]], t.text, () => null);
-fixed(["obj_description", "shobj_description"], [[t.oid], [t.oid, t.name]], t.text, () => null);
+fixed("obj_description", [[t.oid], [t.oid, t.name]], t.text, ([oid, catalog], ctx) => {
+  const classOid = catalog === undefined
+    ? undefined
+    : model(ctx).relations.find((r) => r.name === catalog && r.namespace === namespaceOid.pgCatalog)
+      ?.oid;
+  if (catalog !== undefined && classOid === undefined) return null;
+  return model(ctx).descriptions.find((d) =>
+    d.objoid === oid && d.objsubid === 0 && (classOid === undefined || d.classoid === classOid)
+  )?.description ?? null;
+});
+fixed("shobj_description", [[t.oid, t.name]], t.text, () => null);
 fixed("col_description", [[t.oid, t.int4]], t.text, () => null);
 fixed(
   "pg_encoding_to_char",

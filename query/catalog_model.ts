@@ -28,6 +28,9 @@ export const databaseOid = 5;
 export const accessMethodOid = { heap: 2, btree: 403 } as const;
 export const collationOid = { default: 100, c: 950, posix: 951 } as const;
 
+/** pg_class oid of pg_namespace (pg_description.classoid of schema comments). */
+export const namespaceClassOid = 2615;
+
 const syntheticBase = 0x4000_0000;
 const slotsPerTable = 1024;
 
@@ -112,7 +115,15 @@ export interface CatalogModel {
   constraints: ConstraintEntry[];
   types: TypeEntry[];
   typesByOid: Map<number, TypeEntry>;
-  namespaces: { oid: number; name: string; owner: number }[];
+  namespaces: {
+    oid: number;
+    name: string;
+    owner: number;
+    /** nspacl items; null for the default (owner only). */
+    acl: string[] | null;
+  }[];
+  /** pg_description rows (the built-in comments on the schemas). */
+  descriptions: { objoid: number; classoid: number; objsubid: number; description: string }[];
   roles: { oid: number; name: string; superuser: boolean; login: boolean }[];
 }
 
@@ -339,16 +350,38 @@ export function catalogModel(view: SessionView): CatalogModel {
     constraints,
     types,
     typesByOid,
+    // Everyone may use every schema (one role, no privileges checked): PostgreSQL's defaults.
     namespaces: [
-      { oid: namespaceOid.pgCatalog, name: "pg_catalog", owner: roleOid.bootstrap },
-      { oid: namespaceOid.pgToast, name: "pg_toast", owner: roleOid.bootstrap },
-      { oid: namespaceOid.public, name: "public", owner: roleOid.databaseOwner },
+      {
+        oid: namespaceOid.pgCatalog,
+        name: "pg_catalog",
+        owner: roleOid.bootstrap,
+        acl: [`${view.user}=UC/${view.user}`, `=U/${view.user}`],
+      },
+      { oid: namespaceOid.pgToast, name: "pg_toast", owner: roleOid.bootstrap, acl: null },
+      {
+        oid: namespaceOid.public,
+        name: "public",
+        owner: roleOid.databaseOwner,
+        acl: ["pg_database_owner=UC/pg_database_owner", "=U/pg_database_owner"],
+      },
       {
         oid: namespaceOid.informationSchema,
         name: "information_schema",
         owner: roleOid.bootstrap,
+        acl: [`${view.user}=UC/${view.user}`, `=U/${view.user}`],
       },
     ],
+    descriptions: [
+      [namespaceOid.pgCatalog, "system catalog schema"],
+      [namespaceOid.pgToast, "reserved schema for TOAST tables"],
+      [namespaceOid.public, "standard public schema"],
+    ].map(([objoid, description]) => ({
+      objoid: objoid as number,
+      classoid: namespaceClassOid,
+      objsubid: 0,
+      description: description as string,
+    })),
     roles: [
       { oid: roleOid.bootstrap, name: view.user, superuser: true, login: true },
       { oid: roleOid.databaseOwner, name: "pg_database_owner", superuser: false, login: false },

@@ -114,7 +114,12 @@ table(
     ["nspacl", textv],
   ],
   (_view, model) =>
-    model.namespaces.map((n) => ({ oid: n.oid, nspname: n.name, nspowner: n.owner })),
+    model.namespaces.map((n) => ({
+      oid: n.oid,
+      nspname: n.name,
+      nspowner: n.owner,
+      nspacl: n.acl,
+    })),
 );
 
 table("pg_class", 1259, [
@@ -586,7 +591,7 @@ table("pg_description", 2609, [
   ["classoid", t.oid],
   ["objsubid", t.int4],
   ["description", t.text],
-]);
+], (_view, model) => model.descriptions);
 table("pg_inherits", 2611, [
   ["inhrelid", t.oid],
   ["inhparent", t.oid],

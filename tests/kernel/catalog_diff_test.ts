@@ -48,7 +48,7 @@ const queries = [
   "select conname, contype, pg_get_constraintdef(oid), pg_get_constraintdef(oid, true), conrelid::regclass from pg_constraint where conrelid = 't'::regclass order by 1",
   "select conname, pg_get_constraintdef(oid), pg_get_constraintdef(oid, true) from pg_constraint where conrelid = 'ck'::regclass order by 1",
   "select a.attname, pg_get_expr(d.adbin, d.adrelid) from pg_attrdef d join pg_attribute a on a.attrelid = d.adrelid and a.attnum = d.adnum where d.adrelid = 't'::regclass",
-  "select nspname, pg_get_userbyid(nspowner) from pg_namespace order by 1",
+  "select nspname, pg_get_userbyid(nspowner), nspacl, obj_description(oid, 'pg_namespace'), obj_description(oid) from pg_namespace order by 1",
   "select schemaname, tablename, hasindexes from pg_tables where schemaname = 'public' order by 2",
   "select indexname, indexdef from pg_indexes where tablename = 't' order by 1",
   "select table_catalog, table_schema, table_name, table_type, is_insertable_into from information_schema.tables where table_schema = 'public' order by 3",

@@ -39,6 +39,8 @@ const commands = [
   "\\di",
   "\\ds",
   "\\dn",
+  "\\dn+",
+  "\\dnS+",
   "\\du",
   "\\df",
   "\\dp",
@@ -114,7 +116,7 @@ const binDir = findPgBinDir();
 
 Deno.test({
   name:
-    "psql \\dt, \\d, \\d+, \\di, \\ds, \\dn, \\du, \\df, \\dp, \\l and \\conninfo print what PostgreSQL 15 prints",
+    "psql \\dt, \\d, \\d+, \\di, \\ds, \\dn[S+], \\du, \\df, \\dp, \\l and \\conninfo print what PostgreSQL 15 prints",
   ignore: binDir === undefined,
   async fn() {
     const pg = await startPgCluster();

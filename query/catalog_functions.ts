@@ -10,6 +10,7 @@ import { type SqlValue, TypeId } from "../dbengine/types.ts";
 import {
   type CatalogModel,
   catalogModel,
+  databaseOid,
   namespaceOid,
   type RelationEntry,
 } from "./catalog_model.ts";
@@ -28,6 +29,7 @@ import type { AstExpr } from "./sql_ast.ts";
 import {
   arrayOf,
   isUnknown,
+  QueryTypeId,
   type SqlType,
   storable,
   t,
@@ -363,6 +365,28 @@ fixed(["pg_relation_size", "pg_table_size"], [[t.regclass], [t.regclass, t.text]
   if (fork !== undefined && fork !== "main") return 0n;
   return relationSizeBytes(view, relation);
 });
+defineFunction("pg_database_size", (types) =>
+  types.length === 1
+    ? {
+      args: [types[0]!.id === QueryTypeId.oid ? t.oid : t.name],
+      result: t.int8,
+      strict: true,
+      fn: ([database], ctx) => {
+        const view = session(ctx);
+        if (database !== view.database && database !== databaseOid) {
+          throw new DataError("3D000", `database "${database}" does not exist`);
+        }
+        // The one database: every table's and secondary index's tree.
+        let total = 0n;
+        for (const r of model(ctx).relations) {
+          if (r.kind === "r" || (r.kind === "i" && r.index?.treeId !== undefined)) {
+            total += relationSizeBytes(view, r);
+          }
+        }
+        return total;
+      },
+    }
+    : undefined);
 fixed(
   "pg_indexes_size",
   [[t.regclass]],

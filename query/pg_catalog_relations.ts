@@ -507,6 +507,18 @@ table("pg_database", 1262, [
   datctype: view.settings.get("lc_ctype") ?? "C",
 }]);
 
+table("pg_tablespace", 1213, [
+  ["oid", t.oid],
+  ["spcname", t.name],
+  ["spcowner", t.oid],
+  ["spcacl", textv],
+  ["spcoptions", textv],
+], () => [
+  // Everything lives on the one disk image: the default tablespace.
+  { oid: 1663, spcname: "pg_default", spcowner: roleOid.bootstrap },
+  { oid: 1664, spcname: "pg_global", spcowner: roleOid.bootstrap },
+]);
+
 const roleColumns: [string, SqlType][] = [
   ["rolname", t.name],
   ["rolsuper", t.bool],

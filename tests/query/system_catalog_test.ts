@@ -87,6 +87,8 @@ Deno.test("pg_relation_size counts the table's blocks; pg_settings and current_s
     assert.equal(table! % 8192n, 0n);
     assert.equal(total, table! + indexes!);
     assert.ok(indexes! > 8192n);
+    const database = (await values(runner, "select pg_database_size(current_database())"))[0]![0];
+    assert.equal(database, total);
     assert.deepEqual(await values(runner, "select reltuples from pg_class where relname = 'big'"), [
       [-1],
     ]);

@@ -227,9 +227,19 @@ export class Catalog {
 
   /** Every table visible at `snapshot`, by name. */
   tables(txn: Transaction | undefined, snapshot: number): TableDef[] {
-    const start = catalogKey("table", "");
-    const prefix = start.subarray(0, start.length - 2); // "table:" without the terminator
-    const out: TableDef[] = [];
+    return this.#definitions<TableDef>("table", txn, snapshot);
+  }
+
+  /** Every CREATE SEQUENCE sequence visible at `snapshot`, by name. */
+  sequences(txn: Transaction | undefined, snapshot: number): SequenceDef[] {
+    return this.#definitions<SequenceDef>("sequence", txn, snapshot);
+  }
+
+  /** Every catalog row of `kind` visible at `snapshot`, in name order. */
+  #definitions<T>(kind: string, txn: Transaction | undefined, snapshot: number): T[] {
+    const start = catalogKey(kind, "");
+    const prefix = start.subarray(0, start.length - 2); // "<kind>:" without the terminator
+    const out: T[] = [];
     let cursor: Uint8Array | undefined = prefix;
     let inclusive = true;
     for (;;) {
@@ -240,7 +250,7 @@ export class Catalog {
       });
       for (const row of rows) {
         if (!startsWith(row.key, prefix)) return out;
-        out.push(fromJson(row.row));
+        out.push(fromJson(row.row) as unknown as T);
       }
       if (rows.length < 128) return out;
       cursor = rows[rows.length - 1]!.key;

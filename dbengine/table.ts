@@ -36,6 +36,8 @@ export interface ColumnDef {
   dropped: boolean;
   /** "always" | "by default" for identity columns; null otherwise. */
   identity: "always" | "by default" | null;
+  /** Declared serial: fed like a "by default" identity, shown as nextval('<table>_<col>_seq'). */
+  serial?: boolean;
 }
 
 /** An index key part. */

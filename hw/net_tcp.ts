@@ -10,12 +10,17 @@ export class TcpConnection {
   readonly #conn: Deno.TcpConn;
   /** `host:port` of the peer, for logs. */
   readonly peer: string;
+  /** The server end's address and port (inet_server_addr / inet_server_port). */
+  readonly localHost: string;
+  readonly localPort: number;
   #closed = false;
 
   constructor(conn: Deno.TcpConn) {
     this.#conn = conn;
     const remote = conn.remoteAddr;
     this.peer = `${remote.hostname}:${remote.port}`;
+    this.localHost = conn.localAddr.hostname;
+    this.localPort = conn.localAddr.port;
     conn.setNoDelay(true);
   }
 

@@ -104,6 +104,9 @@ export async function servePostgres(
   const processId = nextProcessId++;
   const secretKey = crypto.getRandomValues(new Uint32Array(1))[0]! | 0;
   const session = new SqlSession(() => appliance.engine);
+  session.backendPid = processId;
+  session.serverAddress = connection.localHost;
+  session.serverPort = connection.localPort;
   const statements = new Map<string, Prepared>();
   const portals = new Map<string, Portal & { pending?: PendingRows; done?: boolean }>();
   const buffer = new Uint8Array(64 * 1024);
@@ -646,6 +649,9 @@ export async function servePostgres(
       if (Object.hasOwn(defaultSettings, key)) session.settings.set(key, match[2]!);
     }
     session.settings.set("session_authorization", user);
+    session.user = user;
+    // No database named: PostgreSQL uses the user name.
+    session.database = message.parameters.get("database") ?? user;
     // A newer minor version or protocol options: say what this server speaks, then go on.
     const unknownOptions = [...message.parameters.keys()].filter((k) => k.startsWith("_pq_."));
     if ((message.version & 0xffff) !== 0 || unknownOptions.length > 0) {

@@ -17,7 +17,19 @@ import { RowEstimator } from "./estimate.ts";
 import type { AggregateCall, Expr, KeyBound, OutputColumn, PlanNode, SortKey } from "./plan.ts";
 import type { AstExpr, FromItem, SelectCore, SelectStatement, TypeName } from "./sql_ast.ts";
 import { SqlSyntaxError } from "./sql_lexer.ts";
-import { isUnknown, type SqlType, storable, t, typeName } from "./sql_types.ts";
+import {
+  arrayOf,
+  isOidFamily,
+  isUnknown,
+  type SqlType,
+  storable,
+  t,
+  typeName,
+} from "./sql_types.ts";
+import { oidCoercion } from "./reg_types.ts";
+import { regexMatches } from "./regex.ts";
+import { findSystemRelation, systemScan } from "./system_catalog.ts";
+import "./pg_catalog_relations.ts";
 import { numericTypmod } from "./pg_text.ts";
 
 /** What binding needs: the catalog as the statement sees it, and parameter types. */
@@ -135,14 +147,27 @@ export function resolveTypeName(type: TypeName): SqlType {
       result = t.name;
       break;
     case "oid":
-    case "regclass":
-    case "regtype":
       result = t.oid;
+      break;
+    case "regclass":
+      result = t.regclass;
+      break;
+    case "regtype":
+      result = t.regtype;
+      break;
+    case "regnamespace":
+      result = t.regnamespace;
+      break;
+    case "regproc":
+      result = t.regproc;
+      break;
+    case '"char"':
+      result = t.charByte;
       break;
     default:
       throw new BindError("42704", `type "${n}" does not exist`);
   }
-  return result;
+  return type.array ? arrayOf(result) : result;
 }
 
 /** The SQL type of a stored column. */
@@ -169,7 +194,13 @@ export class Binder {
   /** Looks up a table; 42P01 when it does not exist. */
   table(name: string, offset?: number): Table {
     const table = this.ctx.catalog.table(name, this.ctx.txn, this.ctx.snapshot);
-    if (table === null) throw new BindError("42P01", `relation "${name}" does not exist`, offset);
+    if (table === null) {
+      if (findSystemRelation(undefined, name) !== undefined) {
+        // System relations are computed from the catalog: read-only.
+        throw new BindError("42501", `permission denied: "${name}" is a system catalog`, offset);
+      }
+      throw new BindError("42P01", `relation "${name}" does not exist`, offset);
+    }
     return table;
   }
 
@@ -181,6 +212,9 @@ export class Binder {
       case "number":
         return this.#number(ast.text);
       case "string":
+        if (expected && isOidFamily(expected)) {
+          return this.#coerce({ kind: "const", type: t.unknown, value: ast.value }, expected);
+        }
         return {
           kind: "const",
           type: expected && !isUnknown(expected) ? expected : t.unknown,
@@ -406,6 +440,20 @@ export class Binder {
     if (expr.type.id === target.id && (target.typmod < 0 || expr.type.typmod === target.typmod)) {
       return expr.kind === "param" || expr.kind === "const" ? { ...expr, type: target } : expr;
     }
+    if (isOidFamily(target) || isOidFamily(expr.type)) {
+      const param = expr.kind === "param" && isUnknown(expr.type);
+      if (param) this.ctx.paramTypes[expr.index] = target;
+      // A parameter arrives as text; it is read like a literal at run time.
+      const source: Expr = param ? { ...expr, type: t.text } : expr;
+      let oid;
+      try {
+        oid = oidCoercion(source, target, this.ctx);
+      } catch (error) {
+        if (error instanceof DataError) throw new BindError(error.sqlState, error.message);
+        throw error;
+      }
+      if (oid !== undefined) return oid;
+    }
     if (expr.kind === "const") {
       const value = isUnknown(expr.type) && expr.value !== null
         ? parseValue(String(expr.value), storable(target), this.ctx.settings)
@@ -478,7 +526,7 @@ export class Binder {
       return this.#callExpr("power", fn, [left, right]);
     }
     if (op === "~" || op === "!~" || op === "~*" || op === "!~*") {
-      const flags = op.includes("*") ? "i" : "";
+      const caseInsensitive = op.includes("*");
       const negated = op.startsWith("!");
       return {
         kind: "call",
@@ -486,7 +534,7 @@ export class Binder {
         name: op,
         strict: true,
         args: [this.#coerce(left, t.text), this.#coerce(right, t.text)],
-        fn: ([s, p]) => new RegExp(p as string, flags).test(s as string) !== negated,
+        fn: ([s, p]) => regexMatches(s as string, p as string, caseInsensitive) !== negated,
       };
     }
     let resolved;
@@ -609,6 +657,9 @@ export class Binder {
       scope.aggregates.push(call);
       return { kind: "column", type: aggregate.result, index: (scope.groupCount ?? 0) + index };
     }
+    if (name === "__any" || name === "__all" || name === "__subscript" || name === "__array") {
+      return this.#arrayOperation(name, ast, scope);
+    }
     if (name === "coalesce") {
       const args = ast.args.map((a) => this.expr(a, scope));
       const type = args.find((a) => !isUnknown(a.type))?.type ?? t.text;
@@ -655,6 +706,91 @@ export class Binder {
       throw error;
     }
     return this.#callExpr(name, fn, args);
+  }
+
+  /** x op ANY/ALL (array), array[i], ARRAY(subquery). */
+  #arrayOperation(name: string, ast: Extract<AstExpr, { kind: "call" }>, scope: Scope): Expr {
+    if (name === "__array") {
+      const query = ast.args[0]!;
+      if (query.kind !== "subquery") throw notSupported("ARRAY()", ast.offset);
+      const { plan } = this.#subquery(query.query, scope);
+      if (plan.columns.length !== 1) {
+        throw new BindError("42601", "subquery must return only one column", ast.offset);
+      }
+      return { kind: "arraySubquery", type: arrayOf(plan.columns[0]!.type), plan };
+    }
+    if (name === "__subscript") {
+      const array = this.expr(ast.args[0]!, scope);
+      if (array.type.id !== 100) {
+        throw new BindError(
+          "42804",
+          `cannot subscript type ${typeName(array.type)} because it does not support subscripting`,
+          ast.offset,
+        );
+      }
+      const index = this.#coerce(this.expr(ast.args[1]!, scope, t.int4), t.int4);
+      return {
+        kind: "call",
+        type: array.type.element ?? t.text,
+        name,
+        strict: true,
+        args: [array, index],
+        fn: ([values, i]) => (values as unknown as SqlValue[])[(i as number) - 1] ?? null,
+      };
+    }
+    const op = (ast.args[2] as { value: string }).value;
+    let left = this.expr(ast.args[0]!, scope);
+    let array = this.expr(
+      ast.args[1]!,
+      scope,
+      isUnknown(left.type) ? undefined : arrayOf(left.type),
+    );
+    if (array.type.id !== 100) {
+      throw new BindError(
+        "42809",
+        `op ANY/ALL (array) requires array on right side`,
+        ast.offset,
+      );
+    }
+    const element = array.type.element ?? t.text;
+    if (isUnknown(left.type)) left = this.expr(ast.args[0]!, scope, element);
+    const type = comparisonType(left.type, element) ?? element;
+    let test;
+    try {
+      test = resolveBinary(op, type, type).fn;
+    } catch (error) {
+      if (error instanceof DataError) {
+        throw new BindError(error.sqlState, error.message, ast.offset);
+      }
+      throw error;
+    }
+    left = this.#coerce(left, type);
+    array = this.#coerce(array, arrayOf(type));
+    const any = name === "__any";
+    return {
+      kind: "call",
+      type: t.bool,
+      name,
+      strict: false,
+      args: [left, array],
+      fn: ([value, values]) => {
+        if (values === null) return null;
+        const list = values as unknown as SqlValue[];
+        if (list.length === 0) return !any;
+        if (value === null) return null;
+        let sawNull = false;
+        for (const candidate of list) {
+          if (candidate === null) {
+            sawNull = true;
+            continue;
+          }
+          const result = test(value!, candidate) === true;
+          if (any && result) return true;
+          if (!any && !result) return false;
+        }
+        return sawNull ? null : !any;
+      },
+    };
   }
 
   #sortKey(
@@ -704,7 +840,7 @@ export class Binder {
   #fromItem(item: FromItem, outer: Scope | undefined): { plan: PlanNode; scope: Scope } {
     switch (item.kind) {
       case "table": {
-        const cte = this.#cte(item.name);
+        const cte = item.schema === undefined ? this.#cte(item.name) : undefined;
         if (cte !== undefined) {
           const alias = item.alias ?? item.name;
           const columns = cte.plan.columns.map((c, index) => ({
@@ -716,6 +852,29 @@ export class Binder {
             columnNumber: 0,
           }));
           return { plan: cte.plan, scope: { columns } };
+        }
+        const system = item.schema === "public"
+          ? undefined
+          : findSystemRelation(item.schema, item.name);
+        if (system !== undefined) {
+          const plan = systemScan(system);
+          const alias = item.alias ?? item.name;
+          const columns = plan.columns.map((c, index) => ({
+            table: alias,
+            name: item.columnAliases[index] ?? c.name,
+            type: c.type,
+            index,
+            tableOid: c.tableOid,
+            columnNumber: c.columnNumber,
+          }));
+          return { plan, scope: { columns } };
+        }
+        if (item.schema === "pg_catalog" || item.schema === "information_schema") {
+          throw new BindError(
+            "42P01",
+            `relation "${item.schema}.${item.name}" does not exist`,
+            item.offset,
+          );
         }
         const table = this.table(item.name, item.offset);
         const alias = item.alias ?? item.name;
@@ -773,7 +932,9 @@ export class Binder {
       }
       case "function": {
         const name = item.call.name.toLowerCase();
-        const args = item.call.args.map((a) => this.expr(a, outer ?? { columns: [] }));
+        const args = item.call.args.map((a) =>
+          this.expr(a, outer === undefined ? { columns: [] } : { columns: [], parent: outer })
+        );
         if (name !== "generate_series" && name !== "unnest") {
           throw new BindError(
             "42883",
@@ -821,7 +982,20 @@ export class Binder {
       }
       case "join": {
         const left = this.#fromItem(item.left, outer);
-        const right = this.#fromItem(item.right, outer);
+        const lateral = item.right.kind === "subquery" && item.right.lateral === true;
+        if (lateral && (item.joinType === "right" || item.joinType === "full")) {
+          throw new BindError(
+            "42601",
+            `The combining JOIN type must be INNER or LEFT for a LATERAL reference.`,
+            item.offset,
+          );
+        }
+        const right = lateral
+          ? this.#lateral(
+            item.right as Extract<FromItem, { kind: "subquery" }>,
+            { columns: left.scope.columns, ...(outer ? { parent: outer } : {}) },
+          )
+          : this.#fromItem(item.right, outer);
         const shifted = right.scope.columns.map((c) => ({
           ...c,
           index: c.index + left.plan.columns.length,
@@ -860,10 +1034,28 @@ export class Binder {
           right: right.plan,
           condition,
           hashKeys: undefined,
+          ...(lateral ? { lookup: true as const } : {}),
         };
         return { plan, scope };
       }
     }
+  }
+
+  /** A LATERAL subquery: bound with the FROM items to its left as its outer scope. */
+  #lateral(
+    item: Extract<FromItem, { kind: "subquery" }>,
+    leftScope: Scope,
+  ): { plan: PlanNode; scope: Scope } {
+    const { plan } = this.select(item.query, leftScope);
+    const columns = plan.columns.map((c, index) => ({
+      table: item.alias,
+      name: item.columnAliases[index] ?? c.name,
+      type: c.type,
+      index,
+      tableOid: 0,
+      columnNumber: 0,
+    }));
+    return { plan, scope: { columns } };
   }
 
   // -------------------------------------------------------------- SELECT

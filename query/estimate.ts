@@ -177,6 +177,8 @@ export class RowEstimator {
       }
       case "values":
         return node.rows.length;
+      case "system":
+        return defaultTableRows;
       case "function":
         return seriesLength(node) ?? defaultTableRows;
       case "filter":

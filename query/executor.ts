@@ -164,6 +164,10 @@ export async function evaluate(expr: Expr, row: Row, ctx: ExecContext): Promise<
       }
       return rows[0]?.[0] ?? null;
     }
+    case "arraySubquery": {
+      const rows = await collect(expr.plan, { ...ctx, outer: [...ctx.outer, row] });
+      return rows.map((r) => r[0] ?? null) as unknown as SqlValue;
+    }
     case "exists": {
       const rows = await subqueryRows(expr.plan, expr.cacheId, row, ctx, 1);
       return (rows.length > 0) !== expr.negated;
@@ -381,6 +385,14 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
     case "function":
       yield* functionScan(node, ctx);
       return;
+    case "system": {
+      if (ctx.call.session === undefined) {
+        throw new DataError("XX000", `relation "${node.relation}" needs a SQL session`);
+      }
+      const rows = node.rows(ctx.call.session);
+      for (let i = 0; i < rows.length; i += batchRows) yield rows.slice(i, i + batchRows);
+      return;
+    }
     case "filter":
       for await (const batch of execute(node.input, ctx)) {
         const out: Row[] = [];

@@ -163,6 +163,8 @@ function describe(node: PlanNode): Described {
       return { ...base, title: node.rows.length === 1 ? "Result" : 'Values Scan on "*VALUES*"' };
     case "function":
       return { ...base, title: `Function Scan on ${node.name}` };
+    case "system":
+      return { ...base, title: `Seq Scan on ${node.relation.replace(/^pg_catalog\./, "")}` };
     case "project":
       return {
         ...base,
@@ -347,6 +349,7 @@ export function exprText(expr: Expr, columns: string[]): string {
     case "array":
       return `ARRAY[${expr.elements.map((e) => exprText(e, columns)).join(", ")}]`;
     case "subquery":
+    case "arraySubquery":
       return "(SubPlan)";
     case "exists":
       return `${expr.negated ? "(NOT " : ""}(SubPlan)${expr.negated ? ")" : ""}`;

@@ -20,6 +20,7 @@ export function columnsOf(expr: Expr): Set<number> | undefined {
       case "outer":
         return true;
       case "subquery":
+      case "arraySubquery":
       case "exists":
       case "quantified":
         return false;
@@ -73,6 +74,7 @@ export function shiftColumns(expr: Expr, delta: number): Expr {
     case "array":
       return { ...expr, elements: expr.elements.map((e) => shiftColumns(e, delta)) };
     case "subquery":
+    case "arraySubquery":
     case "exists":
     case "quantified":
       throw new Error("shiftColumns: subqueries cannot move");

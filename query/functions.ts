@@ -5,6 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import { type Interval, type SqlValue, TypeId } from "../dbengine/types.ts";
+import type { Catalog } from "../dbengine/catalog.ts";
+import type { Transaction } from "../dbengine/txn.ts";
 import { checkInt, checkInt8 } from "./casts.ts";
 import {
   dateFromDays,
@@ -47,6 +49,23 @@ export interface CallContext {
   random(): number;
   /** Sequence operations for nextval/currval/setval (absent where no session is). */
   sequences?: SequenceAccess;
+  /** The session and catalog snapshot (system catalogs, current_setting, pg_get_*). */
+  session?: SessionView;
+}
+
+/** What catalog functions and system relations read: the statement's catalog and session. */
+export interface SessionView {
+  catalog: Catalog;
+  txn: Transaction | undefined;
+  snapshot: number;
+  /** Session settings by lower-case name. */
+  settings: Map<string, string>;
+  user: string;
+  database: string;
+  backendPid: number;
+  /** The server end of the client's connection; null for in-process sessions. */
+  serverAddress: string | null;
+  serverPort: number | null;
 }
 
 /** What the sequence functions need from the session. */
@@ -892,30 +911,6 @@ define("version", (types) =>
       fn: () => `PostgreSQL 15.10 (ExoDB ${Deno.build.target}), compatible server`,
     }
     : undefined);
-define(
-  "pg_backend_pid",
-  (types) =>
-    types.length === 0
-      ? { args: [], result: t.int4, strict: false, fn: () => Deno.pid }
-      : undefined,
-);
-define(
-  ["current_user", "session_user", "user", "current_role"],
-  (types) =>
-    types.length === 0 ? { args: [], result: t.name, strict: false, fn: () => "exodb" } : undefined,
-);
-define(
-  ["current_database", "current_catalog"],
-  (types) =>
-    types.length === 0 ? { args: [], result: t.name, strict: false, fn: () => "exodb" } : undefined,
-);
-define(
-  "current_schema",
-  (types) =>
-    types.length === 0
-      ? { args: [], result: t.name, strict: false, fn: () => "public" }
-      : undefined,
-);
 define(
   "gen_random_uuid",
   (types) =>

@@ -20,9 +20,11 @@ import {
 import { DataError } from "./pg_text.ts";
 import {
   isNumeric,
+  isOidFamily,
   isText,
   isUnknown,
   promoteNumeric,
+  QueryTypeId,
   type SqlType,
   t,
   typeName,
@@ -194,6 +196,11 @@ export function comparator(type: SqlType): (a: SqlValue, b: SqlValue) => number 
       };
     case TypeId.bigint:
       return (a, b) => (a as bigint) < (b as bigint) ? -1 : (a as bigint) > (b as bigint) ? 1 : 0;
+    case QueryTypeId.oid:
+    case QueryTypeId.regclass:
+    case QueryTypeId.regtype:
+    case QueryTypeId.regnamespace:
+      return (a, b) => Number(a) < Number(b) ? -1 : Number(a) > Number(b) ? 1 : 0;
     case TypeId.numeric:
       return (a, b) => numericCompare(a as string, b as string);
     case TypeId.boolean:
@@ -249,6 +256,15 @@ export function comparisonType(left: SqlType, right: SqlType): SqlType | undefin
   if (isUnknown(left)) return right;
   if (isUnknown(right)) return left;
   if (isNumeric(left) && isNumeric(right)) return promoteNumeric(left, right);
+  // oids compare with oids, reg* values and integers as unsigned numbers.
+  const integer = (type: SqlType) =>
+    type.id === TypeId.integer || type.id === TypeId.smallint || type.id === TypeId.bigint;
+  if (
+    (isOidFamily(left) && (isOidFamily(right) || integer(right))) ||
+    (isOidFamily(right) && integer(left))
+  ) {
+    return left.id === QueryTypeId.regproc && right.id === QueryTypeId.regproc ? left : t.oid;
+  }
   if (isText(left) && isText(right)) {
     return left.id === TypeId.char && right.id === TypeId.char ? t.bpchar : t.text;
   }
@@ -318,6 +334,22 @@ export function resolveBinary(op: string, leftIn: SqlType, rightIn: SqlType): Bi
         fn: (a, b) => String(a) + String(b),
       };
     }
+    // array || array, array || element, element || array (one dimension).
+    const array = left.id === 100 ? left : right;
+    const element = array.element ?? t.text;
+    const asArray = (side: SqlType) => (side.id === 100 || isUnknown(side) ? array : element);
+    return {
+      left: asArray(left),
+      right: right.id === 100 || (isUnknown(right) && left.id !== 100) ? array : asArray(right),
+      result: array,
+      fn: (a, b) => {
+        const head = left.id === 100 || isUnknown(left) ? (a as unknown as SqlValue[]) : [a];
+        const tail = right.id === 100 || (isUnknown(right) && left.id !== 100)
+          ? (b as unknown as SqlValue[])
+          : [b];
+        return [...head, ...tail] as unknown as SqlValue;
+      },
+    };
   }
   const compare = comparisonOps[op];
   if (compare !== undefined) {

@@ -8,7 +8,7 @@
 import { type Interval, type SqlValue, TypeId } from "../dbengine/types.ts";
 import { decodeUtf8, encodeUtf8 } from "../dbengine/utf8.ts";
 import { DataError } from "./pg_text.ts";
-import type { SqlType } from "./sql_types.ts";
+import { QueryTypeId, type SqlType } from "./sql_types.ts";
 
 const dateInfinity = 0x7fff_ffff;
 const dateMinusInfinity = -0x8000_0000;
@@ -26,6 +26,12 @@ export function encodeBinary(value: SqlValue, type: SqlType): Uint8Array | undef
     case TypeId.integer: {
       const out = new Uint8Array(4);
       new DataView(out.buffer).setInt32(0, value as number);
+      return out;
+    }
+    case QueryTypeId.oid: {
+      // oidsend: an unsigned 32-bit integer (values arrive as numbers or their text).
+      const out = new Uint8Array(4);
+      new DataView(out.buffer).setUint32(0, Number(value));
       return out;
     }
     case TypeId.bigint: {

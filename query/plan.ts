@@ -7,7 +7,7 @@
 import type { SqlValue } from "../dbengine/types.ts";
 import type { Table } from "../dbengine/table.ts";
 import type { Aggregate } from "./aggregates.ts";
-import type { CallContext } from "./functions.ts";
+import type { CallContext, SessionView } from "./functions.ts";
 import type { SqlType } from "./sql_types.ts";
 
 /** A typed expression. `column` indexes the input row of the node that evaluates it. */
@@ -67,6 +67,8 @@ export type Expr =
    * execution and kept under that id; the others run again for every row.
    */
   | { kind: "subquery"; type: SqlType; plan: PlanNode; cacheId: number | undefined }
+  /** ARRAY(subquery): the first column of every row, as an array. */
+  | { kind: "arraySubquery"; type: SqlType; plan: PlanNode }
   | {
     kind: "exists";
     type: SqlType;
@@ -134,6 +136,13 @@ export type PlanNode =
     equal: Expr[];
   }
   | { kind: "values"; columns: OutputColumn[]; rows: Expr[][] }
+  /** A system relation (pg_catalog, information_schema): rows computed per execution. */
+  | {
+    kind: "system";
+    columns: OutputColumn[];
+    relation: string;
+    rows: (session: SessionView) => SqlValue[][];
+  }
   | { kind: "function"; columns: OutputColumn[]; name: string; args: Expr[] }
   | { kind: "filter"; columns: OutputColumn[]; input: PlanNode; predicate: Expr }
   | { kind: "project"; columns: OutputColumn[]; input: PlanNode; exprs: Expr[] }

@@ -97,6 +97,8 @@ export type FromItem =
   | {
     kind: "table";
     name: string;
+    /** The schema when the name was qualified (pg_catalog, information_schema, public …). */
+    schema?: string;
     alias: string | undefined;
     columnAliases: string[];
     offset: number;
@@ -106,6 +108,8 @@ export type FromItem =
     query: SelectStatement;
     alias: string;
     columnAliases: string[];
+    /** LATERAL: may refer to FROM items to its left (re-run per left row). */
+    lateral?: boolean;
     offset: number;
   }
   | {

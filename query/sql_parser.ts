@@ -405,7 +405,14 @@ class Parser {
   // ------------------------------------------------------------------ DDL
 
   #typeName(): TypeName {
-    let name = this.#next().text;
+    const first = this.#next();
+    // "char" (quoted) is PostgreSQL's one-byte type, unlike char = character(1).
+    let name = first.quoted && first.text === "char" ? '"char"' : first.text;
+    if (this.#peek.kind === "punct" && this.#peek.text === "." && this.#at(1).kind === "ident") {
+      this.#next();
+      const part = this.#next();
+      name = part.quoted && part.text === "char" ? '"char"' : part.text; // pg_catalog.<type>
+    }
     if (name === "double" && this.#word("precision")) name = "double precision";
     else if (name === "character" && this.#word("varying")) name = "varchar";
     else if (
@@ -996,7 +1003,7 @@ class Parser {
 
   #tableRef(): FromItem {
     const offset = this.#peek.offset;
-    this.#word("lateral");
+    const lateral = this.#word("lateral");
     if (this.#punct("(")) {
       if (this.#isWord("select") || this.#isWord("values") || this.#isWord("with")) {
         const query = this.#select();
@@ -1007,6 +1014,7 @@ class Parser {
           query,
           alias: alias ?? "subquery",
           columnAliases: columns,
+          ...(lateral ? { lateral } : {}),
           offset,
         };
       }
@@ -1014,7 +1022,9 @@ class Parser {
       this.#expectPunct(")");
       return inner;
     }
-    const name = this.#qualifiedName();
+    let name = this.#name();
+    let schema: string | undefined;
+    while (this.#punct(".")) [schema, name] = [name, this.#name()];
     if (this.#punct("(")) {
       const args: AstExpr[] = [];
       if (!this.#punct(")")) {
@@ -1035,7 +1045,9 @@ class Parser {
       return { kind: "function", call, alias, columnAliases: columns, offset };
     }
     const { alias, columns } = this.#alias();
-    return { kind: "table", name, alias, columnAliases: columns, offset };
+    return schema === undefined
+      ? { kind: "table", name, alias, columnAliases: columns, offset }
+      : { kind: "table", name, schema, alias, columnAliases: columns, offset };
   }
 
   // ------------------------------------------------------------------ expressions
@@ -1155,6 +1167,10 @@ class Parser {
         }
         if (negated) this.#fail();
       }
+      if (minLevel <= 6 && this.#isWord("operator") && this.#at(1).text === "(") {
+        left = { kind: "binary", op: this.#operatorName(), left, right: this.#expr(7), offset };
+        continue;
+      }
       if (
         minLevel <= 6 && t.kind === "op" &&
         !["+", "-", "*", "/", "%", "^", "::"].includes(t.text) && !comparisonOps.has(t.text)
@@ -1185,7 +1201,66 @@ class Parser {
         left = { kind: "cast", arg: left, type: this.#typeName(), offset };
         continue;
       }
+      if (this.#isWord("collate")) {
+        // COLLATE: every text comparison is in code point order ("C"); the name is checked.
+        this.#next();
+        this.#collationName();
+        continue;
+      }
+      if (t.kind === "punct" && t.text === "[") {
+        this.#next();
+        const index = this.#expr();
+        this.#expectPunct("]");
+        left = {
+          kind: "call",
+          name: "__subscript",
+          args: [left, index],
+          distinct: false,
+          star: false,
+          orderBy: [],
+          filter: undefined,
+          offset,
+        };
+        continue;
+      }
       return left;
+    }
+  }
+
+  /** OPERATOR(schema.op): the operator's text. */
+  #operatorName(): string {
+    this.#next();
+    this.#expectPunct("(");
+    while (this.#peek.kind === "ident" && this.#at(1).text === ".") {
+      const schema = this.#next();
+      if (schema.text !== "pg_catalog") {
+        throw new SqlSyntaxError(`schema "${schema.text}" does not exist`, schema.offset, "3F000");
+      }
+      this.#next();
+    }
+    const op = this.#next();
+    if (op.kind !== "op") this.#fail(op);
+    this.#expectPunct(")");
+    return op.text === "!=" ? "<>" : op.text;
+  }
+
+  /** A collation name after COLLATE: default, "C", "POSIX", ucs_basic (optionally pg_catalog.). */
+  #collationName(): void {
+    let token = this.#next();
+    if (token.kind === "ident" && this.#peek.kind === "punct" && this.#peek.text === ".") {
+      this.#next();
+      token = this.#next();
+    }
+    const name = token.text;
+    if (token.kind !== "ident" && !(token.kind === "keyword" && name === "default")) {
+      this.#fail(token);
+    }
+    if (!["default", "C", "c", "POSIX", "posix", "ucs_basic"].includes(name)) {
+      throw new SqlSyntaxError(
+        `collation "${name}" for encoding "UTF8" does not exist`,
+        token.offset,
+        "42704",
+      );
     }
   }
 
@@ -1262,6 +1337,20 @@ class Parser {
             return { kind: "cast", arg, type, offset };
           }
           case "array": {
+            if (this.#punct("(")) {
+              const query = this.#select();
+              this.#expectPunct(")");
+              return {
+                kind: "call",
+                name: "__array",
+                args: [{ kind: "subquery", query, offset }],
+                distinct: false,
+                star: false,
+                orderBy: [],
+                filter: undefined,
+                offset,
+              };
+            }
             if (this.#punct("[")) {
               const elements: AstExpr[] = [];
               if (!this.#punct("]")) {
@@ -1324,6 +1413,22 @@ class Parser {
             kind: "call",
             name: "extract",
             args: [{ kind: "string", value: field, offset }, arg],
+            distinct: false,
+            star: false,
+            orderBy: [],
+            filter: undefined,
+            offset,
+          };
+        }
+        if (
+          !t.quoted && ["current_schema", "current_catalog", "current_role"].includes(t.text) &&
+          !(this.#peek.kind === "punct" && (this.#peek.text === "(" || this.#peek.text === "."))
+        ) {
+          // SQL value functions written without parentheses.
+          return {
+            kind: "call",
+            name: t.text,
+            args: [],
             distinct: false,
             star: false,
             orderBy: [],

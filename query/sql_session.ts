@@ -34,12 +34,14 @@ import {
   type Row,
 } from "./executor.ts";
 import { nowMicros } from "./datetime.ts";
-import type { CallContext, SequenceAccess } from "./functions.ts";
+import type { CallContext, SequenceAccess, SessionView } from "./functions.ts";
 import "./sequence_functions.ts";
+import { catalogModel } from "./catalog_model.ts";
+import { regOutput } from "./reg_types.ts";
 import { parseValue, parseZone, type TextSettings } from "./pg_text.ts";
 import type { Expr, OutputColumn, PlanNode } from "./plan.ts";
 import type { AstExpr, ColumnDefinition, Statement } from "./sql_ast.ts";
-import { type SqlType, storable, t } from "./sql_types.ts";
+import { isOidFamily, type SqlType, storable, t } from "./sql_types.ts";
 
 /** The result of one statement. */
 export interface StatementResult {
@@ -108,6 +110,12 @@ export class SqlSession {
   #cancelRequested = false;
   /** performance.now() past which the running statement fails (statement_timeout); 0: none. */
   #deadlineMs = 0;
+  /** Who and where the client is (startup packet, connection): read by the system catalogs. */
+  user = "exodb";
+  database = "exodb";
+  backendPid = Deno.pid;
+  serverAddress: string | null = null;
+  serverPort: number | null = null;
 
   constructor(engine: () => EngineAccess) {
     this.#engine = engine;
@@ -491,7 +499,7 @@ export class SqlSession {
       txn,
       snapshot,
       params,
-      call: this.#callContext(txn, snapshot),
+      call: { ...this.#callContext(txn, snapshot), session: this.#view(txn, snapshot) },
       outer: [],
       materialized: new Map(),
       // Time-sliced: other sessions, timers, socket reads and log syncs get their turn.
@@ -500,6 +508,21 @@ export class SqlSession {
         await yieldPoint();
         this.#checkInterrupts();
       },
+    };
+  }
+
+  /** What system relations and catalog functions read for one statement. */
+  #view(txn: Transaction, snapshot: number): SessionView {
+    return {
+      catalog: this.#engine().catalog,
+      txn,
+      snapshot,
+      settings: this.settings,
+      user: this.user,
+      database: this.database,
+      backendPid: this.backendPid,
+      serverAddress: this.serverAddress,
+      serverPort: this.serverPort,
     };
   }
 
@@ -590,7 +613,11 @@ export class SqlSession {
             () => binder.select(statement).plan,
           );
           const rows = await collect(plan, ctx);
-          return { tag: `SELECT ${rows.length}`, columns: plan.columns, rows };
+          return {
+            tag: `SELECT ${rows.length}`,
+            columns: plan.columns,
+            rows: oidOutput(plan.columns, rows, ctx.call.session!),
+          };
         }
         case "insert":
           return await this.#insert(statement, binder, ctx);
@@ -1448,6 +1475,7 @@ function columnDef(c: ColumnDefinition): ColumnDef {
     missing: null,
     dropped: false,
     identity: serial ? "by default" : c.identity ?? null,
+    ...(serial ? { serial } : {}),
   };
 }
 
@@ -1478,4 +1506,18 @@ export function parseDurationMs(text: string): number | undefined {
     d: 86_400_000,
   };
   return Number(match[1]) * scale[match[2] ?? "ms"]!;
+}
+
+/** oid and reg* results leave as text: numbers, or names looked up at the statement's snapshot. */
+function oidOutput(columns: OutputColumn[], rows: Row[], view: SessionView): Row[] {
+  const positions = columns.map((c, i) => (isOidFamily(c.type) ? i : -1)).filter((i) => i >= 0);
+  if (positions.length === 0) return rows;
+  const model = catalogModel(view);
+  return rows.map((row) => {
+    const out = [...row];
+    for (const i of positions) {
+      if (out[i] !== null) out[i] = regOutput(columns[i]!.type, out[i]!, model);
+    }
+    return out;
+  });
 }

@@ -21,6 +21,11 @@ export const QueryTypeId = {
   charByte: 104,
   /** void (functions returning nothing). */
   void: 105,
+  /** regclass / regtype / regnamespace / regproc: an oid printed as a name. */
+  regclass: 106,
+  regtype: 107,
+  regnamespace: 108,
+  regproc: 109,
 } as const;
 
 /** A type during a query. */
@@ -52,7 +57,19 @@ export const t = {
   name: { id: QueryTypeId.name, typmod: -1 } as SqlType,
   record: { id: QueryTypeId.record, typmod: -1 } as SqlType,
   void: { id: QueryTypeId.void, typmod: -1 } as SqlType,
+  charByte: { id: QueryTypeId.charByte, typmod: -1 } as SqlType,
+  regclass: { id: QueryTypeId.regclass, typmod: -1 } as SqlType,
+  regtype: { id: QueryTypeId.regtype, typmod: -1 } as SqlType,
+  regnamespace: { id: QueryTypeId.regnamespace, typmod: -1 } as SqlType,
+  regproc: { id: QueryTypeId.regproc, typmod: -1 } as SqlType,
 };
+
+/** True for oid and the reg* types (values are oids, as JS numbers). */
+export function isOidFamily(type: SqlType): boolean {
+  return type.id === QueryTypeId.oid || type.id === QueryTypeId.regclass ||
+    type.id === QueryTypeId.regtype || type.id === QueryTypeId.regnamespace ||
+    type.id === QueryTypeId.regproc;
+}
 
 /** An array type of `element`. */
 export function arrayOf(element: SqlType): SqlType {
@@ -82,6 +99,10 @@ const oids: Record<number, { oid: number; length: number; name: string }> = {
   [TypeId.numeric]: { oid: 1700, length: -1, name: "numeric" },
   [QueryTypeId.record]: { oid: 2249, length: -1, name: "record" },
   [QueryTypeId.void]: { oid: 2278, length: 4, name: "void" },
+  [QueryTypeId.regproc]: { oid: 24, length: 4, name: "regproc" },
+  [QueryTypeId.regclass]: { oid: 2205, length: 4, name: "regclass" },
+  [QueryTypeId.regtype]: { oid: 2206, length: 4, name: "regtype" },
+  [QueryTypeId.regnamespace]: { oid: 4089, length: 4, name: "regnamespace" },
 };
 
 /** Array type OIDs by element OID (pg_type.typarray). */
@@ -104,6 +125,10 @@ const arrayOids: Record<number, number> = {
   1184: 1185,
   1186: 1187,
   1700: 1231,
+  24: 1008,
+  2205: 2210,
+  2206: 2211,
+  4089: 4090,
 };
 
 /** The OID of a type, as sent in RowDescription and ParameterDescription. */
@@ -182,9 +207,9 @@ export function storable(type: SqlType): ColumnType {
     type.id === QueryTypeId.array ||
     type.id === QueryTypeId.record || type.id === QueryTypeId.oid ||
     type.id === QueryTypeId.charByte ||
-    type.id === QueryTypeId.void
+    type.id === QueryTypeId.void || isOidFamily(type)
   ) {
     return { id: TypeId.text, typmod: -1 };
   }
-  return { id: type.id, typmod: type.typmod };
+  return { id: type.id as TypeIdValue, typmod: type.typmod };
 }

@@ -83,7 +83,10 @@ export function kernelPermissions(config: Config, listen: boolean): string[] {
     `--allow-write=${config.dataDir}`,
   ];
   if (listen) flags.push(`--allow-net=${config.host}:${config.port}`);
-  if (ffi.length > 0) flags.push(`--allow-ffi=${ffi.join(",")}`);
+  // FFI cannot be scoped to the two libraries: Deno.UnsafePointer.of, which vectored I/O
+  // (preadv/pwritev iovecs of buffer-pool frames) needs, requires unscoped --allow-ffi
+  // (Deno 2.9: NotCapable otherwise). Reads and writes stay scoped to the data directory.
+  if (ffi.length > 0) flags.push("--allow-ffi");
   return flags;
 }
 

@@ -63,6 +63,14 @@ export class CrossingCounters {
     return out;
   }
 
+  /**
+   * Copies every counter into `target` (three slots per kind, in `crossingKinds` order: count,
+   * bytes, copies) without allocating: for per-statement accounting on the hot path.
+   */
+  copyInto(target: Float64Array): void {
+    target.set(this.#slots);
+  }
+
   /** Total crossings of every kind except syscalls (which ride on an op or FFI call). */
   totalCount(): number {
     let total = 0;
@@ -88,6 +96,9 @@ export function diffCrossings(
   }
   return out;
 }
+
+/** Slots a {@link CrossingCounters.copyInto} target needs. */
+export const crossingSlotsCount = crossingKinds.length * 3;
 
 /** The process-wide counters. */
 export const crossings: CrossingCounters = new CrossingCounters();

@@ -41,14 +41,20 @@ export class TcpConnection {
     return n;
   }
 
-  /** Writes all of `source` (one counted socket write per underlying write call). */
-  async write(source: Uint8Array): Promise<void> {
+  /**
+   * Writes all of `source` (one counted socket write per underlying write call). Returns how
+   * many write calls it took.
+   */
+  async write(source: Uint8Array): Promise<number> {
     let offset = 0;
+    let calls = 0;
     while (offset < source.length) {
       const n = await this.#conn.write(source.subarray(offset));
       crossings.add("socket_write", 1, n);
       offset += n;
+      calls++;
     }
+    return calls;
   }
 
   close(): void {

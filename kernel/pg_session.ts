@@ -36,6 +36,7 @@ import type { Statement } from "../query/sql_ast.ts";
 import { SqlSyntaxError } from "../query/sql_lexer.ts";
 import { parseSql } from "../query/sql_parser.ts";
 import type { Row } from "../query/executor.ts";
+import { chargeDirect, registerSession, unregisterSession } from "../query/session_stats.ts";
 import {
   defaultSettings,
   parseDurationMs,
@@ -133,7 +134,12 @@ export async function servePostgres(
   } | undefined;
 
   const flush = async () => {
-    if (out.length > 0) await connection.write(out.take());
+    // The session's own socket traffic is charged to it (exodb_stat_sessions).
+    if (out.length > 0) {
+      const bytes = out.take();
+      const calls = await connection.write(bytes);
+      chargeDirect(session.crossings, "socket_write", calls, bytes.length);
+    }
   };
   const errorFields = (error: unknown) => {
     let code = "XX000";
@@ -615,6 +621,7 @@ export async function servePostgres(
     out.authenticationOk();
     out.backendKeyData(processId, secretKey);
     cancelTargets.set(processId, { secretKey, session });
+    registerSession(session); // exodb_stat_sessions
     phase = "ready";
     clearTimeout(startupTimer);
     ready();
@@ -735,6 +742,7 @@ export async function servePostgres(
   try {
     for (;;) {
       const n = await connection.read(buffer);
+      chargeDirect(session.crossings, "socket_read", 1, n ?? 0);
       if (n === null) return;
       clearTimeout(idleTimer);
       decoder.push(buffer.slice(0, n));
@@ -845,6 +853,7 @@ export async function servePostgres(
     clearTimeout(startupTimer);
     clearTimeout(idleTimer);
     cancelTargets.delete(processId);
+    unregisterSession(session);
     session.abort(); // rule 3
   }
 }

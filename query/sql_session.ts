@@ -36,6 +36,8 @@ import {
 import { nowMicros } from "./datetime.ts";
 import type { CallContext, SequenceAccess, SessionView } from "./functions.ts";
 import "./sequence_functions.ts";
+import "./exodb_stat_relations.ts";
+import { chargeCrossings, newSessionCrossings } from "./session_stats.ts";
 import { catalogModel } from "./catalog_model.ts";
 import { regOutput } from "./reg_types.ts";
 import { parseValue, parseZone, type TextSettings } from "./pg_text.ts";
@@ -116,6 +118,11 @@ export class SqlSession {
   backendPid = Deno.pid;
   serverAddress: string | null = null;
   serverPort: number | null = null;
+  /** For exodb_stat_sessions: when it began, statements run, crossings charged. */
+  readonly startedMicros = nowMicros();
+  statements = 0;
+  readonly crossings = newSessionCrossings();
+  #active = false;
 
   constructor(engine: () => EngineAccess) {
     this.#engine = engine;
@@ -185,11 +192,33 @@ export class SqlSession {
     this.#failed = false;
   }
 
-  /** Runs one statement with `params` (already typed by the caller). */
+  /** A statement is running now. */
+  get active(): boolean {
+    return this.#active;
+  }
+
+  /** Runs one statement with `params` (already typed by the caller), charging its crossings. */
   async execute(
     statement: Statement,
     params: SqlValue[] = [],
     paramTypes: SqlType[] = [],
+  ): Promise<StatementResult> {
+    this.statements++;
+    this.#active = true;
+    try {
+      return await chargeCrossings(
+        this.crossings,
+        () => this.#execute(statement, params, paramTypes),
+      );
+    } finally {
+      this.#active = false;
+    }
+  }
+
+  async #execute(
+    statement: Statement,
+    params: SqlValue[],
+    paramTypes: SqlType[],
   ): Promise<StatementResult> {
     const { storage } = this.#engine();
     this.#startInterrupts();

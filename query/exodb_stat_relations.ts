@@ -1,0 +1,143 @@
+/**
+ * ExoDB's own statistics views, served like the system catalogs (query/system_catalog.ts):
+ * - exodb_stat_crossings: every crossing kind counted at hw/ (count, bytes moved, copies made)
+ *   since the process started;
+ * - exodb_stat_sessions: each client session's state, statements and charged crossings;
+ * - exodb_stat_bufferpool: the buffer pool's frames, hit/miss/eviction counters;
+ * - exodb_stat_io: block traffic of the disk image and the log device.
+ */
+import { crossingKinds, crossings } from "../hw/crossings.ts";
+import { liveSessions } from "./session_stats.ts";
+import { type SqlType, t } from "./sql_types.ts";
+import { defineSystemRelation } from "./system_catalog.ts";
+
+/** pg_class oids for ExoDB's views, above PostgreSQL's own catalog oids. */
+const firstViewOid = 9900;
+let nextOid = firstViewOid;
+
+function view(
+  name: string,
+  columns: [string, SqlType][],
+  rows: Parameters<typeof defineSystemRelation>[0]["rows"],
+): void {
+  defineSystemRelation({ schema: "pg_catalog", name, oid: nextOid++, kind: "v", columns, rows });
+}
+
+view(
+  "exodb_stat_crossings",
+  [["kind", t.text], ["count", t.int8], ["bytes", t.int8], ["copies", t.int8]],
+  () => {
+    const snapshot = crossings.snapshot();
+    return crossingKinds.map((kind) => ({
+      kind,
+      count: BigInt(snapshot[kind].count),
+      bytes: BigInt(snapshot[kind].bytes),
+      copies: BigInt(snapshot[kind].copies),
+    }));
+  },
+);
+
+view(
+  "exodb_stat_sessions",
+  [
+    ["pid", t.int4],
+    ["usename", t.name],
+    ["application_name", t.text],
+    ["state", t.text],
+    ["backend_start", t.timestamptz],
+    ["statements", t.int8],
+    ...crossingKinds.map((kind): [string, SqlType] => [`${kind}s`, t.int8]),
+    ["crossing_bytes", t.int8],
+  ],
+  () =>
+    liveSessions().map((session) => {
+      const row: Record<string, bigint | number | string> = {
+        pid: session.backendPid,
+        usename: session.user,
+        application_name: session.settings.get("application_name") ?? "",
+        state: session.active
+          ? "active"
+          : session.status === "T"
+          ? "idle in transaction"
+          : session.status === "E"
+          ? "idle in transaction (aborted)"
+          : "idle",
+        backend_start: session.startedMicros,
+        statements: BigInt(session.statements),
+      };
+      let bytes = 0;
+      crossingKinds.forEach((kind, i) => {
+        row[`${kind}s`] = BigInt(session.crossings[i * 3]!);
+        bytes += session.crossings[i * 3 + 1]!;
+      });
+      row.crossing_bytes = BigInt(bytes);
+      return row;
+    }),
+);
+
+view(
+  "exodb_stat_bufferpool",
+  [
+    ["frames", t.int8],
+    ["resident", t.int8],
+    ["pinned", t.int8],
+    ["dirty", t.int8],
+    ["hits", t.int8],
+    ["misses", t.int8],
+    ["evictions", t.int8],
+    ["hit_ratio", t.float8],
+  ],
+  (session) => {
+    const stats = session.catalog.storage.pool.stats();
+    const lookups = stats.hits + stats.misses;
+    return [{
+      frames: BigInt(stats.frames),
+      resident: BigInt(stats.resident),
+      pinned: BigInt(stats.pinned),
+      dirty: BigInt(stats.dirty),
+      hits: BigInt(stats.hits),
+      misses: BigInt(stats.misses),
+      evictions: BigInt(stats.evictions),
+      hit_ratio: lookups === 0 ? 1 : stats.hits / lookups,
+    }];
+  },
+);
+
+view(
+  "exodb_stat_io",
+  [
+    ["device", t.text],
+    ["block_size", t.int4],
+    ["reads", t.int8],
+    ["writes", t.int8],
+    ["bytes_written", t.int8],
+    ["syncs", t.int8],
+    ["grouped_commits", t.int8],
+  ],
+  (session) => {
+    const storage = session.catalog.storage;
+    const pool = storage.pool.stats();
+    const wal = storage.wal.stats;
+    const blockBytes = storage.store.blockSizeBytes;
+    return [
+      {
+        device: "image",
+        block_size: blockBytes,
+        reads: BigInt(pool.reads),
+        writes: BigInt(pool.writes),
+        bytes_written: BigInt(pool.writes * blockBytes),
+        syncs: 0n,
+        grouped_commits: 0n,
+      },
+      {
+        device: "log",
+        block_size: blockBytes,
+        reads: 0n,
+        writes: BigInt(wal.flushes),
+        bytes_written: BigInt(wal.appendedBytes),
+        syncs: BigInt(wal.syncs),
+        grouped_commits: BigInt(wal.groupedCommits),
+      },
+    ];
+  },
+);

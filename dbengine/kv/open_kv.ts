@@ -1,0 +1,64 @@
+/**
+ * openKv(path?): ExoDB's counterpart of Deno.openKv. `path` names an ExoDB data directory
+ * (created and formatted on first open; its parent must exist, as Deno requires of a file's
+ * directory); no path or ":memory:" opens a new memory database. Handles on one directory in one
+ * process share its engine, so they see each other's writes and watches at once.
+ */
+import { dirname, resolve } from "node:path";
+import { openKvEngine } from "./engine.ts";
+import { Kv } from "./kv.ts";
+import { KvStore } from "./kv_store.ts";
+
+interface Opened {
+  store: Promise<KvStore>;
+}
+
+/** Open stores by absolute directory path; closing ones until their engine is released. */
+const open = new Map<string, Opened>();
+const closing = new Map<string, Promise<void>>();
+
+function checkPath(path: string): void {
+  if (path === "") throw new TypeError("Filename cannot be empty");
+  if (path.startsWith(":")) {
+    throw new TypeError("Filename cannot start with ':' unless prefixed with './'");
+  }
+}
+
+function parentExists(path: string): boolean {
+  try {
+    return Deno.statSync(dirname(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** Opens a Deno.Kv-compatible database on ExoDB. */
+export async function openKv(path?: string): Promise<Kv> {
+  if (path === undefined || path === ":memory:") {
+    const store = new KvStore(await openKvEngine(undefined));
+    store.handles++;
+    return new Kv({ store }, () => store.close());
+  }
+  checkPath(path);
+  const absolute = resolve(path);
+  await closing.get(absolute);
+  let opened = open.get(absolute);
+  if (opened === undefined) {
+    if (!parentExists(absolute)) {
+      throw new Error(`unable to open database file: ${path}`);
+    }
+    opened = { store: openKvEngine(absolute).then((engine) => new KvStore(engine)) };
+    open.set(absolute, opened);
+    opened.store.catch(() => open.delete(absolute));
+  }
+  const store = await opened.store;
+  store.handles++;
+  return new Kv({ store }, () => {
+    store.handles--;
+    if (store.handles > 0) return Promise.resolve();
+    open.delete(absolute);
+    const done = store.close().finally(() => closing.delete(absolute));
+    closing.set(absolute, done);
+    return done;
+  });
+}

@@ -186,6 +186,8 @@ export class KvListIterator implements AsyncIterableIterator<KvEntry> {
     this.#limit = options.limit;
     this.#batchSize = options.batchSize;
     this.#cursor = options.cursor === "" ? undefined : options.cursor;
+    const given = options.cursor;
+    if (given) this.#cursorGen = () => given; // Deno hands a given cursor back before next()
     this.#reverse = options.reverse;
     this.#consistency = options.consistency;
   }
@@ -203,7 +205,7 @@ export class KvListIterator implements AsyncIterableIterator<KvEntry> {
       return { done: true, value: undefined };
     }
     if (this.#entries.length === 0 && !this.#lastBatch) {
-      const cursor = this.#cursorGen !== undefined ? this.#cursorGen() : this.#cursor;
+      const cursor = this.#cursorGen !== undefined ? this.#cursorGen() : undefined;
       const { entries, range } = await this.#pull(
         this.#selector,
         cursor === "" ? undefined : cursor,

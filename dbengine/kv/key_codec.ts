@@ -64,13 +64,12 @@ const numberScratch = new DataView(new ArrayBuffer(8));
 function encodeNumber(out: KeyBytes, value: number): void {
   out.ensure(9);
   out.bytes[out.length++] = tagNumber;
+  numberScratch.setFloat64(0, value);
   if (Number.isNaN(value)) {
-    // Canonical NaN, keeping only the sign: JS gives no access to a NaN's payload or sign, so
-    // every NaN is the positive canonical one (Deno reads both back as plain NaN).
-    numberScratch.setUint32(0, 0x7ff80000);
+    // Canonical NaN keeping only its sign bit (V8 keeps a NaN's bits through setFloat64).
+    const sign = numberScratch.getUint8(0) & 0x80;
+    numberScratch.setUint32(0, sign === 0 ? 0x7ff80000 : 0xfff80000);
     numberScratch.setUint32(4, 0);
-  } else {
-    numberScratch.setFloat64(0, value);
   }
   const negative = (numberScratch.getUint8(0) & 0x80) !== 0;
   for (let i = 0; i < 8; i++) {
@@ -197,7 +196,8 @@ export function decodeKey(bytes: Uint8Array): KvKeyPart[] {
         const negative = (bytes[at]! & 0x80) === 0;
         numberScratch.setUint8(i, negative ? b ^ 0xff : i === 0 ? b ^ 0x80 : b);
       }
-      parts.push(numberScratch.getFloat64(0));
+      const number = numberScratch.getFloat64(0);
+      parts.push(Number.isNaN(number) ? NaN : number); // every NaN reads back as plain NaN
       at += 8;
     } else if (tag === tagFalse || tag === tagTrue) {
       parts.push(tag === tagTrue);

@@ -228,10 +228,12 @@ export class Kv {
     const range = cursor === undefined ? resolved : applyCursor(resolved, cursor, reverse);
     const stored = this.#store.range(range.start, range.end, limit, reverse);
     await this.#settled();
-    const entries: PulledEntry[] = stored.map((s) => ({
-      entry: this.#entry(s.key, s),
-      key: s.key,
-    }));
+    // Cursors come from the decoded key encoded again, as in Deno (a negative NaN's cursor is
+    // the positive NaN's).
+    const entries: PulledEntry[] = stored.map((s) => {
+      const entry = this.#entry(s.key, s);
+      return { entry, key: encodeKey(entry.key) };
+    });
     return { entries, range: resolved };
   }
 

@@ -71,7 +71,7 @@ export async function openKvEngine(path: string | undefined): Promise<KvEngine> 
       imageInitialBytes: 1024 * 1024,
       imageExtentBytes: 16 * 1024 * 1024,
       logDeviceBytes: 64 * 1024 * 1024,
-      backend: "op",
+      backend: "ffi", // falls back to runtime ops without --allow-ffi
     });
     image = data.image;
     log = data.log;

@@ -162,22 +162,30 @@ function encodePart(out: KeyBytes, part: unknown): void {
 
 /** Reads an escaped byte string from `at` (after the tag) up to its closing 00. */
 function readEscaped(bytes: Uint8Array, at: number): { data: Uint8Array; next: number } {
-  const out: number[] = [];
+  // Fast path: no escaped 00 inside, so the data is a plain slice up to the terminator.
   let i = at;
+  let escapes = 0;
   for (;;) {
     const b = bytes[i];
     if (b === undefined) throw new Error("invalid key: unterminated string");
     if (b === 0) {
       if (bytes[i + 1] === 0xff) {
-        out.push(0);
+        escapes++;
         i += 2;
         continue;
       }
-      return { data: Uint8Array.from(out), next: i + 1 };
+      break;
     }
-    out.push(b);
     i++;
   }
+  if (escapes === 0) return { data: bytes.subarray(at, i), next: i + 1 };
+  const data = new Uint8Array(i - at - escapes);
+  let w = 0;
+  for (let r = at; r < i; r++) {
+    data[w++] = bytes[r]!;
+    if (bytes[r] === 0) r++; // skip the FF of an escaped 00
+  }
+  return { data, next: i + 1 };
 }
 
 /** Decodes an encoded key back into its parts (bytes as Uint8Array). */
@@ -188,7 +196,7 @@ export function decodeKey(bytes: Uint8Array): KvKeyPart[] {
     const tag = bytes[at++]!;
     if (tag === tagBytes || tag === tagString) {
       const { data, next } = readEscaped(bytes, at);
-      parts.push(tag === tagBytes ? data : decoder.decode(data));
+      parts.push(tag === tagBytes ? data.slice() : decoder.decode(data));
       at = next;
     } else if (tag === tagNumber) {
       for (let i = 0; i < 8; i++) {

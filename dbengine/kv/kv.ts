@@ -228,12 +228,7 @@ export class Kv {
     const range = cursor === undefined ? resolved : applyCursor(resolved, cursor, reverse);
     const stored = this.#store.range(range.start, range.end, limit, reverse);
     await this.#settled();
-    // Cursors come from the decoded key encoded again, as in Deno (a negative NaN's cursor is
-    // the positive NaN's).
-    const entries: PulledEntry[] = stored.map((s) => {
-      const entry = this.#entry(s.key, s);
-      return { entry, key: encodeKey(entry.key) };
-    });
+    const entries: PulledEntry[] = stored.map((s) => ({ entry: this.#entry(s.key, s) }));
     return { entries, range: resolved };
   }
 

@@ -36,10 +36,9 @@ export type PullBatch = (
   consistency: unknown,
 ) => Promise<{ entries: PulledEntry[]; range: ResolvedRange }>;
 
-/** An entry with its encoded key (cursors come from the stored bytes). */
+/** An entry as read. */
 export interface PulledEntry {
   entry: KvEntry;
-  key: Uint8Array;
 }
 
 /** The selector's keys, validated for shape only (keys are checked at the first read). */
@@ -225,7 +224,10 @@ export class KvListIterator implements AsyncIterableIterator<KvEntry> {
       return { done: true, value: undefined };
     }
     const range = this.#range!;
-    this.#cursorGen = () => encodeCursor(range, pulled.key);
+    // As in Deno, the cursor is computed when asked, from the entry's key array as it is then
+    // (re-encoded: a negative NaN's cursor is the positive NaN's).
+    const entry = pulled.entry;
+    this.#cursorGen = () => encodeCursor(range, encodeKey(entry.key));
     this.#count++;
     return { done: false, value: pulled.entry };
   }

@@ -78,7 +78,9 @@ export function canon(value: unknown, stamps: Stamps, seen = new Set<unknown>())
     if (value instanceof RegExp) return `RegExp(${value})`;
     if (value instanceof Error) return `${value.constructor.name}(${value.message})`;
     if (value instanceof Map) {
-      return `Map{${[...value].map(([k, v]) => canon(k, stamps, seen) + "=>" + canon(v, stamps, seen))}}`;
+      return `Map{${
+        [...value].map(([k, v]) => canon(k, stamps, seen) + "=>" + canon(v, stamps, seen))
+      }}`;
     }
     if (value instanceof Set) return `Set{${[...value].map((v) => canon(v, stamps, seen))}}`;
     if (Array.isArray(value)) {

@@ -211,7 +211,9 @@ export class OpGenerator {
         run: (kv, stamps) => {
           const atomic = kv.atomic();
           for (const c of checks) {
-            const vs = c.rank === null ? null : stamps.byRank(c.rank % Math.max(1, stamps.seen.length)) ?? null;
+            const vs = c.rank === null
+              ? null
+              : stamps.byRank(c.rank % Math.max(1, stamps.seen.length)) ?? null;
             atomic.check({ key: c.key, versionstamp: vs });
           }
           for (const step of steps) step(atomic, kv);
@@ -244,7 +246,10 @@ export class OpGenerator {
       { label: "bad cursor", run: (kv) => kv.list({ prefix: ["a"] }, { cursor: "!!" }).next() },
       { label: "uncloneable", run: (kv) => kv.set(["a"], () => 1) },
       { label: "atomic uncloneable", run: (kv) => kv.atomic().set(["a"], Symbol("x")) },
-      { label: "bad check", run: (kv) => kv.atomic().check({ key: ["a"], versionstamp: "x" }).commit() },
+      {
+        label: "bad check",
+        run: (kv) => kv.atomic().check({ key: ["a"], versionstamp: "x" }).commit(),
+      },
       { label: "sum number", run: (kv) => kv.atomic().sum(["n", 0], 1) },
       { label: "expireIn -1", run: (kv) => kv.set(["a"], 1, { expireIn: -1 }) },
       { label: "getMany 11", run: (kv) => kv.getMany(Array.from({ length: 11 }, () => ["a"])) },

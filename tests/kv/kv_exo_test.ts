@@ -25,7 +25,10 @@ Deno.test("kv commit with a failing sum writes nothing (Deno keeps the earlier m
   await kv.set(["num"], 5);
   await assert.rejects(
     kv.atomic().set(["p1"], 1).sum(["num"], 1n).set(["p2"], 2).commit(),
-    { name: "TypeError", message: "Failed to perform 'sum' mutation on a non-U64 value in the database" },
+    {
+      name: "TypeError",
+      message: "Failed to perform 'sum' mutation on a non-U64 value in the database",
+    },
   );
   assert.equal((await kv.get(["p1"])).value, null);
   assert.equal((await kv.get(["p2"])).value, null);

@@ -32,7 +32,9 @@ const cases: Record<string, Step[]> = {
     list({ prefix: ["t"] }, { reverse: true }),
   ],
   "2 utf-8 order": [
-    ...["\uFFFF", "😀", "", "\0", "a", "a\0", "ab", "\uD800", "\uFFFD"].map((s) => set(["u", s], s)),
+    ...["\uFFFF", "😀", "", "\0", "a", "a\0", "ab", "\uD800", "\uFFFD"].map((s) =>
+      set(["u", s], s)
+    ),
     list({ prefix: ["u"] }),
     get(["u", "\uD800"]),
   ],
@@ -46,7 +48,19 @@ const cases: Record<string, Step[]> = {
     get(["n", 0]),
   ],
   "4 bigint edges": [
-    ...[255n, -255n, 256n, -256n, 2n ** 64n - 1n, -(2n ** 64n - 1n), 2n ** 64n, -(2n ** 64n), 2n ** 70n, -(2n ** 70n), 2n ** 2039n]
+    ...[
+      255n,
+      -255n,
+      256n,
+      -256n,
+      2n ** 64n - 1n,
+      -(2n ** 64n - 1n),
+      2n ** 64n,
+      -(2n ** 64n),
+      2n ** 70n,
+      -(2n ** 70n),
+      2n ** 2039n,
+    ]
       .map((n) => set(["b", n], String(n))),
     list({ prefix: ["b"] }),
     set(["b", 2n ** 2048n]),
@@ -130,7 +144,9 @@ const cases: Record<string, Step[]> = {
             const it = kv.list(selector, { limit: 3, reverse, ...(cursor ? { cursor } : {}) });
             const keys: string[] = [];
             for await (const entry of it) keys.push(String(entry.key));
-            out.push(`${JSON.stringify(selector)} ${reverse} page ${page}: ${keys} -> ${it.cursor}`);
+            out.push(
+              `${JSON.stringify(selector)} ${reverse} page ${page}: ${keys} -> ${it.cursor}`,
+            );
             if (keys.length === 0) break;
             cursor = it.cursor;
           }
@@ -171,7 +187,8 @@ const cases: Record<string, Step[]> = {
       const before = (await kv.get(["k"])).versionstamp;
       await kv.delete(["k"]);
       await kv.set(["k"], "again");
-      const r = await kv.atomic().check({ key: ["k"], versionstamp: before }).set(["k"], 0).commit();
+      const r = await kv.atomic().check({ key: ["k"], versionstamp: before }).set(["k"], 0)
+        .commit();
       return `${r.ok} ${stamps.seen.length}`;
     },
     async (kv) => {
@@ -208,9 +225,13 @@ const cases: Record<string, Step[]> = {
       return a.commit();
     },
     async (kv) => {
-      const results = await Promise.all(Array.from({ length: 5 }, (_, i) =>
-        kv.atomic().check({ key: ["race"], versionstamp: null }).set(["race"], i).commit()
-      ));
+      const results = await Promise.all(
+        Array.from(
+          { length: 5 },
+          (_, i) =>
+            kv.atomic().check({ key: ["race"], versionstamp: null }).set(["race"], i).commit(),
+        ),
+      );
       return results.map((r: { ok: boolean }) => r.ok).join(",");
     },
     get(["race"]),

@@ -105,7 +105,9 @@ interface Current {
 /** The binary-string form of key bytes, for maps and sets. */
 export function keyString(key: Uint8Array): string {
   let out = "";
-  for (let i = 0; i < key.length; i++) out += String.fromCharCode(key[i]!);
+  for (let at = 0; at < key.length; at += 4096) {
+    out += String.fromCharCode.apply(null, key.subarray(at, at + 4096) as unknown as number[]);
+  }
   return out;
 }
 
@@ -210,6 +212,8 @@ export class KvStore {
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #sweepAt = Infinity;
   #closed = false;
+  /** False only while the expiry index is known to be empty (writes then skip old values). */
+  #hasExpiries = true;
   /** Handles sharing this store. */
   handles = 0;
 
@@ -333,13 +337,16 @@ export class KvStore {
     this.#storage.store.runWhole(0, () => {
       for (const [name, { key, value }] of finals) {
         written.add(name);
-        const old = this.#tree.get(key);
-        if (old !== undefined) {
-          const oldExpiry = u64Be(new DataView(old.buffer, old.byteOffset, old.byteLength), 9);
-          if (oldExpiry !== 0) this.#tree.delete(this.#expiryKey(oldExpiry, key));
+        if (this.#hasExpiries) {
+          // The old version's expiry index entry goes with it.
+          const old = this.#tree.get(key);
+          if (old !== undefined) {
+            const oldExpiry = u64Be(new DataView(old.buffer, old.byteOffset, old.byteLength), 9);
+            if (oldExpiry !== 0) this.#tree.delete(this.#expiryKey(oldExpiry, key));
+          }
         }
         if (value === null) {
-          if (old !== undefined) this.#tree.delete(key);
+          this.#tree.delete(key);
           continue;
         }
         const record = new Uint8Array(headerBytes + value.data.length);
@@ -351,6 +358,7 @@ export class KvStore {
         this.#tree.put(key, record);
         if (value.expireAtMs !== 0) {
           this.#tree.put(this.#expiryKey(value.expireAtMs, key), new Uint8Array(0));
+          this.#hasExpiries = true;
         }
       }
       enqueues.forEach((enqueue, i) => {
@@ -417,7 +425,10 @@ export class KvStore {
         end: Uint8Array.of(metaPrefix, expiryTag + 1),
         limit: 1,
       })[0];
-      if (first === undefined) return;
+      if (first === undefined) {
+        this.#hasExpiries = false;
+        return;
+      }
       atMs = u64Be(new DataView(first.key.buffer, first.key.byteOffset + 2, 8), 0);
     }
     if (atMs >= this.#sweepAt) return;

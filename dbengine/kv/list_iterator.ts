@@ -204,10 +204,12 @@ export class KvListIterator implements AsyncIterableIterator<KvEntry> {
       return { done: true, value: undefined };
     }
     if (this.#entries.length === 0 && !this.#lastBatch) {
+      // A boundary at the common prefix itself has the empty cursor: it still bounds the next
+      // batch (only an empty cursor *option* means "no cursor").
       const cursor = this.#cursorGen !== undefined ? this.#cursorGen() : undefined;
       const { entries, range } = await this.#pull(
         this.#selector,
-        cursor === "" ? undefined : cursor,
+        cursor,
         this.#reverse,
         this.#batchSize,
         this.#consistency,

@@ -24,8 +24,13 @@ async function runSeed(seed: number): Promise<number> {
       const op = generator.next();
       const result = await both(pair, op.run);
       if (result.deno !== result.exo) {
+        let at = 0;
+        while (result.deno[at] === result.exo[at]) at++;
+        const around = (text: string) => text.slice(Math.max(0, at - 300), at + 300);
         assert.fail(
-          `seed ${seed} op ${i} (${op.label}) differs:\n--- Deno\n${result.deno}\n--- ExoDB\n${result.exo}`,
+          `seed ${seed} op ${i} (${op.label}) differs at character ${at}:\n--- Deno\n${
+            around(result.deno)
+          }\n--- ExoDB\n${around(result.exo)}`,
         );
       }
     }

@@ -163,6 +163,9 @@ const cases: Record<string, Step[]> = {
     list({ start: ["m", 2], end: ["m", 4] }, { cursor: "IcAgAAAAAAAA" }),
     list({ start: ["m", 2], end: ["m", 4] }, { cursor: "IcAgAAAAAAAA", reverse: true }),
     list({ prefix: ["zz"] }, { cursor: "IcAAAAAAAAAA" }),
+    // The key equal to a range's common prefix has the empty cursor, which still bounds a batch.
+    list({ start: ["m"], end: ["m", 3] }, { reverse: true, batchSize: 1 }),
+    list({ start: ["m"], end: ["m", 3] }, { batchSize: 1 }),
     async (kv) => {
       const it = kv.list({ prefix: ["m"] }, { batchSize: 2 });
       await it.next();

@@ -7,6 +7,11 @@
 export { type Appliance, boot } from "./kernel/boot.ts";
 export { type Config, configSchema, resolveConfig } from "./kernel/config.ts";
 export { Logger, type LogLevel } from "./kernel/log.ts";
+export {
+  type KvConnectOptions,
+  type KvConnectServer,
+  serveKvConnect,
+} from "./kernel/kv_connect.ts";
 export { ExoError } from "./lib/errors.ts";
 export {
   AtomicOperation,

@@ -32,12 +32,21 @@ function parentExists(path: string): boolean {
   }
 }
 
-/** Opens a Deno.Kv-compatible database on ExoDB. */
-export async function openKv(path?: string): Promise<Kv> {
+/** A store with the function that releases this holder's share of it. */
+export interface OpenedStore {
+  store: KvStore;
+  release(): Promise<void>;
+}
+
+/**
+ * Opens the store under a path (shared with every other holder in this process), or a new memory
+ * store for no path or ":memory:". Used by openKv and by the KV Connect server.
+ */
+export async function openKvStore(path?: string): Promise<OpenedStore> {
   if (path === undefined || path === ":memory:") {
     const store = new KvStore(await openKvEngine(undefined));
     store.handles++;
-    return new Kv({ store }, () => store.close());
+    return { store, release: () => store.close() };
   }
   checkPath(path);
   const absolute = resolve(path);
@@ -53,12 +62,21 @@ export async function openKv(path?: string): Promise<Kv> {
   }
   const store = await opened.store;
   store.handles++;
-  return new Kv({ store }, () => {
-    store.handles--;
-    if (store.handles > 0) return Promise.resolve();
-    open.delete(absolute);
-    const done = store.close().finally(() => closing.delete(absolute));
-    closing.set(absolute, done);
-    return done;
-  });
+  return {
+    store,
+    release: () => {
+      store.handles--;
+      if (store.handles > 0) return Promise.resolve();
+      open.delete(absolute);
+      const done = store.close().finally(() => closing.delete(absolute));
+      closing.set(absolute, done);
+      return done;
+    },
+  };
+}
+
+/** Opens a Deno.Kv-compatible database on ExoDB. */
+export async function openKv(path?: string): Promise<Kv> {
+  const { store, release } = await openKvStore(path);
+  return new Kv({ store }, release);
 }

@@ -9,7 +9,7 @@
  * | tree key                               | tree value                                        |
  * |----------------------------------------|---------------------------------------------------|
  * | encoded Deno KV key (first byte < FF)  | kind u8 ‖ versionstamp u64 BE ‖ expireAt ms u64 BE (0 = never) ‖ data |
- * | FF 01                                  | last versionstamp u64 BE                          |
+ * | FF 01                                  | versionstamps reserved up to, u64 BE              |
  * | FF 02 ‖ readyAt ms u64 BE ‖ seq u64 BE | queued message (V8: payload, keys, backoff, attempt) |
  * | FF 03 ‖ expireAt ms u64 BE ‖ key       | empty: the expiry index                           |
  *
@@ -18,8 +18,10 @@
  *    never listed.
  * 2. Results are handed out only once every commit they may reflect is durable (reads await
  *    the log up to the last applied commit), so nothing a crash could lose is ever observed.
- * 3. Versionstamps strictly increase by one per commit, and the counter is written in the same
- *    group as the commit's data.
+ * 3. Versionstamps strictly increase by one per commit. The counter is logged ahead, as
+ *    sequences are: a commit that passes the reserved value reserves 1024 more in its own
+ *    group, and a reopened store continues after the reservation, so no versionstamp is ever
+ *    handed out twice.
  * 4. An expired key is invisible to reads from its expiry on; the sweeper deletes it later.
  */
 import type { BTree } from "../btree/btree.ts";
@@ -42,6 +44,8 @@ const headerBytes = 17;
 const metaPrefix = 0xff;
 const counterKey = Uint8Array.of(metaPrefix, 0x01);
 const queueTag = 0x02;
+/** Versionstamps reserved at a time (invariant 3). */
+const versionstampReserve = 1024;
 const expiryTag = 0x03;
 /** Deno's default queue retry schedule, in ms. */
 export const defaultBackoffMs = [100, 1000, 5000, 30000, 60000];
@@ -200,6 +204,8 @@ export class KvStore {
   readonly #storage: Storage;
   readonly #tree: BTree;
   #counter: number;
+  /** The durable reservation: versionstamps up to it may have been handed out (invariant 3). */
+  #reserved: number;
   /** Log position after the last applied commit (invariant 2). */
   #appliedLsn = 0;
   readonly #commitListeners = new Set<CommitListener>();
@@ -223,6 +229,7 @@ export class KvStore {
     this.#tree = engine.tree;
     const stored = this.#tree.get(counterKey);
     this.#counter = stored === undefined ? 0 : u64Be(new DataView(stored.buffer), 0);
+    this.#reserved = this.#counter;
     this.#scheduleSweep();
   }
 
@@ -371,7 +378,7 @@ export class KvStore {
         };
         this.#tree.put(message.treeKey, this.#encodeMessage(message));
       });
-      this.#tree.put(counterKey, u64BeBytes(counter));
+      this.#reserveThrough(counter);
     });
     this.#appliedLsn = this.#storage.wal.insertLsn;
     if (this.#storage.wal.usedFraction() > 0.5) this.#storage.checkpoint().catch(() => {});
@@ -390,6 +397,13 @@ export class KvStore {
     }
     if (enqueues.length > 0) this.#wakeQueue();
     return versionstamp;
+  }
+
+  /** Inside a commit's group: makes sure `counter` is covered by the durable reservation. */
+  #reserveThrough(counter: number): void {
+    if (counter <= this.#reserved) return;
+    this.#reserved = counter + versionstampReserve;
+    this.#tree.put(counterKey, u64BeBytes(this.#reserved));
   }
 
   /** Registers a listener told about every commit's written keys; returns the unsubscriber. */
@@ -594,7 +608,7 @@ export class KvStore {
         attempt,
       };
       this.#tree.put(message.treeKey, this.#encodeMessage(message));
-      this.#tree.put(counterKey, u64BeBytes(this.#counter));
+      this.#reserveThrough(this.#counter);
     });
     this.#appliedLsn = this.#storage.wal.insertLsn;
     this.#wakeQueue();

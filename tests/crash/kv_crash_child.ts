@@ -46,8 +46,10 @@ if (mode === "run") {
   const expected = new Array<bigint>(accounts).fill(0n);
   const hist: number[] = [];
   let blobsOk = true;
+  let maxStamp = "";
   for await (const entry of kv.list({ prefix: ["hist"] })) {
     const k = entry.key[1] as number;
+    if (entry.versionstamp > maxStamp) maxStamp = entry.versionstamp;
     hist.push(k);
     const { a, b, amount } = entry.value as { a: number; b: number; amount: bigint };
     expected[a] = (expected[a]! + amount) % u64Mod;
@@ -63,7 +65,10 @@ if (mode === "run") {
     const value = (await kv.get(["acct", i])).value as { value: bigint } | null;
     balances[i] = value?.value ?? 0n;
   }
-  const consistent = blobsOk && balances.every((b, i) => b === expected[i]);
+  // A commit after recovery must get a versionstamp above every one handed out before it.
+  const after = await kv.set(["after-recovery"], true);
+  const consistent = blobsOk && balances.every((b, i) => b === expected[i]) &&
+    after.versionstamp > maxStamp;
   say(JSON.stringify({ hist, consistent }));
   kv.close();
   await kv.whenClosed();

@@ -275,6 +275,10 @@ export class Kv {
       throw new TypeError(`Too many keys (max ${kvLimits.watchKeysCountMax})`);
     }
     for (const key of encoded) checkReadKey(key);
+    if (encoded.length === 0) {
+      // Deno's stream for no keys ends at once.
+      return new ReadableStream({ start: (controller) => controller.close() });
+    }
     return this.#watchStream(keys, encoded, options.raw ?? false);
   }
 

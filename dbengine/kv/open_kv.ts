@@ -19,6 +19,11 @@ const closing = new Map<string, Promise<void>>();
 
 function checkPath(path: string): void {
   if (path === "") throw new TypeError("Filename cannot be empty");
+  if (/^https?:\/\//i.test(path)) {
+    throw new TypeError(
+      `openKv cannot open a remote (KV Connect) database: ${path}; use Deno.openKv for it`,
+    );
+  }
   if (path.startsWith(":")) {
     throw new TypeError("Filename cannot start with ':' unless prefixed with './'");
   }

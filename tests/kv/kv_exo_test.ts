@@ -93,6 +93,7 @@ Deno.test("kv openKv path errors", async () => {
     message: "Filename cannot start with ':' unless prefixed with './'",
   });
   await assert.rejects(openKv("/nonexistent-exodb-dir/sub/db"), /unable to open database file/);
+  await assert.rejects(openKv("http://127.0.0.1:1/"), { name: "TypeError", message: /remote/ });
 });
 
 Deno.test("kv queue: delivery, retries per backoff, dead letters, redelivery after reopen", async () => {

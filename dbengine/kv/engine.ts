@@ -44,31 +44,6 @@ function blockSizeOf(path: string): number {
   }
 }
 
-function absoluteDir(path: string): string {
-  return path.endsWith("/") ? path.slice(0, -1) : path;
-}
-
-/**
- * Writes zeros over a new log device past its superblocks, so the file has real blocks: an
- * fdatasync after appending into a sparse region also commits the filesystem's block
- * allocation (measured here: about twice the cost of one over written blocks).
- */
-function preallocate(path: string, fromBytes: number): void {
-  const file = Deno.openSync(path, { read: true, write: true });
-  try {
-    const size = file.statSync().size;
-    const zeros = new Uint8Array(1024 * 1024);
-    for (let at = fromBytes; at < size; at += zeros.length) {
-      file.seekSync(at, Deno.SeekMode.Start);
-      let chunk = zeros.subarray(0, Math.min(zeros.length, size - at));
-      while (chunk.length > 0) chunk = chunk.subarray(file.writeSync(chunk));
-    }
-    file.syncDataSync();
-  } finally {
-    file.close();
-  }
-}
-
 /** Opens (formatting if new) the engine on `path`, or on memory devices when undefined. */
 export async function openKvEngine(path: string | undefined): Promise<KvEngine> {
   let image: DiskImage;
@@ -100,7 +75,6 @@ export async function openKvEngine(path: string | undefined): Promise<KvEngine> 
     });
     image = data.image;
     log = data.log;
-    if (data.formatted) preallocate(`${absoluteDir(path)}/${dataFiles.log}`, 2 * blockSizeBytes);
   }
   const poolBytes = path === undefined ? 8 * 1024 * 1024 : 32 * 1024 * 1024;
   const frameCount = Math.max(16, Math.floor(poolBytes / image.device.blockSizeBytes));

@@ -627,6 +627,26 @@ export class KvStore {
   }
 }
 
+/** A data record of the KV tree, decoded (for readers outside the store, e.g. the SQL view). */
+export interface StoredRecord {
+  kind: ValueKindCode;
+  data: Uint8Array;
+  versionstamp: string;
+  /** 0 = never. */
+  expireAtMs: number;
+}
+
+/** Decodes a data record's value bytes (the layout in this file's table). */
+export function decodeStoredRecord(value: Uint8Array): StoredRecord {
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+  return {
+    kind: value[0]! as ValueKindCode,
+    data: value.subarray(headerBytes),
+    versionstamp: versionstampHex(u64Be(view, 1)),
+    expireAtMs: u64Be(view, 9),
+  };
+}
+
 /** Decodes a stored entry's value. */
 export function entryValue(entry: StoredEntry): unknown {
   return decodeValue(entry.kind, entry.data);

@@ -27,6 +27,11 @@ export class KvU64 {
   get [Symbol.toStringTag](): string {
     return "Deno.KvU64";
   }
+
+  /** Deno.inspect shows it as Deno's own: `[Deno.KvU64: 7n]`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return `[Deno.KvU64: ${this.value}n]`;
+  }
 }
 
 /** The largest u64, for wrapping sums. */

@@ -39,7 +39,7 @@ Deno.test("exodb_kv shows openKv's entries in key order, read-only, without expi
         ['[ "users", 2n ]', "v8", '{ name: "b" }', false, false],
         ['[ "users", 1 ]', "v8", '"first"', false, false],
       ]);
-      await assert.rejects(sql.run("delete from exodb_kv"));
+      await assert.rejects(sql.run("delete from exodb_kv"), { sqlState: "42501" });
     } finally {
       await appliance.shutdown();
     }

@@ -57,10 +57,17 @@ const metaAt = {
   catalogRoot: 52,
   nextTxnId: 56,
   sequenceRoot: 64,
+  kvRoot: 68,
 } as const;
 
 /** Meta fields held as u32. */
-export type MetaField = "highWater" | "freeHead" | "nextTreeId" | "catalogRoot" | "sequenceRoot";
+export type MetaField =
+  | "highWater"
+  | "freeHead"
+  | "nextTreeId"
+  | "catalogRoot"
+  | "sequenceRoot"
+  | "kvRoot";
 
 interface Touched {
   guard: PageGuard;
@@ -88,6 +95,8 @@ export class LoggedPageStore implements PageStore {
   #group: Map<number, Touched> | undefined;
   #txn = 0;
   #poisoned: unknown = undefined;
+  /** While positive, {@link splitGroup} keeps the group whole (see {@link runWhole}). */
+  #wholeDepth = 0;
   /** Meta fields as last read or written (the meta page changes only through setMeta and redo). */
   readonly #metaCache = new Map<string, number>();
   /** True once the meta page exists (a new image formats it in its first group). */
@@ -182,6 +191,20 @@ export class LoggedPageStore implements PageStore {
       this.#abandonGroup();
       if (touched > 0) this.#poisoned = error;
       throw error;
+    }
+  }
+
+  /**
+   * Like {@link run}, but the group is never split part-way (B+tree overflow writes normally end
+   * the group after each page): a multi-key write with large values stays all-or-nothing at
+   * recovery. The caller bounds the group's size (the KV layer's commit limits do).
+   */
+  runWhole<T>(txn: number, body: () => T): T {
+    this.#wholeDepth++;
+    try {
+      return this.run(txn, body);
+    } finally {
+      this.#wholeDepth--;
     }
   }
 
@@ -301,7 +324,7 @@ export class LoggedPageStore implements PageStore {
   }
 
   splitGroup(): void {
-    if (this.#group === undefined) return;
+    if (this.#group === undefined || this.#wholeDepth > 0) return;
     this.#endGroup();
     this.#reserveSpace(); // between groups: a safe point to fail cleanly
     this.#group = new Map();

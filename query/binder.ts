@@ -30,6 +30,7 @@ import { oidCoercion } from "./reg_types.ts";
 import { regexMatches } from "./regex.ts";
 import { findSystemRelation, systemScan } from "./system_catalog.ts";
 import "./pg_catalog_relations.ts";
+import "./kv_relation.ts";
 import { numericTypmod } from "./pg_text.ts";
 
 /** What binding needs: the catalog as the statement sees it, and parameter types. */

@@ -19,6 +19,8 @@
  * rest, and the receiver names the block. No re-read is needed.
  */
 import { limits } from "../../lib/limits.ts";
+import { yieldPoint } from "../../lib/yield.ts";
+import type { BlockDevice } from "../../hw/block_device.ts";
 import { crc32c } from "../../io/crc32c.ts";
 import type { Storage } from "../storage.ts";
 import { recordBytesMax, recordHeaderBytes, recordLength } from "../wal/record.ts";
@@ -57,6 +59,25 @@ export interface BackupSendReport {
   endLsn: number;
 }
 
+/**
+ * Set once batched reads were refused: `preadv` needs `Deno.UnsafePointer.of`, which Deno 2.9
+ * allows only under an unscoped `--allow-ffi`, and the launched kernel has a path-scoped one.
+ */
+let batchedReadsRefused = false;
+
+function readInto(device: BlockDevice, first: number, targets: Uint8Array[]): void {
+  if (!batchedReadsRefused) {
+    try {
+      device.readRun(first, targets); // one batched read
+      return;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotCapable)) throw error;
+      batchedReadsRefused = true;
+    }
+  }
+  for (let i = 0; i < targets.length; i++) device.read(first + i, targets[i]!);
+}
+
 /** The block-shipping core: frames for blocks [first, first + count) of `device`. */
 export function blockFrames(
   storage: Pick<Storage, "image">,
@@ -75,7 +96,7 @@ export function blockFrames(
     setU64(chunk, at + 1, first + i);
     targets.push(chunk.subarray(at + blockFrameHeaderBytes, at + frameBytes));
   }
-  device.readRun(first, targets); // one batched read, straight into the frames
+  readInto(device, first, targets); // straight into the frames, no copy
   for (let i = 0; i < count; i++) {
     const at = i * frameBytes;
     if (recompute) {
@@ -124,6 +145,7 @@ export async function* backupStream(
       const count = Math.min(batch, used - blocksSent);
       yield blockFrames(storage, blocksSent, count, digest, recompute);
       blocksSent += count;
+      await yieldPoint(); // other sessions' statements and socket reads run between batches
     }
 
     await storage.wal.flush();
@@ -160,6 +182,7 @@ export async function* backupStream(
       }
       records += parts.length;
       yield chunk;
+      await yieldPoint();
     }
 
     const trailer = encodeTrailerBody({

@@ -78,17 +78,23 @@ function readInto(device: BlockDevice, first: number, targets: Uint8Array[]): vo
   for (let i = 0; i < targets.length; i++) device.read(first + i, targets[i]!);
 }
 
-/** The block-shipping core: frames for blocks [first, first + count) of `device`. */
+/**
+ * The block-shipping core: frames for blocks [first, first + count) of the image, built in
+ * `into` when it is large enough (no allocation per batch), else in a new buffer.
+ */
 export function blockFrames(
   storage: Pick<Storage, "image">,
   first: number,
   count: number,
   digest: StreamDigest,
   recompute: boolean,
+  into?: Uint8Array,
 ): Uint8Array {
   const device = storage.image.device;
   const frameBytes = blockFrameHeaderBytes + device.blockSizeBytes;
-  const chunk = new Uint8Array(count * frameBytes);
+  const chunk = into !== undefined && into.length >= count * frameBytes
+    ? into.subarray(0, count * frameBytes)
+    : new Uint8Array(count * frameBytes);
   const targets: Uint8Array[] = [];
   for (let i = 0; i < count; i++) {
     const at = i * frameBytes;
@@ -109,8 +115,9 @@ export function blockFrames(
 }
 
 /**
- * The backup stream of `storage`, as chunks of whole frames. Await each consumer write before
- * pulling the next chunk: the engine serves other sessions between chunks.
+ * The backup stream of `storage`, as chunks of whole frames. A chunk is valid only until the
+ * next one is pulled (block chunks reuse one buffer): consume or copy it first. The engine
+ * serves other sessions between chunks.
  */
 export async function* backupStream(
   storage: Storage,
@@ -138,12 +145,13 @@ export async function* backupStream(
     yield header;
 
     let blocksSent = 0;
+    const reused = new Uint8Array(batch * (blockFrameHeaderBytes + image.device.blockSizeBytes));
     for (;;) {
       // Re-read each time: blocks allocated during the copy are shipped too.
       const used = Math.min(storage.store.meta("highWater"), image.blockCount);
       if (blocksSent >= used) break;
       const count = Math.min(batch, used - blocksSent);
-      yield blockFrames(storage, blocksSent, count, digest, recompute);
+      yield blockFrames(storage, blocksSent, count, digest, recompute, reused);
       blocksSent += count;
       await yieldPoint(); // other sessions' statements and socket reads run between batches
     }

@@ -15,8 +15,11 @@ import { blockFrameHeaderBytes, headerFrameBytes } from "../../dbengine/backup/s
 import { RecordType } from "../../dbengine/wal/record.ts";
 import { blockHeaderBytes } from "../../io/block.ts";
 
-async function bootOn(dataDir: string): Promise<Appliance> {
-  const result = resolveConfig({ "data-dir": dataDir, port: "0", "pool-size": "8MiB" }, {});
+async function bootOn(dataDir: string, password = ""): Promise<Appliance> {
+  const result = resolveConfig(
+    { "data-dir": dataDir, port: "0", "pool-size": "8MiB", password },
+    {},
+  );
   assert.ok(result.ok);
   return await boot(result.config, new Logger("error", () => {}));
 }
@@ -70,11 +73,30 @@ const balanceSql = "select (select sum(abalance) from pgbench_accounts) as a, " 
   "(select sum(tbalance) from pgbench_tellers) as t, " +
   "(select sum(delta) from pgbench_history) as h";
 
-/** TPC-B by pgbench when installed, else the same schema driven by concurrent node-postgres clients. */
-async function runTpcb(port: number, seconds: number): Promise<void> {
+const accounts = 20_000;
+
+/** pgbench's built-in TPC-B transaction over one branch, 10 tellers and `accounts` accounts. */
+const tpcbScript = `\\set aid random(1, ${accounts})
+\\set tid random(1, 10)
+\\set delta random(-5000, 5000)
+BEGIN;
+UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
+SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
+UPDATE pgbench_tellers SET tbalance = tbalance + :delta WHERE tid = :tid;
+UPDATE pgbench_branches SET bbalance = bbalance + :delta WHERE bid = 1;
+INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (:tid, 1, :aid, :delta, CURRENT_TIMESTAMP);
+END;
+`;
+
+/**
+ * TPC-B transactions for `seconds`: by pgbench (4 clients) when installed, else by 4
+ * node-postgres clients running the same transaction.
+ */
+async function runTpcb(port: number, seconds: number, dir: string): Promise<void> {
   if (hasPgbench()) {
+    Deno.writeTextFileSync(`${dir}/tpcb.sql`, tpcbScript);
     const result = await new Deno.Command("pgbench", {
-      args: ["-n", "-c", "4", "-j", "2", "-T", String(seconds)],
+      args: ["-n", "-c", "4", "-j", "2", "-T", String(seconds), "-f", `${dir}/tpcb.sql`],
       env: { PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "exodb", PGDATABASE: "exodb" },
       stdout: "piped",
       stderr: "piped",
@@ -84,13 +106,14 @@ async function runTpcb(port: number, seconds: number): Promise<void> {
     assert.match(text, /number of failed transactions: 0 /, text);
     return;
   }
+  console.log("pgbench is not installed: node-postgres clients run the TPC-B transaction instead");
   const until = performance.now() + seconds * 1000;
   await Promise.all([1, 2, 3, 4].map(async (worker) => {
     const client = connect(port);
     await client.connect();
     try {
       for (let i = 0; performance.now() < until && i < 100_000; i++) {
-        const aid = 1 + ((worker * 7919 + i * 104729) % 1000);
+        const aid = 1 + ((worker * 7919 + i * 104729) % accounts);
         const tid = 1 + (i % 10);
         const delta = ((i * 31 + worker) % 10001) - 5000;
         await client.query("begin");
@@ -117,18 +140,8 @@ async function runTpcb(port: number, seconds: number): Promise<void> {
   }));
 }
 
+/** pgbench's tables (as `pgbench -i` makes them) at a size that loads in about a second. */
 async function initTpcb(port: number): Promise<void> {
-  if (hasPgbench()) {
-    const result = await new Deno.Command("pgbench", {
-      args: ["-i", "-s", "1", "-q"],
-      env: { PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "exodb", PGDATABASE: "exodb" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(result.success, new TextDecoder().decode(result.stderr));
-    return;
-  }
-  console.log("pgbench is not installed: running the built-in TPC-B-style writers instead");
   const client = connect(port);
   await client.connect();
   await client.query(
@@ -138,7 +151,7 @@ async function initTpcb(port: number): Promise<void> {
       "create table pgbench_history (tid int, bid int, aid int, delta int, mtime timestamp, filler char(22));" +
       "insert into pgbench_branches values (1, 0, '');" +
       "insert into pgbench_tellers select g, 1, 0, '' from generate_series(1, 10) g;" +
-      "insert into pgbench_accounts select g, 1, 0, '' from generate_series(1, 1000) g;",
+      `insert into pgbench_accounts select g, 1, 0, '' from generate_series(1, ${accounts}) g;`,
   );
   await client.end();
 }
@@ -151,7 +164,7 @@ Deno.test("backup during a TPC-B run restores to an image that boots with balanc
     try {
       const port = source.listener.port;
       await initTpcb(port);
-      const load = runTpcb(port, 3);
+      const load = runTpcb(port, 3, dir);
       await new Promise((resolve) => setTimeout(resolve, 500)); // transactions are running
       const result = await takeBackup({
         host: "127.0.0.1",
@@ -180,8 +193,8 @@ Deno.test("backup during a TPC-B run restores to an image that boots with balanc
         const row = (await client.query(balanceSql)).rows[0];
         assert.ok(row.h !== null, "history rows were restored");
         assert.ok(row.a === row.b && row.b === row.t && row.t === row.h, JSON.stringify(row));
-        const accounts = await client.query("select count(*)::int as n from pgbench_accounts");
-        assert.ok(accounts.rows[0].n >= 1000);
+        const count = await client.query("select count(*)::int as n from pgbench_accounts");
+        assert.equal(count.rows[0].n, accounts);
         // The restored server takes writes.
         await client.query("update pgbench_branches set bbalance = bbalance + 1 where bid = 1");
       } finally {
@@ -305,6 +318,47 @@ Deno.test("an interrupted or damaged backup is refused and leaves nothing that b
       await client.end();
     } finally {
       await restored.shutdown();
+    }
+  });
+});
+
+Deno.test("EXODB_BASE_BACKUP is authenticated like any session and refused inside a transaction", async () => {
+  await withTemp(async (dir) => {
+    const source = await bootOn(`${dir}/source`, "s3cret");
+    const port = source.listener.port;
+    try {
+      await assert.rejects(
+        takeBackup({ host: "127.0.0.1", port, file: `${dir}/a.exobak`, password: "wrong" }),
+        (error: { code?: string }) => error.code === "28P01",
+      );
+      assert.ok(!exists(`${dir}/a.exobak`) && !exists(`${dir}/a.exobak.partial`));
+      const client = new pg.Client({
+        host: "127.0.0.1",
+        port,
+        user: "exodb",
+        database: "exodb",
+        password: "s3cret",
+      });
+      await client.connect();
+      try {
+        await client.query("begin");
+        await assert.rejects(
+          client.query("EXODB_BASE_BACKUP"),
+          (error: { code?: string }) => error.code === "25001",
+        );
+        await client.query("rollback");
+      } finally {
+        await client.end();
+      }
+      const result = await takeBackup({
+        host: "127.0.0.1",
+        port,
+        file: `${dir}/a.exobak`,
+        password: "s3cret",
+      });
+      assert.equal(result.progress.blocks, result.trailer.blockFrames);
+    } finally {
+      await source.shutdown();
     }
   });
 });

@@ -11,6 +11,7 @@ import { Logger } from "../../kernel/log.ts";
 import { takeBackup } from "../../kernel/backup_client.ts";
 import { restoreBackup } from "../../kernel/restore.ts";
 import { BackupReceiver } from "../../dbengine/backup/receiver.ts";
+import { backupStream } from "../../dbengine/backup/sender.ts";
 import { blockFrameHeaderBytes, headerFrameBytes } from "../../dbengine/backup/stream.ts";
 import { RecordType } from "../../dbengine/wal/record.ts";
 import { blockHeaderBytes } from "../../io/block.ts";
@@ -236,6 +237,15 @@ Deno.test("a damaged block on the source fails the backup naming the block; the 
           },
         );
         assert.ok(!exists(file) && !exists(`${file}.partial`), "no backup file is left");
+        // A sender that recomputes checksums (the benchmark's baseline) ships the same damage
+        // as valid: the stored CRC is what makes it detectable end to end.
+        const receiver = new BackupReceiver();
+        for await (
+          const chunk of backupStream(source.engine.storage, { recomputeChecksums: true })
+        ) {
+          receiver.push(chunk);
+        }
+        assert.equal(receiver.finish().trailer.blockFrames, victim + 1);
         // The server serves on, and its log recycling hold was released.
         assert.equal((await client.query("select count(*)::int as n from t")).rows[0].n, 2000);
         const wal = source.engine.storage.wal;
@@ -360,5 +370,80 @@ Deno.test("EXODB_BASE_BACKUP is authenticated like any session and refused insid
     } finally {
       await source.shutdown();
     }
+  });
+});
+
+Deno.test("a running backup holds log recycling at its start LSN until it ends", async () => {
+  await withTemp(async (dir) => {
+    const source = await bootOn(`${dir}/source`);
+    try {
+      const client = connect(source.listener.port);
+      await client.connect();
+      try {
+        const storage = source.engine.storage;
+        await client.query("create table t (id int primary key)");
+        const begun = await storage.beginBackup();
+        assert.equal(storage.wal.recycleLsn, begun.redoLsn);
+        for (let i = 0; i < 3; i++) {
+          await client.query(`insert into t values (${i})`);
+          await client.query("checkpoint");
+          assert.equal(storage.wal.recycleLsn, begun.redoLsn, "held while the backup runs");
+        }
+        begun.release();
+        assert.ok(storage.wal.recycleLsn > begun.redoLsn, "released at the end");
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await source.shutdown();
+    }
+  });
+});
+
+const root = new URL("../../", import.meta.url).pathname;
+
+async function exodb(args: string[]): Promise<{ code: number; text: string }> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "exodb", ...args],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: result.code, text: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+}
+
+Deno.test("exodb backup and exodb restore run with their own narrow permissions", async () => {
+  await withTemp(async (dir) => {
+    const source = await bootOn(`${dir}/source`);
+    const file = `${dir}/cli.exobak`;
+    try {
+      const client = connect(source.listener.port);
+      await client.connect();
+      await client.query("create table t (id int primary key, v text)");
+      await client.query("insert into t select g, 'row' from generate_series(1, 500) g");
+      await client.end();
+      const backup = await exodb([
+        "backup",
+        "--from",
+        `127.0.0.1:${source.listener.port}`,
+        "--to",
+        file,
+      ]);
+      assert.equal(backup.code, 0, backup.text);
+      assert.match(backup.text, /every block and record verified/);
+    } finally {
+      await source.shutdown();
+    }
+    const restore = await exodb(["restore", "--from", file, "--data-dir", `${dir}/restored`]);
+    assert.equal(restore.code, 0, restore.text);
+    assert.match(restore.text, /restored .* blocks and \d+ WAL records verified/);
+    const check = await exodb(["check", "--data-dir", `${dir}/restored`]);
+    assert.equal(check.code, 0, check.text);
+    const again = await exodb(["restore", "--from", file, "--data-dir", `${dir}/restored`]);
+    assert.equal(again.code, 1, again.text);
+    assert.match(again.text, /is not empty/);
+    const usage = await exodb(["backup", "--to", file]);
+    assert.equal(usage.code, 2, usage.text);
   });
 });

@@ -78,6 +78,5 @@ try {
 } catch (error) {
   endProgress();
   console.error(`exodb ${mode}: ${(error as Error).message}`);
-  if (Deno.env.get("EXODB_DEBUG")) console.error((error as Error).stack);
   Deno.exit(1);
 }

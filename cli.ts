@@ -25,6 +25,16 @@ const commands: Record<string, Command> = {
     usage: "exodb check --data-dir DIR [flags]",
     run: (args) => launch(args, "./kernel/check_main.ts", false),
   },
+  backup: {
+    summary: "take an online backup of a running server into a file (blocks + WAL, verified)",
+    usage: "exodb backup --from HOST:PORT --to FILE [--user NAME] [--database NAME]",
+    run: (args) => launchBackup(args),
+  },
+  restore: {
+    summary: "restore a backup file into a new data directory (verified, test-booted)",
+    usage: "exodb restore --from FILE --data-dir DIR",
+    run: (args) => launchRestore(args),
+  },
   help: {
     summary: "show help for a command",
     usage: "exodb help [command]",
@@ -56,6 +66,10 @@ function help(name?: string): number {
     return 0;
   }
   console.log(`Usage: deno task ${command.usage}\n\n${command.summary}`);
+  if (name === "backup" || name === "restore") {
+    console.log(backupHelp[name]);
+    return 0;
+  }
   if (name !== "help") console.log(`\nFlags (flag > environment > default):\n${settingsHelp()}`);
   console.log("  --help                   show this help");
   return 0;
@@ -137,6 +151,117 @@ async function launch(args: string[], entry: string, listen: boolean): Promise<n
   Deno.addSignalListener("SIGTERM", forward("SIGTERM"));
   const status = await child.status;
   return status.code;
+}
+
+const backupHelp = {
+  backup: `
+Connects like any client (trust, or SCRAM-SHA-256 with the password in EXODB_PASSWORD), runs
+EXODB_BASE_BACKUP, and writes FILE only once every block and WAL record has been verified.
+
+Flags:
+  --from=HOST:PORT          server to back up (loopback or any address it listens on)
+  --to=FILE                 backup file to create (must not exist; FILE.partial while running)
+  --user=NAME               user name (default exodb)
+  --database=NAME           database name (default exodb)
+  --help                    show this help`,
+  restore: `
+Verifies every block and WAL record as it reads FILE, builds the image in DIR.restoring,
+recovers and checks it, and renames it to DIR only when all of that passed.
+
+Flags:
+  --from=FILE               backup file written by \`exodb backup\`
+  --data-dir=DIR            directory to create (must not exist or be empty)
+  --help                    show this help`,
+};
+
+function parseFlags(
+  args: string[],
+  names: string[],
+): Record<string, string | undefined> | number {
+  const options = Object.fromEntries(names.map((n) => [n, { type: "string" as const }]));
+  try {
+    const parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean" } },
+      strict: true,
+    });
+    if (parsed.values.help) return -1;
+    return parsed.values as Record<string, string | undefined>;
+  } catch (error) {
+    console.error(`exodb: ${(error as Error).message}`);
+    return 2;
+  }
+}
+
+async function runChild(entry: string, permissions: string[], args: string[]): Promise<number> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", ...permissions, new URL(entry, import.meta.url).pathname, ...args],
+    env: { EXODB_PASSWORD: Deno.env.get("EXODB_PASSWORD") ?? "" },
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  return (await child.status).code;
+}
+
+function ffiLibraries(): string[] {
+  return [libcPath(), nativeLibraryPath].filter((p): p is string => {
+    if (p === undefined) return false;
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function launchBackup(args: string[]): Promise<number> {
+  const flags = parseFlags(args, ["from", "to", "user", "database"]);
+  if (flags === -1) return help("backup");
+  if (typeof flags === "number") return flags;
+  const match = /^(.+):(\d+)$/.exec(flags.from ?? "");
+  if (match === null || flags.to === undefined || flags.to === "") {
+    console.error("exodb backup: --from=HOST:PORT and --to=FILE are required");
+    return 2;
+  }
+  const [host, port] = [match[1]!, match[2]!];
+  const to = flags.to;
+  const ffi = ffiLibraries();
+  return await runChild("./kernel/backup_main.ts", [
+    `--allow-net=${host}:${port}`,
+    `--allow-read=${[to, `${to}.partial`, ...ffi].join(",")}`,
+    `--allow-write=${to},${to}.partial`,
+    // node-postgres reads its PG* defaults and the user name from the environment.
+    "--allow-env",
+    "--allow-sys=hostname,osRelease,homedir,uid,gid,username",
+    ...(ffi.length > 0 ? [`--allow-ffi=${ffi.join(",")}`] : []),
+  ], [
+    "backup",
+    `--host=${host}`,
+    `--port=${port}`,
+    `--to=${to}`,
+    `--user=${flags.user ?? "exodb"}`,
+    `--database=${flags.database ?? "exodb"}`,
+  ]);
+}
+
+async function launchRestore(args: string[]): Promise<number> {
+  const flags = parseFlags(args, ["from", "data-dir"]);
+  if (flags === -1) return help("restore");
+  if (typeof flags === "number") return flags;
+  const from = flags.from;
+  const dir = flags["data-dir"]?.replace(/\/+$/, "");
+  if (from === undefined || from === "" || dir === undefined || dir === "") {
+    console.error("exodb restore: --from=FILE and --data-dir=DIR are required");
+    return 2;
+  }
+  const ffi = ffiLibraries();
+  const temp = `${dir}.restoring`;
+  return await runChild("./kernel/backup_main.ts", [
+    `--allow-read=${[from, dir, temp, ...ffi].join(",")}`,
+    `--allow-write=${dir},${temp}`,
+    ...(ffi.length > 0 ? [`--allow-ffi=${ffi.join(",")}`] : []),
+  ], ["restore", `--from=${from}`, `--data-dir=${dir}`]);
 }
 
 if (import.meta.main) {

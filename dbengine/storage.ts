@@ -72,6 +72,8 @@ export class Storage {
   readonly txns: TransactionManager;
   readonly #options: StorageOptions;
   #checkpointing: Promise<void> | undefined;
+  /** The last completed checkpoint: its record's LSN and its redo point (0, 0 before one). */
+  #lastCheckpoint = { lsn: 0, redoLsn: 0 };
 
   private constructor(
     image: DiskImage,
@@ -263,6 +265,7 @@ export class Storage {
     const lsn = this.wal.append(RecordType.checkpoint, 0, 0, payload);
     await this.wal.flush();
     this.image.writeSuperblock({ checkpointLsn: lsn });
+    this.#lastCheckpoint = { lsn, redoLsn };
     this.wal.recycleTo(redoLsn);
     this.#options.onEvent?.("checkpoint-done");
   }
@@ -295,6 +298,21 @@ export class Storage {
         throw error;
       }
     }
+  }
+
+  /**
+   * Starts an online backup: runs a checkpoint, then holds log recycling from its redo point
+   * until `release` is called. Every block on the image is then at least as new as that redo
+   * point, and every change after it (each first change with a full-page image) stays in the
+   * log, so blocks copied at any later moment plus the log from the redo point to the end of the
+   * copy recover to a consistent state.
+   */
+  async beginBackup(): Promise<{ checkpointLsn: number; redoLsn: number; release: () => void }> {
+    await this.checkpoint();
+    // Synchronous from here: no checkpoint can recycle between reading and holding.
+    const { lsn, redoLsn } = this.#lastCheckpoint;
+    assert(lsn !== 0, "a completed checkpoint");
+    return { checkpointLsn: lsn, redoLsn, release: this.wal.holdRecycling(redoLsn) };
   }
 
   /** How many lost or misdirected writes checkpoints have caught. */

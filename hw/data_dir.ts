@@ -38,3 +38,20 @@ export function removeFile(path: string): void {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
 }
+
+/** Removes a directory and everything in it, if it exists (an abandoned restore). */
+export function removeDirectory(path: string): void {
+  crossings.add("runtime_op", 1);
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** True when `path` is a directory with nothing in it. */
+export function isEmptyDirectory(path: string): boolean {
+  crossings.add("runtime_op", 1);
+  for (const _ of Deno.readDirSync(path)) return false;
+  return true;
+}

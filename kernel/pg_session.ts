@@ -47,6 +47,7 @@ import { type SqlType, storable, t, typeLength, typeOfOid, typeOid } from "../qu
 import type { Appliance } from "./boot.ts";
 import type { Logger } from "./log.ts";
 import { ScramExchange, type ScramVerifier, scramVerifier } from "./scram.ts";
+import { isBaseBackupCommand, sendBaseBackup } from "./base_backup.ts";
 
 interface Prepared {
   statement: Statement;
@@ -264,7 +265,27 @@ export async function servePostgres(
     out.commandComplete(`COPY ${rows.length}`);
   };
 
+  /** EXODB_BASE_BACKUP: the online backup as one binary COPY OUT (kernel/base_backup.ts). */
+  const baseBackup = async () => {
+    try {
+      if (session.status !== "I") {
+        throw new ExoError("25001", "EXODB_BASE_BACKUP cannot run inside a transaction block");
+      }
+      out.copyOutResponse(1, []);
+      await sendBaseBackup(appliance.engine.storage, async (chunk) => {
+        out.copyData(chunk);
+        await flush();
+      }, logger);
+      out.copyDone();
+      out.commandComplete("EXODB_BASE_BACKUP");
+    } catch (error) {
+      sendError(error);
+    }
+    ready();
+  };
+
   const simpleQuery = async (sql: string) => {
+    if (isBaseBackupCommand(sql)) return await baseBackup();
     let parsed;
     try {
       parsed = parseCached(sql);

@@ -88,6 +88,10 @@ export class Wal {
   /** End of the chunk whose sync is in flight (written, maybe not yet durable). */
   #inFlightEnd = 0;
   #failed: unknown = undefined;
+  /** Recycling holds (an online backup's start LSN): space at or after the lowest is kept. */
+  readonly #recycleHolds = new Set<{ lsn: number }>();
+  /** The recycle point the last checkpoint asked for while a hold kept it lower. */
+  #recycleWanted = 0;
   /** Figures for stats views and benchmarks. */
   readonly stats = { appends: 0, appendedBytes: 0, flushes: 0, syncs: 0, groupedCommits: 0 };
 
@@ -152,7 +156,26 @@ export class Wal {
   /** Allows space below `lsn` to be reused (after a checkpoint made it unnecessary). */
   recycleTo(lsn: number): void {
     assert(lsn <= this.#flushedLsn, "recycle only what is durable");
-    if (lsn > this.#recycleLsn) this.#recycleLsn = lsn;
+    if (lsn > this.#recycleWanted) this.#recycleWanted = lsn;
+    // A hold keeps its range readable: recycling stops at the lowest held LSN.
+    let target = lsn;
+    for (const hold of this.#recycleHolds) target = Math.min(target, hold.lsn);
+    if (target > this.#recycleLsn) this.#recycleLsn = target;
+  }
+
+  /**
+   * Keeps every record from `lsn` on from being overwritten until the returned release is
+   * called (an online backup ships them afterwards). `lsn` must not be recycled already. While
+   * held, the log can fill up: appends then fail with 53100 until the hold is released.
+   */
+  holdRecycling(lsn: number): () => void {
+    assert(lsn >= this.#recycleLsn, "hold only log space that is still kept");
+    const hold = { lsn };
+    this.#recycleHolds.add(hold);
+    return () => {
+      if (!this.#recycleHolds.delete(hold)) return;
+      this.recycleTo(Math.min(this.#recycleWanted, this.#flushedLsn));
+    };
   }
 
   /** Appends one record; returns its LSN. Not durable until flushed. */

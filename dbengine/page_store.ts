@@ -363,7 +363,12 @@ export class LoggedPageStore implements PageStore {
       touched.guard.release();
     }
     this.stats.groups++;
+    // A long statement must not fill the log before its commit starts a checkpoint.
+    if (this.wal.usedFraction() > 0.5) this.onLogPressure();
   }
+
+  /** Called after a group when the log is more than half used (the storage checkpoints). */
+  onLogPressure: () => void = () => {};
 
   #abandonGroup(): void {
     const group = this.#group;

@@ -89,6 +89,13 @@ export class Storage {
     this.pool = pool;
     this.wal = wal;
     this.store = new LoggedPageStore(pool, wal, image);
+    // Started outside the group that noticed the pressure: a checkpoint runs groups of its own.
+    this.store.onLogPressure = () => {
+      if (this.#checkpointing !== undefined) return;
+      queueMicrotask(() => {
+        if (this.#checkpointing === undefined) this.checkpoint().catch(() => {});
+      });
+    };
     this.recovery = recovery;
     this.#options = options;
     pool.setWalFlusher({ flushTo: (lsn) => wal.flushSync(lsn) });
@@ -236,6 +243,17 @@ export class Storage {
     if (synchronous) return durable;
     durable.catch(() => {}); // asynchronous commit: a failed flush fails the next write instead
     return Promise.resolve();
+  }
+
+  /**
+   * Back-pressure for long writers: while the log is more than three quarters used, the running
+   * (or a new) checkpoint, which recycles it; undefined when there is room. Statements await it
+   * at their yield points, so a long COPY or INSERT … SELECT slows to what checkpoints can
+   * recycle instead of failing with 53100.
+   */
+  logSpace(): Promise<void> | undefined {
+    if (this.wal.usedFraction() <= 0.75) return undefined;
+    return this.checkpoint().catch(() => {}); // a failed checkpoint surfaces on the next write
   }
 
   /** Runs a checkpoint (one at a time; a second call waits for the running one). */

@@ -535,6 +535,9 @@ export class SqlSession {
       // Cancellation and statement_timeout are checked at every yield point.
       yieldPoint: async () => {
         await yieldPoint();
+        // Writers wait for a running checkpoint while the log is nearly full (no 53100).
+        const logSpace = this.#engine().storage.logSpace();
+        if (logSpace !== undefined) await logSpace;
         this.#checkInterrupts();
       },
     };
@@ -852,6 +855,7 @@ export class SqlSession {
     let count = 0;
     const returning: Row[] = [];
     for (const exprs of sourceRows) {
+      await ctx.yieldPoint(); // a time slice each ~1 ms: log checkpoints run during long inserts
       const row: SqlValue[] = table.def.columns.map(() => null);
       const given = new Set<number>();
       for (let i = 0; i < exprs.length; i++) {
@@ -1169,6 +1173,7 @@ export class SqlSession {
     let count = 0;
     const changed: Row[] = [];
     for (const { key, extra } of pairs) {
+      await ctx.yieldPoint();
       const after = await this.#updateRow(table, key, ctx, async (current) => {
         const row = extra.length === 0 ? current : [...current, ...extra];
         if (predicate && !(await passes(predicate, row, ctx))) return undefined;
@@ -1242,6 +1247,7 @@ export class SqlSession {
     let count = 0;
     const deleted: Row[] = [];
     for (const key of keys) {
+      await ctx.yieldPoint();
       const current = table.get(key!, ctx.txn, ctx.snapshot + Number.MAX_SAFE_INTEGER);
       if (current === null) continue;
       if (predicate && !(await passes(predicate, current, ctx))) continue;
@@ -1401,7 +1407,10 @@ export class SqlSession {
         indexes: current.indexes.map((index) => ({ ...index, ...catalog.newTree(txn) })),
       }));
       const table = catalog.handle(next);
-      for (const row of rows) await table.insert(txn, row.values);
+      for (const row of rows) {
+        await table.insert(txn, row.values);
+        await ctx.yieldPoint(); // long rebuilds let checkpoints (and everyone else) run
+      }
       catalog.dropLater(txn, oldTable.trees());
       return { tag: "ALTER TABLE" };
     }

@@ -339,6 +339,9 @@ export class Storage {
   /** Flushes everything and checkpoints: a clean shutdown. */
   async close(): Promise<void> {
     await this.checkpoint();
+    // A checkpoint that was already running may have begun before the last changes (a rollback
+    // after a failed statement, say): then one more, which begins after all of them.
+    if (this.pool.stats().dirty > 0) await this.checkpoint();
     assert(this.pool.stats().dirty === 0, "no dirty pages after the final checkpoint");
   }
 }

@@ -18,3 +18,21 @@ Deno.test("a single INSERT … SELECT and a key rebuild larger than the log comp
     ]]);
   }, { "log-size": "2MiB", "pool-size": "16MiB" });
 });
+
+Deno.test("a statement that finds the log full fails with 53100 and the server still shuts down cleanly", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("create table kept (n int primary key); insert into kept values (1), (2)");
+    const wal = appliance.engine.storage.wal;
+    const release = wal.holdRecycling(wal.insertLsn); // as a backup does: nothing can be recycled
+    try {
+      await assert.rejects(
+        run("insert into kept select g from generate_series(3, 100000) g"),
+        { sqlState: "53100" },
+      );
+    } finally {
+      release();
+    }
+    assert.deepEqual((await run("select count(*) from kept"))[0]!.rows, [[2n]]);
+  }, { "log-size": "2MiB", "pool-size": "16MiB" });
+});

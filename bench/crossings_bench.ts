@@ -1,0 +1,190 @@
+/**
+ * What each kind of crossing costs on this machine (../shared/DESIGN.md, "What a crossing is
+ * here"): a plain call, a runtime op, an FFI call with and without its syscall, a round trip to
+ * a Worker over a shared ring (polled, and with a futex wake on both sides), a postMessage round
+ * trip, and a loopback TCP round trip inside one isolate. Synchronous candidates run interleaved
+ * through `compare`, asynchronous ones through `compareAsync`; one table, ratios against the
+ * postMessage round trip (the hop a conventional design pays per step).
+ *
+ * Usage: deno task bench:crossings [--quick]
+ */
+import {
+  type AsyncCandidate,
+  type Candidate,
+  compare,
+  compareAsync,
+  machineLine,
+  saveResult,
+  table,
+} from "./harness.ts";
+import { createRing, RingConsumer, RingProducer } from "../io/ring/spsc_ring.ts";
+import { cString, ffiInt, loadLibc, openFlags } from "../hw/libc.ts";
+
+const quick = Deno.args.includes("--quick");
+const options = quick ? { samples: 3, sampleMs: 10 } : { samples: 15, sampleMs: 40 };
+const pollSpins = 1 << 20; // the polled worker never sleeps between back-to-back entries
+const smallBytes = 64;
+
+// --- the two workers -------------------------------------------------------------------------
+function startWorker(): Worker {
+  const worker = new Worker(new URL("./_crossings_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  return worker;
+}
+
+const sqBuffer = createRing({ capacity: 64, entryWords: 2 });
+const cqBuffer = createRing({ capacity: 64, entryWords: 2 });
+const submissions = new RingProducer(sqBuffer);
+const completions = new RingConsumer(cqBuffer);
+const ringWorker = startWorker();
+await new Promise<void>((resolve) => {
+  ringWorker.onmessage = () => resolve();
+  ringWorker.postMessage({ sq: sqBuffer, cq: cqBuffer });
+});
+const messageWorker = startWorker();
+
+function submit(seq: number, spins: number): void {
+  while (submissions.reserve(1) === 0) { /* the worker always drains: never long */ }
+  const at = submissions.slot(0);
+  submissions.words[at] = seq;
+  submissions.words[at + 1] = spins;
+  submissions.publish(1);
+}
+
+function takeCompletion(seq: number): void {
+  const got = completions.words[completions.entry(0)];
+  if (got !== seq) throw new Error(`Ring echo out of order: sent ${seq}, got ${got}`);
+  completions.release(1);
+}
+
+/** Ring waits that saw no completion within a second (a stalled machine, or a lost wake). */
+let waitsOverOneSecond = 0;
+
+// --- synchronous candidates ------------------------------------------------------------------
+let sink = 0;
+function plainCall(i: number): number {
+  return (i * 31) ^ (i >>> 3);
+}
+
+const zero = Deno.openSync("/dev/zero", { read: true });
+const opBuffer = new Uint8Array(smallBytes);
+const libc = loadLibc();
+const zeroFd = libc ? libc.open(cString("/dev/zero"), openFlags.readOnly, 0) : -1;
+const ffiBuffer = new Uint8Array(smallBytes);
+
+const syncCandidates: Candidate[] = [
+  { name: "plain call", run: (i) => (sink ^= plainCall(i)) },
+  { name: "runtime op (FsFile.readSync 64 B /dev/zero)", run: () => zero.readSync(opBuffer) },
+];
+if (libc) {
+  syncCandidates.push(
+    { name: "FFI call, no syscall (__errno_location)", run: () => libc.__errno_location() },
+    {
+      name: "FFI call + syscall (pread 64 B /dev/zero)",
+      run: () => libc.pread(zeroFd, ffiBuffer, ffiInt(smallBytes), ffiInt(0)),
+    },
+  );
+}
+syncCandidates.push(
+  {
+    name: "ring round trip to a Worker, polled",
+    run: (i) => {
+      submit(i, pollSpins);
+      while (completions.peek(1) === 0) { /* poll */ }
+      takeCompletion(i);
+    },
+  },
+  {
+    name: "ring round trip to a Worker, futex wake both ways",
+    run: (i) => {
+      submit(i, 0);
+      while (completions.peek(1) === 0) {
+        if (completions.waitForEntries(1_000) === "timed-out") waitsOverOneSecond++;
+      }
+      takeCompletion(i);
+    },
+  },
+);
+
+// --- asynchronous candidates -----------------------------------------------------------------
+let messageResolve: ((value: unknown) => void) | undefined;
+messageWorker.onmessage = (event) => messageResolve?.(event.data);
+
+const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
+client.setNoDelay(true);
+const server = await listener.accept();
+server.setNoDelay(true);
+const tcpByte = new Uint8Array(1);
+const tcpEcho = new Uint8Array(1);
+const tcpReply = new Uint8Array(1);
+(async () => {
+  try {
+    for (;;) {
+      const n = await server.read(tcpEcho);
+      if (n === null) return;
+      await server.write(tcpEcho.subarray(0, n));
+    }
+  } catch {
+    // closed at the end of the run
+  }
+})();
+
+const asyncCandidates: AsyncCandidate[] = [
+  {
+    name: "ring round trip, Worker wakes, kernel awaits waitAsync",
+    run: async (i) => {
+      submit(i, 0);
+      while (completions.peek(1) === 0) {
+        if (await completions.waitForEntriesAsync(1_000) === "timed-out") waitsOverOneSecond++;
+      }
+      takeCompletion(i);
+    },
+  },
+  {
+    name: "postMessage round trip (message hop)",
+    run: (i) =>
+      new Promise((resolve) => {
+        messageResolve = resolve;
+        messageWorker.postMessage(i);
+      }),
+  },
+  {
+    name: "loopback TCP round trip, one isolate",
+    run: async () => {
+      tcpByte[0] = 7;
+      await client.write(tcpByte);
+      let got = 0;
+      while (got === 0) got = (await client.read(tcpReply)) ?? 0;
+    },
+  },
+];
+
+const syncResults = compare(syncCandidates, options);
+const asyncResults = await compareAsync(asyncCandidates, options);
+const results = [...syncResults, ...asyncResults];
+const baseline = "postMessage round trip (message hop)";
+console.log(`Crossing costs, per operation — ${machineLine()}\n`);
+console.log(table(results, baseline));
+console.log(
+  `\nRing wakes: kernel side sent ${submissions.stats.wakesSent} notifies for ` +
+    `${submissions.stats.entries} submissions, slept ${completions.stats.sleeps} times; ` +
+    `${waitsOverOneSecond} waits saw nothing for over a second.`,
+);
+saveResult(quick ? "crossings.quick" : "crossings", {
+  machine: machineLine(),
+  options,
+  baseline,
+  results,
+  waitsOverOneSecond,
+  sink,
+});
+
+client.close();
+server.close();
+listener.close();
+zero.close();
+if (libc && zeroFd >= 0) libc.close(zeroFd);
+ringWorker.terminate();
+messageWorker.terminate();

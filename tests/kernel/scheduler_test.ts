@@ -1,0 +1,156 @@
+import assert from "node:assert/strict";
+import { Scheduler, type SchedulerOptions } from "../../kernel/scheduler.ts";
+import { ExoError } from "../../lib/errors.ts";
+import type { TaskContext } from "../../lib/task_context.ts";
+
+/** A clock the test moves by hand: "doing 1 ms of work" is advancing it by 1. */
+class FakeClock {
+  t = 0;
+  nowMs(): number {
+    return this.t;
+  }
+}
+
+function scheduler(options: SchedulerOptions = {}) {
+  const clock = new FakeClock();
+  // Grants run as microtasks: a whole run is deterministic and needs no timers.
+  const s = new Scheduler({ clock, defer: (grant) => queueMicrotask(grant), ...options });
+  return { clock, s };
+}
+
+/** A CPU-bound task: works in 1 ms steps, yields whenever asked, until the clock reaches `untilMs`. */
+function spinner(clock: FakeClock, untilMs: number, trace?: string[], label?: string) {
+  return async (context: TaskContext) => {
+    while (clock.t < untilMs) {
+      clock.t += 1;
+      trace?.push(label!);
+      if (context.shouldYield()) await context.yield();
+    }
+  };
+}
+
+Deno.test("the more urgent class is granted first when tasks queue together", async () => {
+  const { s } = scheduler();
+  const order: string[] = [];
+  const record = (name: string) => () => void order.push(name);
+  const all = [
+    s.spawn("background", "b", record("background")),
+    s.spawn("maintenance", "m", record("maintenance")),
+    s.spawn("interactive", "i", record("interactive")),
+  ];
+  await Promise.all(all);
+  assert.deepEqual(order, ["interactive", "maintenance", "background"]);
+  const stats = s.stats();
+  assert.equal(stats.interactive.completed, 1);
+  assert.equal(stats.background.completed, 1);
+});
+
+Deno.test("busy classes share the thread by shares (1000:100)", async () => {
+  const { clock, s } = scheduler({ maxDelayMs: { background: 10_000 } });
+  await Promise.all([
+    s.spawn("interactive", "i", spinner(clock, 2_000)),
+    s.spawn("background", "b", spinner(clock, 2_000)),
+  ]);
+  const stats = s.stats();
+  const share = stats.background.cpuMs / (stats.background.cpuMs + stats.interactive.cpuMs);
+  assert.ok(share > 0.08 && share < 0.1, `background got ${(share * 100).toFixed(1)}% (want ~9%)`);
+  assert.equal(stats.background.cpuMs + stats.interactive.cpuMs, 2_000);
+});
+
+Deno.test("aging bounds a starved class's wait even with a tiny share", async () => {
+  const { clock, s } = scheduler({ shares: { background: 1 }, maxDelayMs: { background: 50 } });
+  const background = s.spawn("background", "b", spinner(clock, 3_000));
+  const interactive = s.spawn("interactive", "i", spinner(clock, 3_000));
+  await Promise.all([background, interactive]);
+  const stats = s.stats().background;
+  assert.ok(stats.waitMsMax <= 50 + s.sliceMs, `background waited ${stats.waitMsMax} ms`);
+  assert.ok(stats.slices >= 3_000 / 51 - 1, `background ran ${stats.slices} slices`);
+  // Without aging, 1 share against 1000 would give it about 3 ms of 3 s.
+  assert.ok(stats.cpuMs >= 50, `background got ${stats.cpuMs} ms`);
+});
+
+Deno.test("a class that was idle cannot bank its idle time", async () => {
+  const { clock, s } = scheduler({ maxDelayMs: { interactive: 10_000, background: 10_000 } });
+  const trace: string[] = [];
+  const interactive = s.spawn("interactive", "i", spinner(clock, 400, trace, "i"));
+  // Background arrives after interactive has run alone for 200 ms.
+  while (clock.t < 200) await new Promise<void>((resolve) => queueMicrotask(resolve));
+  const background = s.spawn("background", "b", spinner(clock, 400, trace, "b"));
+  await Promise.all([interactive, background]);
+  const afterWake = trace.slice(trace.indexOf("b"), trace.indexOf("b") + 110);
+  const backgroundSteps = afterWake.filter((t) => t === "b").length;
+  assert.ok(
+    backgroundSteps <= 20,
+    `background ran ${backgroundSteps} of the 110 steps after waking (banked idle time)`,
+  );
+  assert.ok(backgroundSteps >= 5, `background ran ${backgroundSteps} steps: its share is ~9%`);
+});
+
+Deno.test("counters: queue length, CPU, wait time and stalls per class", async () => {
+  const { clock, s } = scheduler();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const blocker = s.spawn("interactive", "blocker", async (context) => {
+    clock.t += 3; // a 3 ms slice without yielding: a stall
+    await context.suspend(gate);
+  });
+  const queued = [1, 2, 3].map((n) =>
+    s.spawn("background", `b${n}`, () => {
+      clock.t += 1;
+    })
+  );
+  assert.equal(s.stats().background.queued, 3);
+  await new Promise<void>((resolve) => setTimeout(resolve, 0));
+  const during = s.stats();
+  assert.equal(during.interactive.stalls, 1);
+  assert.equal(during.background.completed, 3, "the suspended task did not hold the thread");
+  assert.equal(during.background.queued, 0);
+  release();
+  await Promise.all([blocker, ...queued]);
+  const stats = s.stats();
+  assert.equal(stats.interactive.cpuMs, 3);
+  assert.equal(stats.background.cpuMs, 3);
+  assert.equal(stats.background.waitMs, 3 + 4 + 5, "each waited for the stall and the earlier ones");
+  assert.equal(stats.interactive.completed, 1);
+  await s.idle();
+});
+
+Deno.test("shouldYield turns true after one slice of work", async () => {
+  const { clock, s } = scheduler({ sliceMs: 2 });
+  const seen = await s.spawn("maintenance", "m", (context) => {
+    const answers = [context.shouldYield()];
+    clock.t += 1;
+    answers.push(context.shouldYield());
+    clock.t += 1;
+    answers.push(context.shouldYield());
+    return answers;
+  });
+  assert.deepEqual(seen, [false, false, true]);
+});
+
+Deno.test("a cancelled task stops at its next yield and is counted as failed", async () => {
+  const { clock, s } = scheduler();
+  const controller = new AbortController();
+  let steps = 0;
+  const task = s.spawn("background", "scrub", async (context) => {
+    for (;;) {
+      clock.t += 1;
+      if (++steps === 5) controller.abort(new Error("cancelled by test"));
+      await context.yield();
+    }
+  }, { signal: controller.signal });
+  await assert.rejects(task, /cancelled by test/);
+  assert.equal(steps, 5);
+  assert.equal(s.stats().background.failed, 1);
+});
+
+Deno.test("a full queue refuses new tasks with 53400", async () => {
+  const { s } = scheduler({ queueLengthMax: 2 });
+  const a = s.spawn("background", "a", () => 1);
+  const b = s.spawn("background", "b", () => 2);
+  await assert.rejects(
+    s.spawn("background", "c", () => 3),
+    (error) => error instanceof ExoError && error.sqlState === "53400",
+  );
+  assert.deepEqual(await Promise.all([a, b]), [1, 2]);
+});

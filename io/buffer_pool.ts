@@ -218,6 +218,12 @@ export class BufferPool {
     return written;
   }
 
+  /** True when `block` is resident with changes not yet written out (its disk copy is older). */
+  isDirty(block: number): boolean {
+    const frame = this.#pageTable.get(block);
+    return frame !== undefined && this.#dirty[frame] !== 0;
+  }
+
   /** True when `block` was written again since the last `takeWritten`. */
   rewrittenSince(block: number): boolean {
     return this.#written.has(block);

@@ -20,6 +20,7 @@ import { type DataDir, openDataDir } from "../io/data_dir.ts";
 import { Storage } from "../dbengine/storage.ts";
 import { Catalog } from "../dbengine/catalog.ts";
 import { type Maintenance, startMaintenance } from "./maintenance.ts";
+import { Scheduler } from "./scheduler.ts";
 import type { Config } from "./config.ts";
 import { servePostgres } from "./pg_session.ts";
 import { BackendWriter } from "../io/pgwire/messages.ts";
@@ -43,6 +44,8 @@ export interface Appliance {
   /** The current engine (read it per statement: a restart replaces it). */
   engine: Engine;
   listener: TcpListener;
+  /** The cooperative scheduler that runs maintenance (and, later, sessions) as tasks. */
+  scheduler: Scheduler;
   /** How many times the engine was restarted to recover from a failure. */
   restarts: number;
   /** Restarts the engine: close without flushing, mount, recover. */
@@ -64,7 +67,11 @@ function elapsedMs(since: number): string {
 }
 
 /** Mounts (formatting on first boot) and recovers the storage engine, logging each stage. */
-async function mountEngine(config: Config, logger: Logger): Promise<Engine> {
+async function mountEngine(
+  config: Config,
+  logger: Logger,
+  scheduler: Scheduler,
+): Promise<Engine> {
   let stage = performance.now();
   const data = openDataDir({
     dataDir: config.dataDir,
@@ -97,7 +104,7 @@ async function mountEngine(config: Config, logger: Logger): Promise<Engine> {
     throw error;
   }
   const catalog = Catalog.open(storage);
-  const maintenance = startMaintenance(storage, catalog, logger);
+  const maintenance = startMaintenance(storage, catalog, logger, { scheduler });
   const recovery = storage.recovery;
   logger.info(
     `boot recover ${
@@ -131,7 +138,8 @@ export async function boot(
       (options.configMs ?? 0).toFixed(1)
     } ms (profile ${config.profile}, crc32c ${crc32cImplementation})`,
   );
-  let engine = await mountEngine(config, logger);
+  const scheduler = new Scheduler();
+  let engine = await mountEngine(config, logger, scheduler);
 
   const stage = performance.now();
   let listener: TcpListener;
@@ -157,6 +165,7 @@ export async function boot(
       return engine;
     },
     listener,
+    scheduler,
     restarts: 0,
     restartEngine(reason: string) {
       restarting ??= (async () => {
@@ -165,7 +174,7 @@ export async function boot(
         // Close without flushing: the pool may hold changes the log does not cover.
         engine.data.image.close();
         engine.data.log.close();
-        engine = await mountEngine(config, logger);
+        engine = await mountEngine(config, logger, scheduler);
         appliance.restarts++;
       })().finally(() => {
         restarting = undefined;

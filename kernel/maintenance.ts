@@ -1,70 +1,163 @@
 /**
- * Background maintenance: periodic checkpoints (so recovery stays short and log space is
- * recycled) and vacuum (so deleted and updated rows give their space back). Runs on timers
- * between statements; each step is short or yields between tables. (The cooperative scheduler
- * with classes and shares comes with the kernel issue; until then these are plain timers.)
+ * Background maintenance, run as background-class tasks of the cooperative scheduler
+ * (kernel/scheduler.ts): periodic checkpoints (so recovery stays short and log space is
+ * recycled), vacuum (so deleted and updated rows give their space back) and, on request, the
+ * checksum scrub (kernel/scrub.ts). Timers only queue tasks; the scheduler decides when they run,
+ * so client statements keep precedence and the work still gets its minimum share.
+ *
+ * Invariants:
+ * 1. At most one task of each kind is queued or running at a time (a timer firing while the last
+ *    one still runs does nothing).
+ * 2. A failure is logged and counted; it never stops the timers or reaches a client.
  */
 import type { Catalog } from "../dbengine/catalog.ts";
 import type { Storage } from "../dbengine/storage.ts";
 import type { Logger } from "./log.ts";
+import { Scheduler } from "./scheduler.ts";
+import { scrubImage, type ScrubReport } from "./scrub.ts";
 
 /** Options for {@link startMaintenance}. */
 export interface MaintenanceOptions {
   checkpointIntervalMs?: number;
   vacuumIntervalMs?: number;
+  /** The kernel's scheduler; a private one when absent (tests). */
+  scheduler?: Scheduler;
 }
 
-/** Handle to stop the timers. */
+/** Counters, for stats views and tests. */
+export interface MaintenanceStats {
+  checkpoints: number;
+  vacuums: number;
+  versionsRemoved: number;
+  scrubs: number;
+  /** Corrupt blocks the scrubs found, in total. */
+  scrubErrors: number;
+  failures: number;
+}
+
+/** Handle to the background work. */
 export interface Maintenance {
   stop(): void;
-  /** Counters, for stats views and tests. */
-  stats: { checkpoints: number; vacuums: number; versionsRemoved: number; failures: number };
+  stats: MaintenanceStats;
+  /** The report of the last finished scrub. */
+  lastScrub: ScrubReport | undefined;
+  /**
+   * Starts a full checksum scrub in the background class (or joins the one running) and
+   * settles with its report. The SQL layer can expose it as `SELECT exodb_scrub()`.
+   */
+  scrub(): Promise<ScrubReport>;
+  /** Runs one checkpoint task now (through the scheduler); settles when it is done. */
+  checkpointNow(): Promise<void>;
+  /** Runs one vacuum pass over every table now (through the scheduler). */
+  vacuumNow(): Promise<void>;
 }
 
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Starts the maintenance timers of one mounted engine. */
 export function startMaintenance(
   storage: Storage,
   catalog: Catalog,
   logger: Logger,
   options: MaintenanceOptions = {},
 ): Maintenance {
-  const stats = { checkpoints: 0, vacuums: 0, versionsRemoved: 0, failures: 0 };
+  const scheduler = options.scheduler ?? new Scheduler();
+  const stats: MaintenanceStats = {
+    checkpoints: 0,
+    vacuums: 0,
+    versionsRemoved: 0,
+    scrubs: 0,
+    scrubErrors: 0,
+    failures: 0,
+  };
   let lastCheckpointLsn = storage.wal.insertLsn;
-  let vacuuming = false;
-  const checkpointTimer = setInterval(() => {
-    if (storage.wal.insertLsn === lastCheckpointLsn || storage.store.poisoned !== undefined) return;
-    storage.checkpoint().then(() => {
+  let checkpointing: Promise<void> | undefined;
+  let vacuuming: Promise<void> | undefined;
+  let scrubbing: Promise<ScrubReport> | undefined;
+  let stopped = false;
+
+  const checkpointNow = (): Promise<void> => {
+    checkpointing ??= scheduler.spawn("background", "checkpoint", async (context) => {
+      if (stopped || storage.store.poisoned !== undefined) return;
+      const lsn = storage.wal.insertLsn;
+      await context.suspend(storage.checkpoint()); // I/O: the thread is free meanwhile
       stats.checkpoints++;
-      lastCheckpointLsn = storage.wal.insertLsn;
-    }, (error) => {
+      lastCheckpointLsn = lsn;
+    }).catch((error) => {
       stats.failures++;
-      logger.error(`checkpoint failed: ${error instanceof Error ? error.message : error}`);
+      logger.error(`checkpoint failed: ${message(error)}`);
+    }).finally(() => {
+      checkpointing = undefined;
     });
-  }, options.checkpointIntervalMs ?? 30_000);
-  const vacuumTimer = setInterval(async () => {
-    if (vacuuming || storage.store.poisoned !== undefined) return;
-    vacuuming = true;
-    try {
+    return checkpointing;
+  };
+
+  const vacuumNow = (): Promise<void> => {
+    vacuuming ??= scheduler.spawn("background", "vacuum", async (context) => {
+      if (stopped || storage.store.poisoned !== undefined) return;
       const snapshot = storage.txns.snapshot();
       const tables = catalog.tables(undefined, snapshot);
       storage.txns.release(snapshot);
       for (const def of tables) {
+        if (stopped) return;
         const removed = catalog.handle(def).vacuum(0);
         stats.versionsRemoved += removed.versions + removed.indexEntries;
-        await new Promise((resolve) => setTimeout(resolve, 0)); // let statements run between tables
+        if (context.shouldYield()) await context.yield(); // statements run between tables
       }
       stats.vacuums++;
-    } catch (error) {
+    }).catch((error) => {
       stats.failures++;
-      logger.error(`vacuum failed: ${error instanceof Error ? error.message : error}`);
-    } finally {
-      vacuuming = false;
-    }
-  }, options.vacuumIntervalMs ?? 10_000);
-  return {
+      logger.error(`vacuum failed: ${message(error)}`);
+    }).finally(() => {
+      vacuuming = undefined;
+    });
+    return vacuuming;
+  };
+
+  const maintenance: Maintenance = {
     stats,
+    lastScrub: undefined,
+    scrub() {
+      scrubbing ??= scheduler.spawn(
+        "background",
+        "scrub",
+        (context) => scrubImage(storage, context),
+      )
+        .then((report) => {
+          stats.scrubs++;
+          stats.scrubErrors += report.errors.length;
+          maintenance.lastScrub = report;
+          for (const error of report.errors) logger.error(`scrub: ${error}`);
+          logger.info(
+            `scrub checked ${report.blocksChecked} blocks (${report.blocksSkippedDirty} dirty in ` +
+              `the pool skipped) in ${report.slices} slices: ${report.errors.length} corrupt`,
+          );
+          return report;
+        }, (error) => {
+          stats.failures++;
+          logger.error(`scrub failed: ${message(error)}`);
+          throw error;
+        }).finally(() => {
+          scrubbing = undefined;
+        });
+      return scrubbing;
+    },
+    checkpointNow,
+    vacuumNow,
     stop() {
+      stopped = true;
       clearInterval(checkpointTimer);
       clearInterval(vacuumTimer);
     },
   };
+  const checkpointTimer = setInterval(() => {
+    if (storage.wal.insertLsn === lastCheckpointLsn || storage.store.poisoned !== undefined) return;
+    void checkpointNow();
+  }, options.checkpointIntervalMs ?? 30_000);
+  const vacuumTimer = setInterval(() => {
+    if (storage.store.poisoned === undefined) void vacuumNow();
+  }, options.vacuumIntervalMs ?? 10_000);
+  return maintenance;
 }

@@ -135,7 +135,9 @@ export class Scheduler {
     this.#maxDelayMs = { ...defaultMaxDelayMs, ...options.maxDelayMs };
     const shares = { ...defaultShares, ...options.shares };
     for (const c of taskClasses) {
-      if (!(shares[c] > 0)) throw new RangeError(`Shares of ${c} must be positive: got ${shares[c]}`);
+      if (!(shares[c] > 0)) {
+        throw new RangeError(`Shares of ${c} must be positive: got ${shares[c]}`);
+      }
     }
     this.#queues = {
       interactive: new ClassQueue(shares.interactive),
@@ -205,24 +207,21 @@ export class Scheduler {
   }
 
   #context(task: Task, signal: AbortSignal | undefined): TaskContext {
-    const scheduler = this;
     return {
       taskClass: task.taskClass,
       signal,
-      shouldYield(): boolean {
-        return scheduler.#clock.nowMs() - scheduler.#grantedAtMs >= scheduler.sliceMs;
-      },
-      yield(): Promise<void> {
-        scheduler.#release(task);
+      shouldYield: (): boolean => this.#clock.nowMs() - this.#grantedAtMs >= this.sliceMs,
+      yield: (): Promise<void> => {
+        this.#release(task);
         if (signal?.aborted) return Promise.reject(signal.reason);
-        return new Promise<void>((resume) => scheduler.#enqueue(task, resume, false));
+        return new Promise<void>((resume) => this.#enqueue(task, resume, false));
       },
-      async suspend<T>(work: Promise<T>): Promise<T> {
-        scheduler.#release(task);
+      suspend: async <T>(work: Promise<T>): Promise<T> => {
+        this.#release(task);
         try {
           return await work;
         } finally {
-          await new Promise<void>((resume) => scheduler.#enqueue(task, resume, true));
+          await new Promise<void>((resume) => this.#enqueue(task, resume, true));
         }
       },
     };

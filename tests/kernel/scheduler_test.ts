@@ -110,7 +110,11 @@ Deno.test("counters: queue length, CPU, wait time and stalls per class", async (
   const stats = s.stats();
   assert.equal(stats.interactive.cpuMs, 3);
   assert.equal(stats.background.cpuMs, 3);
-  assert.equal(stats.background.waitMs, 3 + 4 + 5, "each waited for the stall and the earlier ones");
+  assert.equal(
+    stats.background.waitMs,
+    3 + 4 + 5,
+    "each waited for the stall and the earlier ones",
+  );
   assert.equal(stats.interactive.completed, 1);
   await s.idle();
 });

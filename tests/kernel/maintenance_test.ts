@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { sqlRunner, withAppliance } from "../query/_appliance.ts";
+import { scrubImage } from "../../kernel/scrub.ts";
+import { type TaskContext, unscheduledContext } from "../../lib/task_context.ts";
+
+Deno.test("checkpoint and vacuum run as background tasks of the kernel's scheduler", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    await run("INSERT INTO t SELECT g, 'row ' || g::text FROM generate_series(1, 500) g");
+    await run("DELETE FROM t WHERE id % 2 = 0");
+    const { maintenance } = appliance.engine;
+    const before = appliance.scheduler.stats().background;
+    await maintenance.vacuumNow();
+    await maintenance.checkpointNow();
+    const after = appliance.scheduler.stats().background;
+    assert.equal(maintenance.stats.vacuums, 1);
+    assert.ok(maintenance.stats.versionsRemoved >= 250, `${maintenance.stats.versionsRemoved}`);
+    assert.equal(maintenance.stats.checkpoints, 1);
+    assert.equal(maintenance.stats.failures, 0);
+    assert.equal(after.completed - before.completed, 2, "both ran as background tasks");
+    assert.ok(after.cpuMs > before.cpuMs, "their CPU time was charged to the background class");
+    const [count] = await run("SELECT count(*) FROM t");
+    assert.equal(String(count!.rows![0]![0]), "250");
+  });
+});
+
+Deno.test("the scrub verifies every used block and names a block corrupted at rest", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    await run("INSERT INTO t SELECT g, repeat('x', 200) FROM generate_series(1, 2000) g");
+    const { maintenance, storage } = appliance.engine;
+    await maintenance.checkpointNow();
+    const clean = await maintenance.scrub();
+    assert.deepEqual(clean.errors, []);
+    assert.ok(clean.blocksChecked > 20, `checked ${clean.blocksChecked} blocks`);
+    assert.equal(clean.blocksChecked + clean.blocksSkippedDirty, clean.highWater - 2);
+
+    // Flip one bit in the middle of a block that is clean in the pool, straight on the device.
+    const device = storage.image.device;
+    let victim = clean.highWater - 1;
+    while (storage.pool.isDirty(victim)) victim--;
+    const original = new Uint8Array(device.blockSizeBytes);
+    device.read(victim, original);
+    const damaged = original.slice();
+    damaged[device.blockSizeBytes >> 1]! ^= 0x10;
+    device.write(victim, damaged);
+    try {
+      const report = await maintenance.scrub();
+      assert.equal(report.errors.length, 1, report.errors.join("; "));
+      assert.match(report.errors[0]!, new RegExp(`block ${victim}\\b`));
+      assert.equal(maintenance.stats.scrubErrors, 1);
+      assert.equal(maintenance.stats.scrubs, 2);
+    } finally {
+      device.write(victim, original); // leave the image as it was for the clean shutdown
+    }
+  });
+});
+
+Deno.test("the scrub yields whenever its context says the slice is used", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    await run("INSERT INTO t SELECT g, repeat('y', 500) FROM generate_series(1, 3000) g");
+    const { storage, maintenance } = appliance.engine;
+    await maintenance.checkpointNow();
+    let asked = 0;
+    let yields = 0;
+    const context: TaskContext = {
+      ...unscheduledContext,
+      taskClass: "background",
+      shouldYield: () => ++asked % 10 === 0,
+      yield: () => {
+        yields++;
+        return Promise.resolve();
+      },
+    };
+    const report = await scrubImage(storage, context);
+    assert.deepEqual(report.errors, []);
+    assert.equal(asked, report.highWater - 2, "asked once per block");
+    assert.equal(yields, Math.floor(asked / 10));
+    assert.equal(report.slices, yields + 1);
+    assert.ok(report.blocksChecked > 150, `checked ${report.blocksChecked}`);
+  });
+});

@@ -27,11 +27,14 @@
  *    while `n - head < tail - head`.
  * 3. Publication is one seq-cst store of tail after the entries' stores, so the consumer that
  *    loads tail sees every entry below it (many entries, one store: batched submission).
- * 4. No lost wake-up: a sleeper stores its sleeping flag, re-reads the counter and waits only on
+ * 4. Each publish is one counted crossing (`thread_hop` in hw/crossings.ts) carrying the batch's
+ *    bytes with zero copies; a release (the consumer's reply of free space) is not counted.
+ * 5. No lost wake-up: a sleeper stores its sleeping flag, re-reads the counter and waits only on
  *    the value it read (Atomics.wait returns at once when it changed); the other side stores the
  *    counter, then reads the flag, and notifies only when it is set (Dekker with seq-cst atomics).
  */
 import { assert } from "../../lib/assert.ts";
+import { crossings } from "../../hw/crossings.ts";
 
 /** The magic word at offset 0. */
 export const ringMagic = 0x52494e47;
@@ -225,6 +228,8 @@ export class RingProducer extends RingView {
     Atomics.store(this.control, tailWord, this.#tail);
     this.stats.entries += count;
     this.stats.batches++;
+    // One thread hop per batch, written in place: no copy beyond the producer's own stores.
+    crossings.add("thread_hop", 1, count * this.entryWords * 4, 0);
     if (Atomics.load(this.control, consumerSleepingWord) === 1) {
       Atomics.notify(this.control, tailWord);
       this.stats.wakesSent++;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createRing, ringBytes, RingConsumer, RingProducer } from "../../io/ring/spsc_ring.ts";
 import { Rng } from "../../lib/rng.ts";
+import { crossings } from "../../hw/crossings.ts";
 
 function pair(capacity: number, entryWords = 2, initialCounter = 0) {
   const buffer = createRing({ capacity, entryWords }, { initialCounter });
@@ -59,7 +60,12 @@ Deno.test("a batch is invisible until one publish, which makes all of it visible
     producer.floats[(offset >> 1) + 1] = i + 0.25;
   }
   assert.equal(consumer.peek(16), 0, "nothing is visible before publish");
+  const hopsBefore = crossings.snapshot().thread_hop;
   producer.publish(k);
+  const hopsAfter = crossings.snapshot().thread_hop;
+  assert.equal(hopsAfter.count - hopsBefore.count, 1, "one batch, one counted thread hop");
+  assert.equal(hopsAfter.bytes - hopsBefore.bytes, 10 * 16);
+  assert.equal(hopsAfter.copies - hopsBefore.copies, 0);
   assert.equal(producer.stats.batches, 1);
   assert.equal(consumer.peek(16), 10);
   for (let i = 0; i < 10; i++) {

@@ -13,9 +13,10 @@
  * 2. A queued task of class c waits at most `maxDelayMs[c]` plus one slice: a task waiting
  *    longer is picked ahead of virtual runtime (aging), so background work never starves.
  * 3. Every queue is bounded (`queueLengthMax`); a full queue refuses new tasks with 53400.
- * 4. Every grant happens from `defer` (a macrotask in production), so sockets and timers run
+ * 4. Every grant happens from `defer` (setImmediate in production), so sockets and timers run
  *    between slices; the clock and `defer` are injected, so tests are deterministic.
  */
+import { setImmediate } from "node:timers";
 import { ExoError } from "../lib/errors.ts";
 import { type TaskClass, taskClasses, type TaskContext } from "../lib/task_context.ts";
 
@@ -35,7 +36,11 @@ export interface SchedulerOptions {
   /** Most queued tasks per class. */
   queueLengthMax?: number;
   clock?: SchedulerClock;
-  /** Runs `grant` later (default: a macrotask, `setTimeout(grant, 0)`). */
+  /**
+   * Runs `grant` later. Default: `setImmediate`, a macrotask after pending I/O and timers, and
+   * not clamped like a chain of `setTimeout(0)` (which Deno, as browsers, stretches to ~4 ms
+   * after five levels of nesting: measured 3 ms per hop against 37 µs).
+   */
   defer?: (grant: () => void) => void;
 }
 
@@ -130,7 +135,7 @@ export class Scheduler {
   constructor(options: SchedulerOptions = {}) {
     this.sliceMs = options.sliceMs ?? 1;
     this.#clock = options.clock ?? performanceClock;
-    this.#defer = options.defer ?? ((grant) => setTimeout(grant, 0));
+    this.#defer = options.defer ?? ((grant) => setImmediate(grant));
     this.#queueLengthMax = options.queueLengthMax ?? 1024;
     this.#maxDelayMs = { ...defaultMaxDelayMs, ...options.maxDelayMs };
     const shares = { ...defaultShares, ...options.shares };

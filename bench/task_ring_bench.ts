@@ -1,0 +1,157 @@
+/**
+ * 5-statement tasks — a transfer (BEGIN; debit; credit; read both balances; COMMIT, so one log
+ * flush each) and 5 point reads — run by an app Worker
+ * against the in-process appliance: through a task ring (one submission entry and one
+ * completion per task) vs as 5 postMessage round trips (one message hop per statement). The
+ * kernel does the same SQL work either way; the difference is the crossings. Batches of each
+ * mode alternate; each sample is the mean per task over one batch.
+ *
+ * Usage: deno task bench:task-ring [--quick]
+ */
+import {
+  formatNs,
+  machineLine,
+  type Measurement,
+  saveResult,
+  summarize,
+  table,
+} from "./harness.ts";
+import { boot } from "../kernel/boot.ts";
+import { resolveConfig } from "../kernel/config.ts";
+import { Logger } from "../kernel/log.ts";
+import { parseSql } from "../query/sql_parser.ts";
+import { SqlSession } from "../query/sql_session.ts";
+import { parseValue } from "../query/pg_text.ts";
+import { Binder } from "../query/binder.ts";
+import { storable, t } from "../query/sql_types.ts";
+import { createTaskRingMemory } from "../kernel/task_ring/layout.ts";
+import { TaskRingServer } from "../kernel/task_ring/server.ts";
+import { transferProcedure } from "../apps/transfer_app.ts";
+
+const quick = Deno.args.includes("--quick");
+const samples = quick ? 3 : 15;
+const tasksPerSample = quick ? 20 : 200;
+
+const dataDir = Deno.makeTempDirSync({ prefix: "exodb-taskring-" });
+const resolved = resolveConfig({ "data-dir": dataDir, port: "0", "pool-size": "16MiB" }, {});
+if (!resolved.ok) throw new Error("bad bench configuration");
+const appliance = await boot(resolved.config, new Logger("error", () => {}));
+try {
+  const setup = new SqlSession(() => appliance.engine);
+  for (
+    const { statement } of parseSql(
+      "CREATE TABLE accounts (id int PRIMARY KEY, balance int);" +
+        "INSERT INTO accounts SELECT g, 1000000 FROM generate_series(1, 100) g",
+    )
+  ) await setup.execute(statement);
+
+  const readsProcedure = {
+    name: "reads",
+    sql: [1, 2, 3, 4, 5].map((k) => `SELECT balance FROM accounts WHERE id = $${k}`).join("; "),
+  };
+  const procedures = [transferProcedure, readsProcedure];
+  const shared = createTaskRingMemory(4, 4096, procedures.map((p) => p.name));
+  const server = new TaskRingServer(appliance, shared, procedures);
+  const serving = server.serve();
+
+  // The message baseline: one session, each statement parsed and typed once, run per message.
+  const session = new SqlSession(() => appliance.engine);
+  const stepsOf = (sql: string) =>
+    parseSql(sql).map(({ statement }) => {
+      const { storage, catalog } = appliance.engine;
+      const snapshot = storage.txns.snapshot();
+      try {
+        const binder = new Binder({
+          catalog,
+          txn: undefined,
+          snapshot,
+          paramTypes: [],
+          settings: session.textSettings,
+        });
+        if (statement.kind === "select") binder.select(statement);
+        else if (statement.kind === "update") session.inferDmlParams(statement, binder);
+        const types = Array.from(
+          { length: binder.ctx.paramTypes.length },
+          (_, i) => binder.ctx.paramTypes[i] ?? t.text,
+        );
+        return { statement, types };
+      } finally {
+        storage.txns.release(snapshot);
+      }
+    });
+  const steps: Record<string, ReturnType<typeof stepsOf>> = {
+    transfer: stepsOf(transferProcedure.sql),
+    reads: stepsOf(readsProcedure.sql),
+  };
+
+  const app = new Worker(new URL("./_task_ring_app.ts", import.meta.url).href, {
+    type: "module",
+  });
+  let onReply: ((data: { kind: string; elapsedMs?: number }) => void) | undefined;
+  app.onmessage = async (event) => {
+    const data = event.data;
+    if (data.kind === "step") {
+      const step = steps[data.procedure]![data.step]!;
+      const params = step.types.map((type, i) =>
+        parseValue(data.params[i], storable(type), session.textSettings)
+      );
+      await session.execute(step.statement, params, step.types);
+      app.postMessage({ kind: "reply" });
+      return;
+    }
+    onReply?.(data);
+  };
+  const ask = (message: unknown) =>
+    new Promise<{ kind: string; elapsedMs?: number }>((resolve) => {
+      onReply = resolve;
+      app.postMessage(message);
+    });
+  await ask({ kind: "attach", shared });
+
+  const modes = [
+    { mode: "messages", procedure: "transfer", name: "transfer (5 stmts, COMMIT), 5 postMessages" },
+    { mode: "ring", procedure: "transfer", name: "transfer (5 stmts, COMMIT), 1 ring entry" },
+    { mode: "messages", procedure: "reads", name: "5 point reads, 5 postMessages" },
+    { mode: "ring", procedure: "reads", name: "5 point reads, 1 ring entry" },
+  ] as const;
+  const perTaskNs: number[][] = modes.map(() => []);
+  let first = 0;
+  // Warm-up batch of each, then interleaved samples.
+  for (const { mode, procedure } of modes) {
+    await ask({ kind: "run", mode, procedure, tasks: tasksPerSample, first });
+  }
+  for (let s = 0; s < samples; s++) {
+    for (let m = 0; m < modes.length; m++) {
+      const { mode, procedure } = modes[m]!;
+      const reply = await ask({ kind: "run", mode, procedure, tasks: tasksPerSample, first });
+      first += tasksPerSample;
+      perTaskNs[m]!.push((reply.elapsedMs! * 1e6) / tasksPerSample);
+    }
+  }
+  const results: Measurement[] = modes.map((m, i) => summarize(m.name, perTaskNs[i]!));
+  console.log(`5-statement tasks from an app Worker, per task — ${machineLine()}\n`);
+  console.log(table(results.slice(0, 2), modes[0].name));
+  console.log();
+  console.log(table(results.slice(2), modes[2].name));
+  const difference = (a: Measurement, b: Measurement) =>
+    a.medianNs >= b.medianNs
+      ? `saves ${formatNs(a.medianNs - b.medianNs)}`
+      : `costs ${formatNs(b.medianNs - a.medianNs)} more`;
+  console.log(
+    `\nPer task the ring ${difference(results[0]!, results[1]!)} (transfer) and ` +
+      `${difference(results[2]!, results[3]!)} (reads); ${server.stats.tasks} ring tasks, ` +
+      `${server.stats.failed} failed.`,
+  );
+  saveResult(quick ? "task_ring.quick" : "task_ring", {
+    machine: machineLine(),
+    samples,
+    tasksPerSample,
+    results,
+  });
+  app.terminate();
+  await server.stop();
+  await serving;
+} finally {
+  await appliance.shutdown();
+  Deno.removeSync(dataDir, { recursive: true });
+}

@@ -23,6 +23,7 @@ import { type Maintenance, startMaintenance } from "./maintenance.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { Config } from "./config.ts";
 import { servePostgres } from "./pg_session.ts";
+import { setScrubStarter } from "../query/functions.ts";
 import { BackendWriter } from "../io/pgwire/messages.ts";
 import type { Logger } from "./log.ts";
 
@@ -153,6 +154,16 @@ export async function boot(
     throw error;
   }
   logger.info(`boot listen ${elapsedMs(stage)} (${listener.hostname}:${listener.port})`);
+  // `SELECT exodb_scrub()` starts the background scrub of the current engine (process-wide:
+  // the last appliance booted in this process owns it).
+  setScrubStarter(() => {
+    const { maintenance } = engine;
+    const last = maintenance.lastScrub;
+    void maintenance.scrub().catch(() => {}); // logged and counted by maintenance
+    return last === undefined
+      ? "scrub started"
+      : `scrub started (last: ${last.blocksChecked} blocks checked, ${last.errors.length} corrupt)`;
+  });
 
   const handler = options.handler ??
     ((connection, served) => servePostgres(connection, served, logger));

@@ -922,3 +922,33 @@ define(
 function md5Hex(text: string): string {
   return createHash("md5").update(text).digest("hex");
 }
+
+// ------------------------------------------------------------------ appliance hooks
+
+/** Starts the kernel's background checksum scrub and says so; installed at boot. */
+export type ScrubStarter = () => string;
+
+let scrubStarter: ScrubStarter | undefined;
+
+/** Installs (or, with undefined, removes) what `exodb_scrub()` calls: the kernel sets it at boot. */
+export function setScrubStarter(start: ScrubStarter | undefined): void {
+  scrubStarter = start;
+}
+
+define(
+  "exodb_scrub",
+  (types) =>
+    types.length === 0
+      ? {
+        args: [],
+        result: t.text,
+        strict: false,
+        fn: () => {
+          if (scrubStarter === undefined) {
+            throw new DataError("55000", "exodb_scrub() needs a booted appliance");
+          }
+          return scrubStarter();
+        },
+      }
+      : undefined,
+);

@@ -84,3 +84,27 @@ Deno.test("the scrub yields whenever its context says the slice is used", async 
     assert.ok(report.blocksChecked > 150, `checked ${report.blocksChecked}`);
   });
 });
+
+Deno.test("SELECT exodb_scrub() starts the background scrub", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("CREATE TABLE t (id int PRIMARY KEY)");
+    await run("INSERT INTO t SELECT g FROM generate_series(1, 100) g");
+    const [first] = await run("SELECT exodb_scrub()");
+    assert.equal(first!.rows![0]![0], "scrub started");
+    const { maintenance } = appliance.engine;
+    // The statement only queued the scrub: wait (bounded) for it to finish in the background.
+    for (let i = 0; i < 5_000 && maintenance.stats.scrubs < 1; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    assert.equal(maintenance.stats.scrubs, 1);
+    const report = maintenance.lastScrub!;
+    const [second] = await run("SELECT exodb_scrub()");
+    assert.equal(
+      second!.rows![0]![0],
+      `scrub started (last: ${report.blocksChecked} blocks checked, 0 corrupt)`,
+    );
+    await maintenance.scrub();
+    assert.equal(maintenance.stats.scrubs, 2);
+  });
+});

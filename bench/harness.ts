@@ -113,7 +113,8 @@ export async function compareAsync(
   return candidates.map((candidate, c) => summarize(candidate, perOpNs[c]!));
 }
 
-function summarize(
+/** Median, mean and 95% half-width of per-operation samples (ns), as a {@link Measurement}. */
+export function summarize(
   candidate: { name: string; bytesPerOp?: number },
   values: number[],
 ): Measurement {
@@ -132,64 +133,6 @@ function summarize(
     measurement.gbPerSecond = candidate.bytesPerOp / medianNs; // bytes/ns = GB/s
   }
   return measurement;
-}
-
-/** One asynchronous thing to measure: `run(i)` performs operation number i once. */
-export interface AsyncCandidate {
-  name: string;
-  run: (i: number) => Promise<unknown>;
-  opsPerRun?: number;
-}
-
-/** {@link compare} for operations that must await (message hops, sockets): same method. */
-export async function compareAsync(
-  candidates: AsyncCandidate[],
-  options: CompareOptions = {},
-): Promise<Measurement[]> {
-  const samples = options.samples ?? 15;
-  const sampleMs = options.sampleMs ?? 40;
-  const runsPerSample: number[] = [];
-  for (const candidate of candidates) {
-    let runs = 1;
-    let i = 0;
-    for (;;) {
-      const started = performance.now();
-      for (let r = 0; r < runs; r++) await candidate.run(i++);
-      const elapsed = performance.now() - started;
-      if (elapsed >= sampleMs / 4 || runs >= 1 << 24) {
-        runsPerSample.push(Math.max(1, Math.round(runs * (sampleMs / Math.max(elapsed, 0.001)))));
-        break;
-      }
-      runs *= 2;
-    }
-  }
-  const perOpNs: number[][] = candidates.map(() => []);
-  let counter = 0;
-  for (let s = 0; s < samples; s++) {
-    for (let c = 0; c < candidates.length; c++) {
-      const candidate = candidates[c]!;
-      const runs = runsPerSample[c]!;
-      const started = performance.now();
-      for (let r = 0; r < runs; r++) await candidate.run(counter++);
-      const elapsedNs = (performance.now() - started) * 1e6;
-      perOpNs[c]!.push(elapsedNs / (runs * (candidate.opsPerRun ?? 1)));
-    }
-  }
-  return candidates.map((candidate, c) => summarize(candidate.name, perOpNs[c]!));
-}
-
-/** Median, mean and 95% half-width of per-operation samples (ns), as a {@link Measurement}. */
-export function summarize(name: string, values: number[]): Measurement {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) /
-    Math.max(1, values.length - 1);
-  return {
-    name,
-    samples: values.length,
-    medianNs: median(values),
-    meanNs: mean,
-    ci95Ns: 1.96 * Math.sqrt(variance / values.length),
-  };
 }
 
 /** A Markdown table of measurements with ratios against `baseline`. */

@@ -128,7 +128,7 @@ try {
       perTaskNs[m]!.push((reply.elapsedMs! * 1e6) / tasksPerSample);
     }
   }
-  const results: Measurement[] = modes.map((m, i) => summarize(m.name, perTaskNs[i]!));
+  const results: Measurement[] = modes.map((m, i) => summarize({ name: m.name }, perTaskNs[i]!));
   console.log(`5-statement tasks from an app Worker, per task — ${machineLine()}\n`);
   console.log(table(results.slice(0, 2), modes[0].name));
   console.log();

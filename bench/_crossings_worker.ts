@@ -20,6 +20,9 @@ interface Start {
 
 let lastSpins = 0;
 
+/** An entry with this sequence number stops the ring service (the bench is done). */
+const stopSeq = -1;
+
 function serveRing(submissions: RingConsumer, completions: RingProducer): void {
   for (;;) {
     if (submissions.peek(1) === 0) submissions.waitForEntries(Infinity, lastSpins);
@@ -32,6 +35,7 @@ function serveRing(submissions: RingConsumer, completions: RingProducer): void {
     for (let k = 0; k < room; k++) {
       const at = submissions.entry(k);
       lastSpins = submissions.words[at + 1]!;
+      if (submissions.words[at] === stopSeq) return;
       completions.words[completions.slot(k)] = submissions.words[at]!;
     }
     completions.publish(room);
@@ -48,4 +52,5 @@ port.onmessage = (event: MessageEvent<Start | number>) => {
   // Ring service runs on its own Worker (it blocks its thread); this one is started for it.
   port.postMessage("ready");
   serveRing(new RingConsumer(data.sq), new RingProducer(data.cq));
+  port.postMessage("stopped"); // out of Atomics.wait: terminate() can now end this isolate
 };

@@ -186,5 +186,11 @@ server.close();
 listener.close();
 zero.close();
 if (libc && zeroFd >= 0) libc.close(zeroFd);
+// Stop the ring service first: a Worker blocked in Atomics.wait does not end on terminate().
+const stopped = new Promise<void>((resolve) => ringWorker.onmessage = () => resolve());
+submit(-1, 0);
+let stopTimer: number | undefined;
+await Promise.race([stopped, new Promise((resolve) => stopTimer = setTimeout(resolve, 2_000))]);
+clearTimeout(stopTimer);
 ringWorker.terminate();
 messageWorker.terminate();

@@ -189,7 +189,7 @@ if (libc && zeroFd >= 0) libc.close(zeroFd);
 // Stop the ring service first: a Worker blocked in Atomics.wait does not end on terminate().
 const stopped = new Promise<void>((resolve) => ringWorker.onmessage = () => resolve());
 submit(-1, 0);
-let stopTimer: number | undefined;
+let stopTimer: ReturnType<typeof setTimeout> | undefined;
 await Promise.race([stopped, new Promise((resolve) => stopTimer = setTimeout(resolve, 2_000))]);
 clearTimeout(stopTimer);
 ringWorker.terminate();

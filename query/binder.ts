@@ -517,10 +517,13 @@ export class Binder {
   }
 
   #binary(op: string, leftAst: AstExpr, rightAst: AstExpr, scope: Scope, offset: number): Expr {
+    // An unknown literal takes the other operand's type, except beside || where it is text
+    // (text || anynonarray), unless the other operand is an array.
+    const adopt = (other: SqlType) => op === "||" && other.id !== 100 ? t.text : other;
     let left = this.expr(leftAst, scope);
-    let right = this.expr(rightAst, scope, isUnknown(left.type) ? undefined : left.type);
+    let right = this.expr(rightAst, scope, isUnknown(left.type) ? undefined : adopt(left.type));
     if (isUnknown(left.type) && !isUnknown(right.type)) {
-      left = this.expr(leftAst, scope, right.type);
+      left = this.expr(leftAst, scope, adopt(right.type));
     }
     if (op === "^") {
       const fn = resolveFunction("power", [left.type, right.type]);

@@ -6,7 +6,7 @@
  * strict: the caller handles NULLs (any NULL input gives NULL).
  */
 import { type Interval, intervalSpanMicros, type SqlValue, TypeId } from "../dbengine/types.ts";
-import { checkInt, checkInt8 } from "./casts.ts";
+import { castValue, checkInt, checkInt8 } from "./casts.ts";
 import { daysInMonth, microsPerDay, timestampFields, timestampFromFields } from "./datetime.ts";
 import {
   numericAdd,
@@ -26,6 +26,7 @@ import {
   promoteNumeric,
   QueryTypeId,
   type SqlType,
+  storable,
   t,
   typeName,
 } from "./sql_types.ts";
@@ -327,11 +328,24 @@ export function resolveBinary(op: string, leftIn: SqlType, rightIn: SqlType): Bi
   if (op === "||") {
     const arrays = left.id === 100 || right.id === 100;
     if (!arrays) {
+      // text || anynonarray and anynonarray || text: the other side in its text form;
+      // neither side textual is no operator (integer || integer is 42883, as in PostgreSQL).
+      const textual = (type: SqlType) => isText(type) || isUnknown(type);
+      if (!textual(left) && !textual(right)) throw noOperator(op, left, right);
+      const asText = (type: SqlType) => {
+        if (textual(type)) return (v: SqlValue) => v as string;
+        // The value cast to text (boolean true is 'true', as PostgreSQL's || gives it).
+        const from = storable(type);
+        const to = storable(t.text);
+        return (v: SqlValue) => (castValue(v, from, to) as string | null) ?? "";
+      };
+      const leftText = asText(left);
+      const rightText = asText(right);
       return {
-        left: isText(left) ? t.text : left.id === 0 ? t.text : left,
-        right: isText(right) ? t.text : right.id === 0 ? t.text : right,
+        left: textual(left) ? t.text : left,
+        right: textual(right) ? t.text : right,
         result: t.text,
-        fn: (a, b) => String(a) + String(b),
+        fn: (a, b) => leftText(a) + rightText(b),
       };
     }
     // array || array, array || element, element || array (one dimension).

@@ -23,6 +23,7 @@ import { type Maintenance, startMaintenance } from "./maintenance.ts";
 import { Scheduler } from "./scheduler.ts";
 import type { Config } from "./config.ts";
 import { servePostgres } from "./pg_session.ts";
+import { setSchedulerStatsProvider } from "../query/exodb_stat_relations.ts";
 import { setScrubStarter } from "../query/functions.ts";
 import { BackendWriter } from "../io/pgwire/messages.ts";
 import type { Logger } from "./log.ts";
@@ -140,6 +141,10 @@ export async function boot(
     } ms (profile ${config.profile}, crc32c ${crc32cImplementation})`,
   );
   const scheduler = new Scheduler();
+  // exodb_stat_scheduler reads this scheduler (process-wide, like exodb_scrub()).
+  setSchedulerStatsProvider(() =>
+    Object.entries(scheduler.stats()).map(([name, stats]) => ({ name, ...stats }))
+  );
   let engine = await mountEngine(config, logger, scheduler);
 
   const stage = performance.now();

@@ -4,7 +4,9 @@
  *   since the process started;
  * - exodb_stat_sessions: each client session's state, statements and charged crossings;
  * - exodb_stat_bufferpool: the buffer pool's frames, hit/miss/eviction counters;
- * - exodb_stat_io: block traffic of the disk image and the log device.
+ * - exodb_stat_io: block traffic of the disk image and the log device;
+ * - exodb_stat_scheduler: the cooperative scheduler's classes (CPU, waits, queues), from the
+ *   provider the kernel installs at boot.
  */
 import { crossingKinds, crossings } from "../hw/crossings.ts";
 import { liveSessions } from "./session_stats.ts";
@@ -140,4 +142,57 @@ view(
       },
     ];
   },
+);
+
+/** One scheduler class as exodb_stat_scheduler shows it. */
+export interface SchedulerClassRow {
+  name: string;
+  shares: number;
+  queued: number;
+  running: number;
+  cpuMs: number;
+  waitMs: number;
+  waitMsMax: number;
+  slices: number;
+  stalls: number;
+  completed: number;
+  failed: number;
+}
+
+let schedulerRows: (() => SchedulerClassRow[]) | undefined;
+
+/** Installs what exodb_stat_scheduler reads (the kernel does at boot; undefined removes it). */
+export function setSchedulerStatsProvider(provider: (() => SchedulerClassRow[]) | undefined): void {
+  schedulerRows = provider;
+}
+
+view(
+  "exodb_stat_scheduler",
+  [
+    ["class", t.text],
+    ["shares", t.int4],
+    ["queued", t.int4],
+    ["running", t.int4],
+    ["cpu_ms", t.float8],
+    ["wait_ms", t.float8],
+    ["wait_ms_max", t.float8],
+    ["slices", t.int8],
+    ["stalls", t.int8],
+    ["completed", t.int8],
+    ["failed", t.int8],
+  ],
+  () =>
+    (schedulerRows?.() ?? []).map((c) => ({
+      class: c.name,
+      shares: c.shares,
+      queued: c.queued,
+      running: c.running,
+      cpu_ms: c.cpuMs,
+      wait_ms: c.waitMs,
+      wait_ms_max: c.waitMsMax,
+      slices: BigInt(c.slices),
+      stalls: BigInt(c.stalls),
+      completed: BigInt(c.completed),
+      failed: BigInt(c.failed),
+    })),
 );

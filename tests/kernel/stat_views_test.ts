@@ -5,7 +5,13 @@ import { withServer } from "./_wire.ts";
 
 /** node-postgres rows as text by column name. */
 type Row = Record<
-  "kind" | "application_name" | "state" | "statements" | "socket_reads" | "socket_writes",
+  | "kind"
+  | "application_name"
+  | "state"
+  | "statements"
+  | "socket_reads"
+  | "socket_writes"
+  | "class",
   string
 >;
 
@@ -56,6 +62,13 @@ Deno.test("exodb_stat_* views report crossings, sessions, the buffer pool and I/
         "select frames, hits + misses as lookups from exodb_stat_bufferpool",
       );
       assert.ok(BigInt(pool.rows[0].frames) > 0n && BigInt(pool.rows[0].lookups) > 0n);
+      const classes = await a.query(
+        "select class, shares from exodb_stat_scheduler order by class",
+      );
+      assert.deepEqual(
+        (classes.rows as Row[]).map((r) => r.class),
+        ["background", "interactive", "maintenance"],
+      );
       await b.query("commit");
       await b.end();
       const after = await a.query("select count(*) from exodb_stat_sessions");

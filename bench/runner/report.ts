@@ -1,0 +1,146 @@
+/**
+ * The report writer: bench/results/REPORT.md (machine, one-screen summary of ratios, a section
+ * per suite), report.json (every suite's figures) and one SVG per chart beside them. A quick run
+ * writes REPORT.quick.md and report.quick.json, and prefixes its charts with `quick_`, so a smoke
+ * run never overwrites the full run's figures.
+ */
+import type { MachineInfo } from "./machine.ts";
+import { machineMarkdown } from "./machine.ts";
+import type { Suite, SuiteOutcome, SummaryRow } from "./suite.ts";
+import { markdownTable } from "./suite.ts";
+import { renderChart } from "./svg_chart.ts";
+
+/** One suite's outcome, as the report holds it. */
+export interface SuiteReport {
+  name: string;
+  title: string;
+  seconds: number;
+  outcome?: SuiteOutcome;
+  /** Set when the suite threw: the report says so instead of hiding it. */
+  error?: string;
+}
+
+/** Everything one `exodb bench` run produced. */
+export interface BenchReport {
+  quick: boolean;
+  command: string;
+  machine: MachineInfo;
+  totalSeconds: number;
+  suites: SuiteReport[];
+}
+
+function summaryCells(row: SummaryRow): string[] {
+  const ratio = row.ratio === undefined ? "" : `${row.ratio.toFixed(2)}×`;
+  const goal = row.goal === undefined || row.ratio === undefined
+    ? ""
+    : row.ratio >= row.goal
+    ? `≥ ${row.goal}×: met`
+    : `≥ ${row.goal}×: **short by ${((1 - row.ratio / row.goal) * 100).toFixed(0)}%**`;
+  return [row.metric, row.value, ratio, goal];
+}
+
+/** The Markdown report. `chartPrefix` is prepended to chart file names. */
+export function reportMarkdown(report: BenchReport, chartPrefix: string): string {
+  const summary = report.suites.flatMap((s) => s.outcome?.summary ?? []);
+  const lines = [
+    `# ExoDB benchmark report${report.quick ? " (quick smoke run)" : ""}`,
+    "",
+    `\`${report.command}\` — ${(report.totalSeconds / 60).toFixed(1)} minutes in all.`,
+    report.quick
+      ? "A quick run uses tiny data and one short run per figure: it proves the suites work; the figures are not to be quoted."
+      : "Ratios are measured side by side in one run (candidates interleaved); on a shared machine read them, not the absolute figures.",
+    "",
+    "## Machine",
+    "",
+    machineMarkdown(report.machine),
+    "",
+    "## Summary",
+    "",
+    summary.length === 0
+      ? "No suite produced figures."
+      : markdownTable(["comparison", "figures", "ratio", "goal"], summary.map(summaryCells)),
+    "",
+    markdownTable(
+      ["suite", "time", "status"],
+      report.suites.map((s) => [
+        `[${s.title}](#${s.name})`,
+        `${s.seconds.toFixed(0)} s`,
+        s.error === undefined ? "ok" : "**failed** (see its section)",
+      ]),
+    ),
+  ];
+  for (const suite of report.suites) {
+    lines.push("", `<a id="${suite.name}"></a>`, "", `## ${suite.title}`, "");
+    if (suite.error !== undefined) {
+      lines.push("This suite failed:", "", "```", suite.error, "```");
+      continue;
+    }
+    let markdown = suite.outcome!.markdown;
+    for (const chart of suite.outcome!.charts) {
+      markdown = markdown.replaceAll(`(${chart.file})`, `(${chartPrefix}${chart.file})`);
+    }
+    lines.push(markdown);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Writes REPORT.md, report.json and the SVGs under `dir`; returns the report's path. */
+export function writeReport(report: BenchReport, dir: string): string {
+  Deno.mkdirSync(dir, { recursive: true });
+  const prefix = report.quick ? "quick_" : "";
+  for (const suite of report.suites) {
+    for (const chart of suite.outcome?.charts ?? []) {
+      Deno.writeTextFileSync(`${dir}/${prefix}${chart.file}`, renderChart(chart));
+    }
+  }
+  const json = report.quick ? "report.quick.json" : "report.json";
+  Deno.writeTextFileSync(`${dir}/${json}`, JSON.stringify(report, null, 2) + "\n");
+  const path = `${dir}/${report.quick ? "REPORT.quick.md" : "REPORT.md"}`;
+  Deno.writeTextFileSync(path, reportMarkdown(report, prefix));
+  return path;
+}
+
+/** Runs `suites` in order with their quick or full parameters, collecting a report. */
+export async function runSuites(
+  suites: Suite[],
+  options: {
+    quick: boolean;
+    command: string;
+    machine: MachineInfo;
+    progress: import("./progress.ts").Progress;
+  },
+): Promise<BenchReport> {
+  const started = performance.now();
+  for (const suite of suites) {
+    options.progress.plan(suite.steps(options.quick ? suite.quick : suite.full));
+  }
+  const reports: SuiteReport[] = [];
+  for (const suite of suites) {
+    options.progress.suite(suite.name);
+    const workDir = Deno.makeTempDirSync({ prefix: `exodb-bench-${suite.name}-` });
+    const suiteStarted = performance.now();
+    const entry: SuiteReport = { name: suite.name, title: suite.title, seconds: 0 };
+    try {
+      entry.outcome = await suite.run(options.quick ? suite.quick : suite.full, {
+        quick: options.quick,
+        progress: options.progress,
+        workDir,
+      });
+    } catch (error) {
+      entry.error = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      options.progress.note(`failed: ${String(error).slice(0, 200)}`);
+    } finally {
+      Deno.removeSync(workDir, { recursive: true });
+    }
+    entry.seconds = (performance.now() - suiteStarted) / 1000;
+    reports.push(entry);
+  }
+  options.progress.finish();
+  return {
+    quick: options.quick,
+    command: options.command,
+    machine: options.machine,
+    totalSeconds: (performance.now() - started) / 1000,
+    suites: reports,
+  };
+}

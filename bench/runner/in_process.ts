@@ -27,13 +27,14 @@ export async function bootInProcess(options: {
   dataDir: string;
   profile?: "exo" | "conventional";
   poolSize?: string;
+  imageSize?: string;
   logSize?: string;
 }): Promise<InProcessExoDb> {
   const config = resolveConfig({
     "data-dir": options.dataDir,
     port: "0",
     "pool-size": options.poolSize ?? "256MiB",
-    "image-size": "64MiB",
+    "image-size": options.imageSize ?? "64MiB",
     "log-size": options.logSize ?? "512MiB",
     profile: options.profile ?? "exo",
   }, {});

@@ -57,6 +57,8 @@ export interface PgbenchRun {
   transactions: number;
   p50Ms: number;
   p99Ms: number;
+  /** Transactions pgbench retried after a deadlock or serialization failure (--max-tries). */
+  retried: number;
 }
 
 /**
@@ -85,6 +87,7 @@ export async function timedPgbench(
       transactions: latenciesUs.length,
       p50Ms: quantile(latenciesUs, 0.5) / 1000,
       p99Ms: quantile(latenciesUs, 0.99) / 1000,
+      retried: Number(/number of transactions retried: (\d+)/.exec(output)?.[1] ?? 0),
     };
   } finally {
     Deno.removeSync(logDir, { recursive: true });

@@ -88,8 +88,7 @@ export function ticks(min: number, max: number, log: boolean): number[] {
 function scale(domain: [number, number], range: [number, number], log: boolean) {
   const f = log ? Math.log10 : (v: number) => v;
   const [d0, d1] = [f(domain[0]), f(domain[1])];
-  return (v: number) =>
-    range[0] + ((f(v) - d0) / (d1 - d0 || 1)) * (range[1] - range[0]);
+  return (v: number) => range[0] + ((f(v) - d0) / (d1 - d0 || 1)) * (range[1] - range[0]);
 }
 
 function frame(width: number, height: number, title: string, body: string[]): string {
@@ -155,9 +154,9 @@ export function renderBarChart(chart: BarChart): string {
     const x0 = x(domain[0]);
     const x1 = x(Math.max(domain[0], bar.value));
     body.push(
-      `<rect x="${x0.toFixed(1)}" y="${y}" width="${Math.max(0.5, x1 - x0).toFixed(1)}" height="${barHeight}" fill="${
-        palette[0]
-      }"/>`,
+      `<rect x="${x0.toFixed(1)}" y="${y}" width="${
+        Math.max(0.5, x1 - x0).toFixed(1)
+      }" height="${barHeight}" fill="${palette[0]}"/>`,
     );
     if (bar.error !== undefined && bar.error > 0) {
       const lo = x(Math.max(domain[0], bar.value - bar.error));
@@ -178,7 +177,9 @@ export function renderBarChart(chart: BarChart): string {
   if (chart.reference !== undefined) {
     const rx = x(chart.reference.value).toFixed(1);
     body.push(
-      `<line x1="${rx}" y1="${top - 6}" x2="${rx}" y2="${axisY}" stroke="#dc3912" stroke-dasharray="4 3"/>`,
+      `<line x1="${rx}" y1="${
+        top - 6
+      }" x2="${rx}" y2="${axisY}" stroke="#dc3912" stroke-dasharray="4 3"/>`,
       `<text x="${rx}" y="${top - 8}" text-anchor="middle" fill="#dc3912">${
         escapeXml(chart.reference.label)
       }</text>`,
@@ -212,7 +213,9 @@ export function renderLineChart(chart: LineChart): string {
   const body: string[] = [];
   for (const t of xTicks) {
     body.push(
-      `<line x1="${x(t).toFixed(1)}" y1="${top}" x2="${x(t).toFixed(1)}" y2="${bottom}" stroke="#e0e0e0"/>`,
+      `<line x1="${x(t).toFixed(1)}" y1="${top}" x2="${
+        x(t).toFixed(1)
+      }" y2="${bottom}" stroke="#e0e0e0"/>`,
       `<text x="${x(t).toFixed(1)}" y="${bottom + 16}" text-anchor="middle" fill="#555">${
         formatTick(t)
       }</text>`,
@@ -220,7 +223,9 @@ export function renderLineChart(chart: LineChart): string {
   }
   for (const t of yTicks) {
     body.push(
-      `<line x1="${left}" y1="${y(t).toFixed(1)}" x2="${right}" y2="${y(t).toFixed(1)}" stroke="#e0e0e0"/>`,
+      `<line x1="${left}" y1="${y(t).toFixed(1)}" x2="${right}" y2="${
+        y(t).toFixed(1)
+      }" stroke="#e0e0e0"/>`,
       `<text x="${left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end" fill="#555">${
         formatTick(t)
       }</text>`,
@@ -252,7 +257,9 @@ export function renderLineChart(chart: LineChart): string {
     }
     const ly = top + 10 + i * 18;
     body.push(
-      `<line x1="${right + 12}" y1="${ly}" x2="${right + 32}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
+      `<line x1="${right + 12}" y1="${ly}" x2="${
+        right + 32
+      }" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
       `<text x="${right + 36}" y="${ly + 4}">${escapeXml(series.name)}</text>`,
     );
   });

@@ -32,7 +32,7 @@ export interface ChecksumsFigures {
 const blockBytes = 8192;
 
 /** A sink on loopback that reads and counts bytes until told how many to expect. */
-async function sink(): Promise<{ port: number; close(): void }> {
+function sink(): { port: number; close(): void } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   (async () => {
     for await (const conn of listener) {
@@ -71,7 +71,7 @@ export const checksumsSuite: Suite<ChecksumsParams, ChecksumsFigures> = {
       const block = source.subarray(b * blockBytes, (b + 1) * blockBytes);
       view.setUint32(b * blockBytes, crc(block.subarray(4), 0), true);
     }
-    const server = await sink();
+    const server = sink();
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     const stored: number[] = [];
     const recompute: number[] = [];
@@ -104,14 +104,19 @@ export const checksumsSuite: Suite<ChecksumsParams, ChecksumsFigures> = {
     const frame = (i: number) =>
       source.subarray((i % frames) * blockBytes, (i % frames + 1) * blockBytes);
     const native = nativeCrc32c();
-    const crcResults = compare([
-      {
-        name: "memcpy (TypedArray.set)",
-        run: (i: number) => target.set(frame(i), (i % frames) * blockBytes),
-      },
-      ...(native ? [{ name: "CRC32C native sse4.2 (FFI)", run: (i: number) => native(frame(i), 0) }] : []),
-      { name: "CRC32C @node-rs/crc32", run: (i: number) => nodeRsCrc32c(frame(i)) },
-    ].map((c) => ({ ...c, bytesPerOp: blockBytes })), params);
+    const crcResults = compare(
+      [
+        {
+          name: "memcpy (TypedArray.set)",
+          run: (i: number) => target.set(frame(i), (i % frames) * blockBytes),
+        },
+        ...(native
+          ? [{ name: "CRC32C native sse4.2 (FFI)", run: (i: number) => native(frame(i), 0) }]
+          : []),
+        { name: "CRC32C @node-rs/crc32", run: (i: number) => nodeRsCrc32c(frame(i)) },
+      ].map((c) => ({ ...c, bytesPerOp: blockBytes })),
+      params,
+    );
     context.progress.step("CRC32C vs memcpy");
 
     const figures: ChecksumsFigures = {
@@ -130,8 +135,16 @@ export const checksumsSuite: Suite<ChecksumsParams, ChecksumsFigures> = {
       `${params.rounds} alternating rounds.`,
       "",
       markdownTable(["shipping", "GB/s (median)", "rounds"], [
-        ["stored checksum (as written)", figures.storedGbPerSecond.toFixed(2), stored.map((v) => v.toFixed(2)).join(", ")],
-        ["recompute CRC32C per send", figures.recomputeGbPerSecond.toFixed(2), recompute.map((v) => v.toFixed(2)).join(", ")],
+        [
+          "stored checksum (as written)",
+          figures.storedGbPerSecond.toFixed(2),
+          stored.map((v) => v.toFixed(2)).join(", "),
+        ],
+        [
+          "recompute CRC32C per send",
+          figures.recomputeGbPerSecond.toFixed(2),
+          recompute.map((v) => v.toFixed(2)).join(", "),
+        ],
       ]),
       "",
       `Stored / recomputed: ${ratio.toFixed(2)}×.`,
@@ -166,12 +179,16 @@ export const checksumsSuite: Suite<ChecksumsParams, ChecksumsFigures> = {
       summary: [
         {
           metric: "checksums: shipping with stored / recomputed CRC32C",
-          value: `${figures.storedGbPerSecond.toFixed(2)} vs ${figures.recomputeGbPerSecond.toFixed(2)} GB/s`,
+          value: `${figures.storedGbPerSecond.toFixed(2)} vs ${
+            figures.recomputeGbPerSecond.toFixed(2)
+          } GB/s`,
           ratio,
         },
         ...(crcResults[1] === undefined ? [] : [{
           metric: `checksums: ${crcResults[1].name} / memcpy`,
-          value: `${(crcResults[1].gbPerSecond ?? NaN).toFixed(2)} vs ${(memcpy.gbPerSecond ?? NaN).toFixed(2)} GB/s`,
+          value: `${(crcResults[1].gbPerSecond ?? NaN).toFixed(2)} vs ${
+            (memcpy.gbPerSecond ?? NaN).toFixed(2)
+          } GB/s`,
           ratio: memcpy.medianNs / crcResults[1].medianNs,
         }]),
       ],

@@ -29,7 +29,7 @@ function plainCall(): (i: number) => number {
   return (i) => fns[i & 1]!(i);
 }
 
-async function echoServer(): Promise<{ port: number; close(): void }> {
+function echoServer(): { port: number; close(): void } {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   (async () => {
     for await (const conn of listener) {
@@ -82,7 +82,7 @@ export const crossingsSuite: Suite<CrossingsParams, CrossingsFigures> = {
     let resolveReply: (() => void) | undefined;
     worker.onmessage = () => resolveReply?.();
     const message = new Uint8Array(16);
-    const server = await echoServer();
+    const server = echoServer();
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     conn.setNoDelay(true);
     const one = new Uint8Array(1);
@@ -141,7 +141,10 @@ export const crossingsSuite: Suite<CrossingsParams, CrossingsFigures> = {
         title: "Cost of one crossing",
         unit: "nanoseconds per crossing",
         logScale: true,
-        bars: measurements.map((m) => ({ label: m.name.replace(/ \(.*\)$/, ""), value: m.medianNs })),
+        bars: measurements.map((m) => ({
+          label: m.name.replace(/ \(.*\)$/, ""),
+          value: m.medianNs,
+        })),
       }],
       summary: measurements.filter((m) => m.name !== measurements[0]!.name).map((m) => ({
         metric: `crossing: ${m.name.replace(/ \(.*\)$/, "")}`,

@@ -24,6 +24,8 @@ export interface PostgresParams {
   scale: number;
   pairs: number;
   secondsPerRun: number;
+  /** An unrecorded run per side before each workload and mode (JIT, caches). */
+  warmupSeconds: number;
   clients: number[];
 }
 
@@ -46,6 +48,7 @@ export interface PostgresFigures {
   scale: number;
   pairs: number;
   secondsPerRun: number;
+  warmupSeconds: number;
   loadSeconds: { exodb: number; postgres: number };
   rows: PostgresRow[];
 }
@@ -81,8 +84,8 @@ const fmt = (n: number, digits = 0) => Number.isFinite(n) ? n.toFixed(digits) : 
 export const postgresSuite: Suite<PostgresParams, PostgresFigures> = {
   name: "postgres",
   title: "PostgreSQL baseline (pgbench)",
-  quick: { scale: 1, pairs: 1, secondsPerRun: 1, clients: [1, 8] },
-  full: { scale: 10, pairs: 3, secondsPerRun: 5, clients: [1, 8, 32] },
+  quick: { scale: 1, pairs: 1, secondsPerRun: 1, warmupSeconds: 1, clients: [1, 8] },
+  full: { scale: 10, pairs: 3, secondsPerRun: 5, warmupSeconds: 2, clients: [1, 8, 32] },
   steps: (p) => 2 + workloads.length * modes.length * p.clients.length,
   async run(params, context) {
     const binary = pgbenchPath();
@@ -90,6 +93,7 @@ export const postgresSuite: Suite<PostgresParams, PostgresFigures> = {
       scale: params.scale,
       pairs: params.pairs,
       secondsPerRun: params.secondsPerRun,
+      warmupSeconds: params.warmupSeconds,
       loadSeconds: { exodb: NaN, postgres: NaN },
       rows: [],
     };
@@ -122,6 +126,11 @@ export const postgresSuite: Suite<PostgresParams, PostgresFigures> = {
       }
       for (const workload of workloads) {
         for (const mode of modes) {
+          context.progress.note(`${workload} -M ${mode}: warm-up`);
+          const warmArgs = args(workload, mode, 2, params.warmupSeconds);
+          for (const target of [exodb.target, pgTarget]) {
+            await timedPgbench(binary, target, warmArgs);
+          }
           for (const clients of params.clients) {
             const row: PostgresRow = {
               workload,
@@ -232,13 +241,18 @@ function postgresMarkdown(f: PostgresFigures): string {
     const goal = goalOf(r);
     if (goal === undefined || r.ratio >= goal) return [];
     const cores = median(r.exodbCores);
+    const retried = r.exodb.reduce((sum, x) => sum + x.retried, 0) /
+      Math.max(1, r.exodb.reduce((sum, x) => sum + x.transactions, 0));
+    const retries = retried > 0
+      ? `; ${fmt(retried * 100, 1)}% of ExoDB's transactions were retried after a deadlock`
+      : "";
     const why = cores >= 0.85
       ? `the ExoDB kernel process was CPU-bound (${
         fmt(cores, 2)
-      } cores busy of its one JS thread) while PostgreSQL spreads backends over every core`
-      : `the ExoDB kernel used only ${
+      } cores busy; it runs every session on one JS thread) while PostgreSQL spreads its backends over every core`
+      : `the ExoDB kernel process was busy only ${
         fmt(cores, 2)
-      } cores, so the time went to waiting (log syncs, lock waits, or the loaded machine) rather than to work`;
+      } of a core: the rest of the time it waited (for the log's fsync at commit, for row locks, or for a CPU on the loaded machine)${retries}`;
     return [
       `- **${label(r)}:** ${fmt(r.ratio, 2)}× against a goal of ${goal}× — ${
         fmt((1 - r.ratio / goal) * 100, 0)
@@ -246,14 +260,17 @@ function postgresMarkdown(f: PostgresFigures): string {
     ];
   });
   return [
-    `pgbench ${f.pairs > 1 ? `${f.pairs} interleaved pairs` : "1 pair"} of ${f.secondsPerRun} s per`,
+    `pgbench ${
+      f.pairs > 1 ? `${f.pairs} interleaved pairs` : "1 pair"
+    } of ${f.secondsPerRun} s per`,
     `row, scale ${f.scale} (loaded in ${fmt(f.loadSeconds.exodb, 1)} s on ExoDB, ${
       fmt(f.loadSeconds.postgres, 1)
     } s on PostgreSQL). ExoDB runs as a separate process through \`cli.ts start\` with its`,
     "defaults but a larger pool and log; PostgreSQL 15 with its defaults (fsync on). Latencies are",
     "p50 / p99 in milliseconds from pgbench's per-transaction log; the ratio is the median of the",
     "per-pair TPS ratios (range beside it); ExoDB cores is the kernel process's CPU time per",
-    "second of run. TPC-B runs with `--max-tries=20` (deadlock and serialization retries).",
+    "second of run. TPC-B runs with `--max-tries=20` (deadlock and serialization retries). Each",
+    `workload and mode starts with an unrecorded ${f.warmupSeconds} s warm-up run on both servers.`,
     "",
     markdownTable([
       "workload",

@@ -96,6 +96,11 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
           "-T",
           String(params.secondsPerRun),
         ];
+        // An unrecorded run per profile first: JIT and caches warm for both alike.
+        for (const profile of profiles) {
+          context.progress.note(`${workload} on ${profile}: warm-up`);
+          await timedPgbench(binary, servers.get(profile)!.target, args);
+        }
         for (let round = 0; round < params.rounds; round++) {
           const order = round % 2 === 0 ? profiles : [...profiles].reverse();
           for (const profile of order) {
@@ -143,7 +148,10 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
         file: "profiles_crossings.svg",
         title: "Crossings per transaction (all kinds but syscalls)",
         unit: "crossings per transaction",
-        bars: figures.rows.map((r) => ({ label: `${r.workload}, ${r.profile}`, value: r.totalPerTxn })),
+        bars: figures.rows.map((r) => ({
+          label: `${r.workload}, ${r.profile}`,
+          value: r.totalPerTxn,
+        })),
       }],
       summary: profilesSummary(figures),
     };
@@ -156,7 +164,9 @@ const tpsOf = (r: ProfileRow) => median(r.runs.map((x) => x.tps));
 function profilesSummary(f: ProfilesFigures): SummaryRow[] {
   return workloads.map((workload) => {
     const exo = f.rows.find((r) => r.workload === workload && r.profile === "exo")!;
-    const conventional = f.rows.find((r) => r.workload === workload && r.profile === "conventional")!;
+    const conventional = f.rows.find((r) =>
+      r.workload === workload && r.profile === "conventional"
+    )!;
     return {
       metric: `profiles, ${workload}: exo / conventional TPS`,
       value: `${fmt(exo.totalPerTxn, 1)} vs ${fmt(conventional.totalPerTxn, 1)} crossings/txn`,
@@ -179,7 +189,8 @@ function profilesMarkdown(f: ProfilesFigures): string {
   return [
     `Both profiles boot inside the benchmark process on pgbench's tables at scale ${f.params.scale}`,
     `(loaded with INSERT … SELECT generate_series); pgbench \`-M prepared\`, ${f.params.clients}`,
-    `client(s), ${f.params.rounds} round(s) of ${f.params.secondsPerRun} s, alternating profiles.`,
+    `client(s), ${f.params.rounds} round(s) of ${f.params.secondsPerRun} s, alternating profiles,`,
+    "after one unrecorded warm-up run per profile and workload.",
     "Insert is one `INSERT INTO pgbench_history` per transaction; TPC-B is pgbench's tpcb-like.",
     "Crossings are the server's, counted by hw/crossings.ts (pgbench's own are not in them),",
     "including background work (checkpoints) during the run; syscalls ride on ops and FFI calls.",

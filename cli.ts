@@ -86,6 +86,10 @@ function help(name?: string): number {
     return 0;
   }
   console.log(`Usage: deno task ${command.usage}\n\n${command.summary}`);
+  if (name === "bench") {
+    console.log("\nRun `deno task exodb bench --help` for its flags and suites.");
+    return 0;
+  }
   if (name === "backup" || name === "restore") {
     console.log(backupHelp[name]);
     return 0;

@@ -112,7 +112,7 @@ export function renderBarChart(chart: BarChart): string {
   );
   const width = labelWidth + 420;
   const barHeight = 22;
-  const top = 36;
+  const top = chart.reference === undefined ? 36 : 48; // room for the reference line's label
   const plotRight = width - 60;
   const height = top + chart.bars.length * (barHeight + 6) + 44;
   const finite = chart.bars.filter((b) => Number.isFinite(b.value) && b.value > 0);
@@ -168,10 +168,13 @@ export function renderBarChart(chart: BarChart): string {
         } ${cy - 5}v10" stroke="#222" fill="none"/>`,
       );
     }
+    // The value sits just past the bar's end, or inside it (white, right-aligned) when the bar
+    // reaches too far right for the text to fit beside it.
+    const inside = x1 > plotRight - 50 && x1 - x0 > 50;
     body.push(
-      `<text x="${(Math.min(x1, plotRight - 40) + 4).toFixed(1)}" y="${
-        y + barHeight * 0.7
-      }" fill="${x1 > plotRight - 40 ? "#fff" : "#222"}">${formatTick(bar.value)}</text>`,
+      `<text x="${(inside ? x1 - 4 : x1 + 4).toFixed(1)}" y="${y + barHeight * 0.7}"${
+        inside ? ' text-anchor="end" fill="#fff"' : ' fill="#222"'
+      }>${formatTick(bar.value)}</text>`,
     );
   });
   if (chart.reference !== undefined) {

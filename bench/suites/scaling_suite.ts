@@ -353,21 +353,33 @@ function scalingCharts(f: ScalingFigures): Chart[] {
     },
     {
       kind: "line",
-      file: "scaling_pool.svg",
-      title: "RSS and lookup latency against buffer pool size",
+      file: "scaling_rss.svg",
+      title: "Resident memory against buffer pool size",
       xLabel: "pool MiB",
-      yLabel: "MiB / µs",
+      yLabel: "MiB",
       logX: true,
       series: [
         {
-          name: "RSS MiB",
+          name: "RSS",
           points: f.pool.points.map((p) => [p.poolBytes / 2 ** 20, p.rssBytes / 2 ** 20]),
         },
         {
-          name: "lookup µs",
-          points: f.pool.points.map((p) => [p.poolBytes / 2 ** 20, p.lookupMedianNs / 1000]),
+          name: "pool",
+          points: f.pool.points.map((p) => [p.poolBytes / 2 ** 20, p.poolBytes / 2 ** 20]),
         },
       ],
+    },
+    {
+      kind: "line",
+      file: "scaling_pool_latency.svg",
+      title: "Point-lookup latency against data set / pool",
+      xLabel: "image / pool",
+      yLabel: "µs per lookup",
+      logX: true,
+      series: [{
+        name: "lookup",
+        points: f.pool.points.map((p) => [p.imageBytes / p.poolBytes, p.lookupMedianNs / 1000]),
+      }],
     },
     {
       kind: "line",
@@ -445,7 +457,7 @@ function scalingMarkdown(f: ScalingFigures): string {
       ]),
     ),
     "",
-    "![RSS against pool](scaling_pool.svg)",
+    "![RSS against pool](scaling_rss.svg) ![lookups against data / pool](scaling_pool_latency.svg)",
     "",
     "### Recovery time against WAL size",
     "",

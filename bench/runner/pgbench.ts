@@ -59,6 +59,26 @@ export interface PgbenchRun {
   p99Ms: number;
   /** Transactions pgbench retried after a deadlock or serialization failure (--max-tries). */
   retried: number;
+  /** Transactions that failed even after retries (pgbench's "failed transactions"). */
+  failed: number;
+  /** pgbench exited non-zero (a client aborted on an error it does not retry). */
+  aborted: boolean;
+}
+
+/** Runs pgbench and returns its output whether or not it succeeded. */
+async function pgbenchOutput(
+  binary: string,
+  target: PgbenchTarget,
+  args: string[],
+): Promise<{ text: string; success: boolean }> {
+  const output = await new Deno.Command(binary, {
+    args,
+    env: target.env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
+  return { text, success: output.success };
 }
 
 /**
@@ -72,22 +92,35 @@ export async function timedPgbench(
 ): Promise<PgbenchRun> {
   const logDir = Deno.makeTempDirSync({ prefix: "exodb-pgbench-log-" });
   try {
-    const output = await pgbench(binary, target, [...args, "-l", `--log-prefix=${logDir}/tx`]);
+    // A run where some transactions failed still counts (its failures are reported); a run with
+    // no summary at all is an error.
+    const { text: output, success } = await pgbenchOutput(binary, target, [
+      ...args,
+      "-l",
+      `--log-prefix=${logDir}/tx`,
+    ]);
+    const tpsMatch = /tps = ([\d.]+) \(without initial connection time\)/.exec(output);
+    if (tpsMatch === null) {
+      throw new Error(`pgbench ${args.join(" ")} on ${target.name}:\n${output}`);
+    }
     const latenciesUs: number[] = [];
     for (const entry of Deno.readDirSync(logDir)) {
       const text = Deno.readTextFileSync(`${logDir}/${entry.name}`);
       for (const line of text.split("\n")) {
         // client_id transaction_no latency_us script_no epoch_s epoch_us
+        // Failed transactions log "failed" or "serialization"/"deadlock" in the latency field.
         const field = line.split(" ")[2];
-        if (field !== undefined) latenciesUs.push(Number(field));
+        if (field !== undefined && /^\d+$/.test(field)) latenciesUs.push(Number(field));
       }
     }
     return {
-      tps: parseTps(output),
+      tps: Number(tpsMatch[1]),
       transactions: latenciesUs.length,
       p50Ms: quantile(latenciesUs, 0.5) / 1000,
       p99Ms: quantile(latenciesUs, 0.99) / 1000,
       retried: Number(/number of transactions retried: (\d+)/.exec(output)?.[1] ?? 0),
+      failed: Number(/number of failed transactions: (\d+)/.exec(output)?.[1] ?? 0),
+      aborted: !success,
     };
   } finally {
     Deno.removeSync(logDir, { recursive: true });

@@ -220,10 +220,31 @@ function postgresCharts(f: PostgresFigures) {
   }];
 }
 
+function failureNotes(f: PostgresFigures): string[] {
+  const notes = f.rows.flatMap((r) =>
+    (["exodb", "postgres"] as const).flatMap((side) => {
+      const runs = r[side];
+      const failed = runs.reduce((sum, x) => sum + x.failed, 0);
+      const aborted = runs.filter((x) => x.aborted).length;
+      if (failed === 0 && aborted === 0) return [];
+      return [
+        `- ${label(r)} on ${
+          side === "exodb" ? "ExoDB" : "PostgreSQL"
+        }: ${failed} failed transaction(s)${
+          aborted > 0 ? `, ${aborted} run(s) with an aborted client` : ""
+        }.`,
+      ];
+    })
+  );
+  return notes.length === 0
+    ? []
+    : ["Failures (counted out of the TPS figures by pgbench):", "", ...notes, ""];
+}
+
 function postgresMarkdown(f: PostgresFigures): string {
   const rows = f.rows.map((r) => {
-    const e = (k: keyof PgbenchRun) => median(r.exodb.map((x) => x[k]));
-    const p = (k: keyof PgbenchRun) => median(r.postgres.map((x) => x[k]));
+    const e = (k: "tps" | "p50Ms" | "p99Ms") => median(r.exodb.map((x) => x[k]));
+    const p = (k: "tps" | "p50Ms" | "p99Ms") => median(r.postgres.map((x) => x[k]));
     return [
       r.workload === "tpcb" ? "TPC-B" : "select-only",
       r.mode,
@@ -287,6 +308,7 @@ function postgresMarkdown(f: PostgresFigures): string {
     "",
     "![ExoDB / PostgreSQL](postgres_ratio.svg)",
     "",
+    ...failureNotes(f),
     shortfalls.length === 0
       ? "Every goal the issue sets was met in this run."
       : `Where ExoDB falls short of the issue's goals:\n\n${shortfalls.join("\n")}`,

@@ -48,7 +48,8 @@ export interface PoolPoint {
 /** The suite's figures. */
 export interface ScalingFigures {
   latency: { rows: number; medianNs: number; ci95Ns: number }[];
-  skippedRowCounts: { rows: number; projectedSeconds: number }[];
+  /** Sizes not measured: projected over the budget, or stopped at `reached` rows mid-growth. */
+  skippedRowCounts: { rows: number; projectedSeconds: number; reached?: number }[];
   insertRowsPerSecond: number;
   throughput: { rows: number; clients: number; run: PgbenchRun }[];
   pool: { rows: number; points: PoolPoint[] };
@@ -122,7 +123,9 @@ export const scalingSuite: Suite<ScalingParams, ScalingFigures> = {
           );
           continue;
         }
-        while (rows < target) {
+        // The budget also holds mid-growth: a load slower than projected stops at a batch
+        // boundary, and the size reached is measured instead (and reported as such).
+        while (rows < target && loadSeconds <= params.loadBudgetSeconds) {
           const to = Math.min(target, rows + batchRows);
           context.progress.note(`growing to ${target} rows: ${rows}`);
           const started = performance.now();
@@ -135,6 +138,13 @@ export const scalingSuite: Suite<ScalingParams, ScalingFigures> = {
           rows = to;
         }
         const size = rows;
+        if (size < target) {
+          figures.skippedRowCounts.push({ rows: target, projectedSeconds: NaN, reached: size });
+        }
+        if (figures.latency.some((l) => l.rows === size)) {
+          context.progress.step(`stopped at ${size} rows (load budget)`);
+          continue;
+        }
         const [m] = await compareAsync([{
           name: `${size} rows`,
           run: (i) => db.session.execute(select, [1 + ((i * 7919) % size)], [t.int4]),
@@ -411,11 +421,15 @@ function scalingMarkdown(f: ScalingFigures): string {
     ),
     "",
     ...f.skippedRowCounts.map((s) =>
-      `Not measured: ${
-        s.rows.toLocaleString("en")
-      } rows (growing the table would have taken about ${
-        s.projectedSeconds.toFixed(0)
-      } s in all, over the run's load budget).`
+      s.reached !== undefined
+        ? `Not reached: ${s.rows.toLocaleString("en")} rows (the load budget ran out at ${
+          s.reached.toLocaleString("en")
+        } rows, measured instead).`
+        : `Not measured: ${
+          s.rows.toLocaleString("en")
+        } rows (growing the table would have taken about ${
+          s.projectedSeconds.toFixed(0)
+        } s in all, over the run's load budget).`
     ),
     "",
     "![latency against rows](scaling_latency.svg)",

@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { machineInfo } from "./runner/machine.ts";
 import { Progress } from "./runner/progress.ts";
-import { runSuites, writeReport } from "./runner/report.ts";
+import { type BenchReport, mergeReports, runSuites, writeReport } from "./runner/report.ts";
 import type { Suite } from "./runner/suite.ts";
 import { checksumsSuite } from "./suites/checksums_suite.ts";
 import { crossingsSuite } from "./suites/crossings_suite.ts";
@@ -34,6 +34,7 @@ export const benchUsage = [
   "  --quick        smoke run: tiny data, short runs (what CI runs)",
   "  --suite NAME   run only this suite (repeatable, or comma-separated); default: all",
   "  --out DIR      write the report here instead of bench/results/",
+  "  --update       keep the suites not run from the existing report.json in the output folder",
   "",
   `Suites: ${allSuites.map((s) => `${s.name} (${s.title})`).join(", ")}`,
 ].join("\n");
@@ -62,6 +63,7 @@ async function main(args: string[]): Promise<number> {
         quick: { type: "boolean" },
         suite: { type: "string", multiple: true },
         out: { type: "string" },
+        update: { type: "boolean" },
         help: { type: "boolean" },
       },
       allowPositionals: true,
@@ -85,13 +87,26 @@ async function main(args: string[]): Promise<number> {
   }
   const quick = parsed.values.quick === true;
   const command = ["deno task exodb bench", ...args].join(" ");
-  const report = await runSuites(suites, {
+  const dir = parsed.values.out ?? new URL("./results", import.meta.url).pathname;
+  let previous: BenchReport | undefined;
+  if (parsed.values.update) {
+    const json = `${dir}/${quick ? "report.quick.json" : "report.json"}`;
+    try {
+      previous = JSON.parse(Deno.readTextFileSync(json));
+    } catch (error) {
+      console.error(`exodb bench: --update needs ${json}: ${(error as Error).message}`);
+      return 2;
+    }
+  }
+  let report = await runSuites(suites, {
     quick,
     command,
     machine: await machineInfo(),
     progress: new Progress(),
   });
-  const dir = parsed.values.out ?? new URL("./results", import.meta.url).pathname;
+  if (previous !== undefined) {
+    report = mergeReports(previous, report, allSuites.map((s) => s.name));
+  }
   const path = writeReport(report, dir);
   console.log(`report: ${path} (${(report.totalSeconds / 60).toFixed(1)} min)`);
   const failed = report.suites.filter((s) => s.error !== undefined);

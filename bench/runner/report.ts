@@ -15,6 +15,11 @@ export interface SuiteReport {
   name: string;
   title: string;
   seconds: number;
+  /** When this suite started, and the 1-minute load average then (a shared machine's noise). */
+  startedAt: string | null;
+  loadAverageAtStart: number | null;
+  /** The parameters it ran with (quick or full). */
+  params: unknown;
   outcome?: SuiteOutcome;
   /** Set when the suite threw: the report says so instead of hiding it. */
   error?: string;
@@ -45,7 +50,7 @@ export function reportMarkdown(report: BenchReport, chartPrefix: string): string
   const lines = [
     `# ExoDB benchmark report${report.quick ? " (quick smoke run)" : ""}`,
     "",
-    `\`${report.command}\` — ${(report.totalSeconds / 60).toFixed(1)} minutes in all.`,
+    `\`${report.command}\` — ${(report.totalSeconds / 60).toFixed(1)} minutes of suites in all.`,
     report.quick
       ? "A quick run uses tiny data and one short run per figure: it proves the suites work; the figures are not to be quoted."
       : "Ratios are measured side by side in one run (candidates interleaved); on a shared machine read them, not the absolute figures.",
@@ -61,10 +66,12 @@ export function reportMarkdown(report: BenchReport, chartPrefix: string): string
       : markdownTable(["comparison", "figures", "ratio", "goal"], summary.map(summaryCells)),
     "",
     markdownTable(
-      ["suite", "time", "status"],
+      ["suite", "time", "started", "load average at start", "status"],
       report.suites.map((s) => [
         `[${s.title}](#${s.name})`,
         `${s.seconds.toFixed(0)} s`,
+        s.startedAt ?? "with the run",
+        typeof s.loadAverageAtStart === "number" ? s.loadAverageAtStart.toFixed(2) : "",
         s.error === undefined ? "ok" : "**failed** (see its section)",
       ]),
     ),
@@ -100,6 +107,32 @@ export function writeReport(report: BenchReport, dir: string): string {
   return path;
 }
 
+/**
+ * `fresh` with the suites it did not run taken from `previous` (an earlier report.json of the
+ * same kind), in `order`: re-running one suite keeps the others' figures. The total time is the
+ * sum over the suites' own times.
+ */
+export function mergeReports(
+  previous: BenchReport,
+  fresh: BenchReport,
+  order: string[],
+): BenchReport {
+  if (previous.quick !== fresh.quick) {
+    throw new Error("cannot merge a quick report with a full one");
+  }
+  const byName = new Map(previous.suites.map((s) => [s.name, s]));
+  for (const s of fresh.suites) byName.set(s.name, s);
+  const suites = order.flatMap((name) => byName.get(name) ?? []);
+  const rerun = fresh.suites.map((s) => s.name).join(", ");
+  return {
+    ...fresh,
+    command: `${previous.command}; then ${fresh.command} (re-ran ${rerun})`,
+    machine: previous.machine,
+    totalSeconds: suites.reduce((sum, s) => sum + s.seconds, 0),
+    suites,
+  };
+}
+
 /** Runs `suites` in order with their quick or full parameters, collecting a report. */
 export async function runSuites(
   suites: Suite[],
@@ -119,9 +152,17 @@ export async function runSuites(
     options.progress.suite(suite.name);
     const workDir = Deno.makeTempDirSync({ prefix: `exodb-bench-${suite.name}-` });
     const suiteStarted = performance.now();
-    const entry: SuiteReport = { name: suite.name, title: suite.title, seconds: 0 };
+    const params = options.quick ? suite.quick : suite.full;
+    const entry: SuiteReport = {
+      name: suite.name,
+      title: suite.title,
+      seconds: 0,
+      startedAt: new Date().toISOString(),
+      loadAverageAtStart: Deno.loadavg()[0] ?? NaN,
+      params,
+    };
     try {
-      entry.outcome = await suite.run(options.quick ? suite.quick : suite.full, {
+      entry.outcome = await suite.run(params, {
         quick: options.quick,
         progress: options.progress,
         workDir,

@@ -5,7 +5,12 @@
 import assert from "node:assert/strict";
 import { allSuites, selectSuites } from "../../bench/bench_main.ts";
 import { Progress } from "../../bench/runner/progress.ts";
-import { type BenchReport, runSuites, writeReport } from "../../bench/runner/report.ts";
+import {
+  type BenchReport,
+  mergeReports,
+  runSuites,
+  writeReport,
+} from "../../bench/runner/report.ts";
 import { markdownTable, median, quantile, type Suite } from "../../bench/runner/suite.ts";
 import { escapeXml, renderBarChart, renderLineChart, ticks } from "../../bench/runner/svg_chart.ts";
 import type { MachineInfo } from "../../bench/runner/machine.ts";
@@ -79,9 +84,9 @@ Deno.test("progress: one line per step off a terminal, counts and percentage", (
   progress.note("working");
   progress.step("second");
   assert.equal(lines.length, 3);
-  assert.match(lines[0]!, /^\[#{7}-{21}\] 1\/4  25% \d+s demo: first\n$/);
+  assert.match(lines[0]!, /^\[#{7}-{21}\] 1\/4 {2}25% \d+s demo: first\n$/);
   assert.match(lines[1]!, /1\/4 .* demo: working\n$/);
-  assert.match(lines[2]!, /^\[#{14}-{14}\] 2\/4  50% /);
+  assert.match(lines[2]!, /^\[#{14}-{14}\] 2\/4 {2}50% /);
   for (let i = 0; i < 5; i++) progress.step("more"); // never past the total
   assert.match(lines[lines.length - 1]!, /\[#{28}\] 4\/4 100% /);
 });
@@ -226,7 +231,10 @@ Deno.test("report: sections, summary with goals, charts written, a failing suite
     assert.match(markdown, /\| short \| 1 vs 2 \| 0\.50× \| ≥ 1×: \*\*short by 50%\*\* \|/);
     assert.match(markdown, /\| met \| 3 vs 2 \| 1\.50× \| ≥ 1\.2×: met \|/);
     assert.match(markdown, /!\[c\]\(quick_c\.svg\)/);
-    assert.match(markdown, /\| \[Breaks\]\(#broken\) \| \d+ s \| \*\*failed\*\*/);
+    assert.match(
+      markdown,
+      /\| \[Breaks\]\(#broken\) \| \d+ s \| \d{4}-[^|]+ \| [\d.]+ \| \*\*failed\*\* \(see its section\) \|/,
+    );
     assert.match(markdown, /This suite failed:\n\n```\nError: no server/);
     assert.ok(Deno.readTextFileSync(`${dir}/quick_c.svg`).startsWith("<svg"));
     const json = JSON.parse(Deno.readTextFileSync(`${dir}/report.quick.json`));
@@ -235,4 +243,35 @@ Deno.test("report: sections, summary with goals, charts written, a failing suite
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("mergeReports keeps the suites not re-run, in suite order, and sums their times", () => {
+  const suite = (name: string, seconds: number) => ({
+    name,
+    title: name,
+    seconds,
+    startedAt: null,
+    loadAverageAtStart: null,
+    params: null,
+  });
+  const previous: BenchReport = {
+    quick: false,
+    command: "deno task exodb bench",
+    machine,
+    totalSeconds: 30,
+    suites: [suite("a", 10), suite("b", 20)],
+  };
+  const fresh: BenchReport = {
+    quick: false,
+    command: "deno task exodb bench --suite b --update",
+    machine: { ...machine, cpuModel: "other" },
+    totalSeconds: 5,
+    suites: [suite("b", 5)],
+  };
+  const merged = mergeReports(previous, fresh, ["a", "b", "c"]);
+  assert.deepEqual(merged.suites.map((s) => [s.name, s.seconds]), [["a", 10], ["b", 5]]);
+  assert.equal(merged.totalSeconds, 15);
+  assert.equal(merged.machine.cpuModel, "test cpu");
+  assert.match(merged.command, /then deno task exodb bench --suite b --update \(re-ran b\)/);
+  assert.throws(() => mergeReports({ ...previous, quick: true }, fresh, ["a"]), /quick/);
 });

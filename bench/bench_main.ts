@@ -35,6 +35,7 @@ export const benchUsage = [
   "  --suite NAME   run only this suite (repeatable, or comma-separated); default: all",
   "  --out DIR      write the report here instead of bench/results/",
   "  --update       keep the suites not run from the existing report.json in the output folder",
+  "  --render-only  measure nothing: rewrite the report from the existing report.json",
   "",
   `Suites: ${allSuites.map((s) => `${s.name} (${s.title})`).join(", ")}`,
 ].join("\n");
@@ -54,6 +55,15 @@ export function selectSuites(names: string[]): Suite[] {
   return allSuites.filter((s) => wanted.includes(s.name));
 }
 
+/** Renders kept suites' figures again with the current code, where the suite can. */
+function rerender(report: BenchReport): void {
+  for (const entry of report.suites) {
+    const suite = allSuites.find((s) => s.name === entry.name);
+    if (suite?.render === undefined || entry.outcome === undefined) continue;
+    entry.outcome = { figures: entry.outcome.figures, ...suite.render(entry.outcome.figures) };
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -64,6 +74,7 @@ async function main(args: string[]): Promise<number> {
         suite: { type: "string", multiple: true },
         out: { type: "string" },
         update: { type: "boolean" },
+        "render-only": { type: "boolean" },
         help: { type: "boolean" },
       },
       allowPositionals: true,
@@ -89,7 +100,8 @@ async function main(args: string[]): Promise<number> {
   const command = ["deno task exodb bench", ...args].join(" ");
   const dir = parsed.values.out ?? new URL("./results", import.meta.url).pathname;
   let previous: BenchReport | undefined;
-  if (parsed.values.update) {
+  const renderOnly = parsed.values["render-only"] === true;
+  if (parsed.values.update || renderOnly) {
     const json = `${dir}/${quick ? "report.quick.json" : "report.json"}`;
     try {
       previous = JSON.parse(Deno.readTextFileSync(json));
@@ -97,6 +109,12 @@ async function main(args: string[]): Promise<number> {
       console.error(`exodb bench: --update needs ${json}: ${(error as Error).message}`);
       return 2;
     }
+  }
+  if (previous !== undefined) rerender(previous);
+  if (renderOnly) {
+    const path = writeReport(previous!, dir);
+    console.log(`report: ${path} (rewritten from its figures)`);
+    return 0;
   }
   let report = await runSuites(suites, {
     quick,

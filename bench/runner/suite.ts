@@ -47,6 +47,11 @@ export interface Suite<Params = unknown, Figures = unknown> {
   /** How many progress steps `run(params)` will report (for the progress bar). */
   steps(params: Params): number;
   run(params: Params, context: SuiteContext): Promise<SuiteOutcome<Figures>>;
+  /**
+   * Renders figures from an earlier run again (Markdown, charts, summary), so a report can be
+   * rewritten with the current wording without measuring again (`exodb bench --render-only`).
+   */
+  render?(figures: Figures): Omit<SuiteOutcome<Figures>, "figures">;
 }
 
 /** Median of a non-empty list. */

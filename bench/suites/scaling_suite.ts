@@ -214,13 +214,13 @@ export const scalingSuite: Suite<ScalingParams, ScalingFigures> = {
     Deno.removeSync(dataDir, { recursive: true });
 
     figures.recovery = await recoveryCurve(params, context);
-    return {
-      figures,
-      markdown: scalingMarkdown(figures),
-      charts: scalingCharts(figures),
-      summary: scalingSummary(figures),
-    };
+    return { figures, ...scalingSuite.render!(figures) };
   },
+  render: (figures) => ({
+    markdown: scalingMarkdown(figures),
+    charts: scalingCharts(figures),
+    summary: scalingSummary(figures),
+  }),
 };
 
 async function recoveryCurve(

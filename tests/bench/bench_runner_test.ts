@@ -275,3 +275,54 @@ Deno.test("mergeReports keeps the suites not re-run, in suite order, and sums th
   assert.match(merged.command, /then deno task exodb bench --suite b --update \(re-ran b\)/);
   assert.throws(() => mergeReports({ ...previous, quick: true }, fresh, ["a"]), /quick/);
 });
+
+Deno.test("postgres suite render: ratios against goals, shortfalls said plainly, failures listed", async () => {
+  const { postgresSuite } = await import("../../bench/suites/postgres_suite.ts");
+  const run = (tps: number, extra: Partial<{ failed: number; retried: number }> = {}) => ({
+    tps,
+    transactions: tps * 5,
+    p50Ms: 0.1,
+    p99Ms: 1,
+    retried: extra.retried ?? 0,
+    failed: extra.failed ?? 0,
+    aborted: false,
+  });
+  const rendered = postgresSuite.render!({
+    scale: 10,
+    pairs: 1,
+    secondsPerRun: 5,
+    warmupSeconds: 2,
+    loadSeconds: { exodb: 100, postgres: 3 },
+    rows: [
+      {
+        workload: "select-only",
+        mode: "prepared",
+        clients: 1,
+        exodb: [run(3000)],
+        postgres: [run(1000)],
+        ratios: [3],
+        ratio: 3,
+        exodbCores: [0.9],
+      },
+      {
+        workload: "tpcb",
+        mode: "simple",
+        clients: 8,
+        exodb: [run(500, { failed: 2, retried: 25 })],
+        postgres: [run(1000)],
+        ratios: [0.5],
+        ratio: 0.5,
+        exodbCores: [0.4],
+      },
+    ],
+  });
+  assert.deepEqual(rendered.summary.map((r) => [r.ratio, r.goal]), [[3, 1.5], [0.5, 1]]);
+  assert.match(
+    rendered.markdown,
+    /\*\*TPC-B simple 8c:\*\* 0\.50× against a goal of 1× — 50% short/,
+  );
+  assert.match(rendered.markdown, /1\.0% of ExoDB's transactions were retried/);
+  assert.match(rendered.markdown, /TPC-B simple 8c on ExoDB: 2 failed transaction\(s\)/);
+  assert.doesNotMatch(rendered.markdown, /select-only prepared 1c:\*\*/); // goal met: no shortfall
+  assert.equal(rendered.charts[0]!.kind, "bar");
+});

@@ -35,12 +35,32 @@ const commands: Record<string, Command> = {
     usage: "exodb restore --from FILE --data-dir DIR",
     run: (args) => launchRestore(args),
   },
+  bench: {
+    summary: "run the benchmark suites; write bench/results/REPORT.md with charts",
+    usage: "exodb bench [--quick] [--suite NAME …]",
+    run: bench,
+  },
   help: {
     summary: "show help for a command",
     usage: "exodb help [command]",
     run: (args) => Promise.resolve(help(args[0])),
   },
 };
+
+/**
+ * Runs bench/bench_main.ts in its own process with every permission: the benchmarks start
+ * servers, PostgreSQL and pgbench, and write results (unlike the appliance, which is confined).
+ */
+async function bench(args: string[]): Promise<number> {
+  const main = new URL("./bench/bench_main.ts", import.meta.url).pathname;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--no-prompt", main, ...args],
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  return (await child.status).code;
+}
 
 function settingsHelp(): string {
   const lines = Object.entries(settings).map(([key, spelling]) => {
@@ -66,6 +86,10 @@ function help(name?: string): number {
     return 0;
   }
   console.log(`Usage: deno task ${command.usage}\n\n${command.summary}`);
+  if (name === "bench") {
+    console.log("\nRun `deno task exodb bench --help` for its flags and suites.");
+    return 0;
+  }
   if (name === "backup" || name === "restore") {
     console.log(backupHelp[name]);
     return 0;

@@ -11,96 +11,19 @@
  * pgbench.quick.json with --quick)
  */
 import { machineLine, saveResult } from "./harness.ts";
-import { findPgBinDir, freePort, startPgCluster } from "../tests/_support/pg_cluster.ts";
+import { findPgBinDir, startPgCluster } from "../tests/_support/pg_cluster.ts";
+import {
+  parseTps as tps,
+  pgbench,
+  pgbenchPath,
+  type PgbenchTarget as Target,
+  startExoDb,
+} from "./runner/pgbench.ts";
 
 const quick = Deno.args.includes("--quick");
 const pairs = quick ? 1 : 5;
 const secondsPerRun = quick ? 1 : 5;
 const clientCounts = [1, 8];
-
-interface Target {
-  name: string;
-  env: Record<string, string>;
-}
-
-function pgbenchPath(): string | undefined {
-  const dir = findPgBinDir();
-  for (const candidate of [dir && `${dir}/pgbench`, "/usr/bin/pgbench"]) {
-    if (!candidate) continue;
-    try {
-      if (Deno.statSync(candidate).isFile) return candidate;
-    } catch { /* not here */ }
-  }
-  return undefined;
-}
-
-async function pgbench(binary: string, target: Target, args: string[]): Promise<string> {
-  const output = await new Deno.Command(binary, {
-    args,
-    env: target.env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(output.stdout) + new TextDecoder().decode(output.stderr);
-  if (!output.success) throw new Error(`pgbench ${args.join(" ")} on ${target.name}:\n${text}`);
-  return text;
-}
-
-/** Starts ExoDB through its CLI on a free port; resolves once it accepts connections. */
-async function startExoDb(): Promise<{ port: number; stop(): Promise<void> }> {
-  const dataDir = Deno.makeTempDirSync({ prefix: "exodb-bench-" });
-  const port = freePort();
-  const root = new URL("../", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-env=EXODB_*",
-      "--allow-read",
-      "--allow-run",
-      `${root}cli.ts`,
-      "start",
-      `--data-dir=${dataDir}`,
-      `--port=${port}`,
-      "--pool-size=128MiB",
-      "--image-size=64MiB",
-      "--log-size=256MiB",
-      "--log-level=warn",
-    ],
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        throw new Error("ExoDB did not start in 60 s");
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  return {
-    port,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      Deno.removeSync(dataDir, { recursive: true });
-    },
-  };
-}
-
-function tps(output: string): number {
-  const match = /tps = ([\d.]+) \(without initial connection time\)/.exec(output);
-  if (match === null) throw new Error(`no tps in pgbench output:\n${output}`);
-  if (!/number of failed transactions: 0 /.test(output)) {
-    throw new Error(`failed transactions:\n${output}`);
-  }
-  return Number(match[1]);
-}
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -116,10 +39,7 @@ if (binary === undefined || findPgBinDir() === undefined) {
 const exodb = await startExoDb();
 const postgres = await startPgCluster();
 try {
-  const exoTarget: Target = {
-    name: "ExoDB",
-    env: { PGHOST: "127.0.0.1", PGPORT: String(exodb.port), PGUSER: "exodb", PGDATABASE: "exodb" },
-  };
+  const exoTarget: Target = { ...exodb.target, name: "ExoDB" };
   const pgTarget: Target = {
     name: "PostgreSQL",
     env: {

@@ -1,0 +1,210 @@
+/**
+ * Suite 2, profiles: the same workloads against ExoDB booted with `--profile exo` (FFI
+ * positional I/O, batched preadv/pwritev) and `--profile conventional` (one runtime op per
+ * step): crossings per transaction by kind (hw/crossings.ts counters, read in this process,
+ * where both appliances run), p50/p99 latency and throughput, driven by pgbench over loopback.
+ * Runs alternate exo, conventional, conventional, exo, … so drift hits both.
+ */
+import { type CrossingKind, crossingKinds, crossings, diffCrossings } from "../../hw/crossings.ts";
+import { bootInProcess, type InProcessExoDb, loadPgbenchTables } from "../runner/in_process.ts";
+import { pgbenchPath, type PgbenchRun, timedPgbench } from "../runner/pgbench.ts";
+import type { Suite, SummaryRow } from "../runner/suite.ts";
+import { markdownTable, median } from "../runner/suite.ts";
+
+/** Parameters of one run. */
+export interface ProfilesParams {
+  scale: number;
+  rounds: number;
+  secondsPerRun: number;
+  clients: number;
+}
+
+type Profile = "exo" | "conventional";
+const profiles: Profile[] = ["exo", "conventional"];
+const workloads = ["point select", "insert", "TPC-B"] as const;
+type Workload = (typeof workloads)[number];
+
+/** One workload on one profile. */
+export interface ProfileRow {
+  workload: Workload;
+  profile: Profile;
+  runs: PgbenchRun[];
+  /** Crossings per transaction by kind, median over runs. */
+  crossingsPerTxn: Record<CrossingKind, number>;
+  /** All kinds but syscalls (which ride on an op or FFI call), per transaction. */
+  totalPerTxn: number;
+}
+
+/** The suite's figures. */
+export interface ProfilesFigures {
+  skipped?: string;
+  params: ProfilesParams;
+  rows: ProfileRow[];
+}
+
+const insertScript = [
+  "\\set aid random(1, 100000 * :scale)",
+  "\\set bid random(1, 1 * :scale)",
+  "\\set tid random(1, 10 * :scale)",
+  "\\set delta random(-5000, 5000)",
+  "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP);",
+  "",
+].join("\n");
+
+/** Suite 2. */
+export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
+  name: "profiles",
+  title: "Profiles: exo vs conventional",
+  quick: { scale: 1, rounds: 1, secondsPerRun: 1, clients: 1 },
+  full: { scale: 1, rounds: 3, secondsPerRun: 4, clients: 1 },
+  steps: (p) => 2 + workloads.length * p.rounds,
+  async run(params, context) {
+    const binary = pgbenchPath();
+    const figures: ProfilesFigures = { params, rows: [] };
+    if (binary === undefined) {
+      figures.skipped = "pgbench is not installed (apt-get install postgresql)";
+      return { figures, markdown: `Skipped: ${figures.skipped}.`, charts: [], summary: [] };
+    }
+    const scriptPath = `${context.workDir}/insert.sql`;
+    Deno.writeTextFileSync(scriptPath, insertScript);
+    const servers = new Map<Profile, InProcessExoDb>();
+    try {
+      for (const profile of profiles) {
+        context.progress.note(`loading pgbench tables (scale ${params.scale}) on ${profile}`);
+        const dataDir = `${context.workDir}/${profile}`;
+        Deno.mkdirSync(dataDir);
+        const db = await bootInProcess({ dataDir, profile });
+        servers.set(profile, db);
+        await loadPgbenchTables(db, params.scale);
+        context.progress.step(`loaded ${profile}`);
+      }
+      const samples = new Map<string, { runs: PgbenchRun[]; perTxn: Record<string, number[]> }>();
+      for (const workload of workloads) {
+        const args = [
+          "-n",
+          ...(workload === "point select"
+            ? ["-S"]
+            : workload === "insert"
+            ? ["-f", scriptPath, "-D", `scale=${params.scale}`]
+            : ["-b", "tpcb-like", "--max-tries=20"]),
+          "-M",
+          "prepared",
+          "-c",
+          String(params.clients),
+          "-j",
+          String(Math.min(params.clients, 2)),
+          "-T",
+          String(params.secondsPerRun),
+        ];
+        // An unrecorded run per profile first: JIT and caches warm for both alike.
+        for (const profile of profiles) {
+          context.progress.note(`${workload} on ${profile}: warm-up`);
+          await timedPgbench(binary, servers.get(profile)!.target, args);
+        }
+        for (let round = 0; round < params.rounds; round++) {
+          const order = round % 2 === 0 ? profiles : [...profiles].reverse();
+          for (const profile of order) {
+            context.progress.note(`${workload} on ${profile}, round ${round + 1}`);
+            const before = crossings.snapshot();
+            const run = await timedPgbench(binary, servers.get(profile)!.target, args);
+            const used = diffCrossings(crossings.snapshot(), before);
+            const key = `${workload}|${profile}`;
+            const entry = samples.get(key) ?? { runs: [], perTxn: {} };
+            entry.runs.push(run);
+            for (const kind of crossingKinds) {
+              (entry.perTxn[kind] ??= []).push(used[kind].count / Math.max(1, run.transactions));
+            }
+            samples.set(key, entry);
+          }
+          context.progress.step(`${workload} round ${round + 1}`);
+        }
+      }
+      for (const workload of workloads) {
+        for (const profile of profiles) {
+          const entry = samples.get(`${workload}|${profile}`)!;
+          const perTxn = Object.fromEntries(
+            crossingKinds.map((k) => [k, median(entry.perTxn[k]!)]),
+          ) as Record<CrossingKind, number>;
+          figures.rows.push({
+            workload,
+            profile,
+            runs: entry.runs,
+            crossingsPerTxn: perTxn,
+            totalPerTxn: crossingKinds.filter((k) => k !== "syscall").reduce(
+              (sum, k) => sum + perTxn[k],
+              0,
+            ),
+          });
+        }
+      }
+    } finally {
+      for (const db of servers.values()) await db.stop();
+    }
+    return { figures, ...profilesSuite.render!(figures) };
+  },
+  render: (figures) => ({
+    markdown: profilesMarkdown(figures),
+    charts: [{
+      kind: "bar",
+      file: "profiles_crossings.svg",
+      title: "Crossings per transaction (all kinds but syscalls)",
+      unit: "crossings per transaction",
+      bars: figures.rows.map((r) => ({
+        label: `${r.workload}, ${r.profile}`,
+        value: r.totalPerTxn,
+      })),
+    }],
+    summary: profilesSummary(figures),
+  }),
+};
+
+const fmt = (n: number, digits = 0) => Number.isFinite(n) ? n.toFixed(digits) : "n/a";
+const tpsOf = (r: ProfileRow) => median(r.runs.map((x) => x.tps));
+
+function profilesSummary(f: ProfilesFigures): SummaryRow[] {
+  return workloads.map((workload) => {
+    const exo = f.rows.find((r) => r.workload === workload && r.profile === "exo")!;
+    const conventional = f.rows.find((r) =>
+      r.workload === workload && r.profile === "conventional"
+    )!;
+    return {
+      metric: `profiles, ${workload}: exo / conventional TPS`,
+      value: `${fmt(exo.totalPerTxn, 1)} vs ${fmt(conventional.totalPerTxn, 1)} crossings/txn`,
+      ratio: tpsOf(exo) / tpsOf(conventional),
+    };
+  });
+}
+
+function profilesMarkdown(f: ProfilesFigures): string {
+  const kinds = crossingKinds;
+  const rows = f.rows.map((r) => [
+    r.workload,
+    r.profile,
+    fmt(tpsOf(r)),
+    fmt(median(r.runs.map((x) => x.p50Ms)), 3),
+    fmt(median(r.runs.map((x) => x.p99Ms)), 3),
+    fmt(r.totalPerTxn, 1),
+    ...kinds.map((k) => fmt(r.crossingsPerTxn[k], 2)),
+  ]);
+  return [
+    `Both profiles boot inside the benchmark process on pgbench's tables at scale ${f.params.scale}`,
+    `(loaded with INSERT … SELECT generate_series); pgbench \`-M prepared\`, ${f.params.clients}`,
+    `client(s), ${f.params.rounds} round(s) of ${f.params.secondsPerRun} s, alternating profiles,`,
+    "after one unrecorded warm-up run per profile and workload.",
+    "Insert is one `INSERT INTO pgbench_history` per transaction; TPC-B is pgbench's tpcb-like.",
+    "Crossings are the server's, counted by hw/crossings.ts (pgbench's own are not in them),",
+    "including background work (checkpoints) during the run; syscalls ride on ops and FFI calls.",
+    "",
+    markdownTable([
+      "workload",
+      "profile",
+      "tps",
+      "p50 ms",
+      "p99 ms",
+      "crossings/txn",
+      ...kinds.map((k) => `${k}/txn`),
+    ], rows),
+    "",
+    "![crossings per transaction](profiles_crossings.svg)",
+  ].join("\n");
+}

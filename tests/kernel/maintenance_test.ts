@@ -104,7 +104,10 @@ Deno.test("SELECT exodb_scrub() starts the background scrub", async () => {
       second!.rows![0]![0],
       `scrub started (last: ${report.blocksChecked} blocks checked, 0 corrupt)`,
     );
-    await maintenance.scrub();
+    // The second call queued another scrub: it finishes by itself, once.
+    for (let i = 0; i < 5_000 && maintenance.stats.scrubs < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
     assert.equal(maintenance.stats.scrubs, 2);
   });
 });

@@ -9,6 +9,7 @@ import { Rng } from "../../lib/rng.ts";
 import { compare, formatNs, type Measurement } from "../harness.ts";
 import type { Suite } from "../runner/suite.ts";
 import { markdownTable, median } from "../runner/suite.ts";
+import { type BackupSenderFigures, measureBackupSender } from "../backup_sender_measure.ts";
 
 /** Parameters of one run. */
 export interface ChecksumsParams {
@@ -27,6 +28,8 @@ export interface ChecksumsFigures {
   storedGbPerSecond: number;
   recomputeGbPerSecond: number;
   crc: Measurement[];
+  /** The real backup sender (EXODB_BASE_BACKUP's core), stored vs recomputed checksums. */
+  backup: BackupSenderFigures;
 }
 
 const blockBytes = 8192;
@@ -126,7 +129,9 @@ export const checksumsSuite: Suite<ChecksumsParams, ChecksumsFigures> = {
       storedGbPerSecond: median(stored),
       recomputeGbPerSecond: median(recompute),
       crc: crcResults,
+      backup: measureBackupSender(params.blocks, params.rounds),
     };
+    const backup = figures.backup;
     const ratio = figures.storedGbPerSecond / figures.recomputeGbPerSecond;
     const memcpy = crcResults[0]!;
     const markdown = [
@@ -160,6 +165,23 @@ export const checksumsSuite: Suite<ChecksumsParams, ChecksumsFigures> = {
         ]),
       ),
       "",
+      `The backup sender itself (EXODB_BASE_BACKUP's core, ${backup.imageBlocks} blocks, page cache`,
+      `hot, median of ${backup.rounds} interleaved rounds): recomputing costs`,
+      `${backup.cpuRatioRecomputedVsStored.toFixed(2)}× the sender CPU per GiB.`,
+      "",
+      markdownTable(["backup sender", "MB/s", "CPU ms per GiB"], [
+        [
+          backup.stored.name,
+          backup.stored.mbPerSecond.toFixed(0),
+          backup.stored.cpuMsPerGiB.toFixed(0),
+        ],
+        [
+          backup.recomputed.name,
+          backup.recomputed.mbPerSecond.toFixed(0),
+          backup.recomputed.cpuMsPerGiB.toFixed(0),
+        ],
+      ]),
+      "",
       "![checksum throughput](checksums.svg)",
     ].join("\n");
     return {
@@ -183,6 +205,13 @@ export const checksumsSuite: Suite<ChecksumsParams, ChecksumsFigures> = {
             figures.recomputeGbPerSecond.toFixed(2)
           } GB/s`,
           ratio,
+        },
+        {
+          metric: "checksums: backup sender CPU per GiB, recomputed / stored CRC32C",
+          value: `${backup.recomputed.cpuMsPerGiB.toFixed(0)} vs ${
+            backup.stored.cpuMsPerGiB.toFixed(0)
+          } ms/GiB`,
+          ratio: backup.cpuRatioRecomputedVsStored,
         },
         ...(crcResults[1] === undefined ? [] : [{
           metric: `checksums: ${crcResults[1].name} / memcpy`,

@@ -6,7 +6,7 @@
  * through `compare`, asynchronous ones through `compareAsync`; one table, ratios against the
  * postMessage round trip (the hop a conventional design pays per step).
  *
- * Usage: deno task bench:crossings [--quick]
+ * Usage: deno task bench:crossings [--quick] [--out FILE]
  */
 import {
   type AsyncCandidate,
@@ -172,14 +172,12 @@ console.log(
     `${submissions.stats.entries} submissions, slept ${completions.stats.sleeps} times; ` +
     `${waitsOverOneSecond} waits saw nothing for over a second.`,
 );
-saveResult(quick ? "crossings.quick" : "crossings", {
-  machine: machineLine(),
-  options,
-  baseline,
-  results,
-  waitsOverOneSecond,
-  sink,
-});
+const figures = { machine: machineLine(), options, baseline, results, waitsOverOneSecond, sink };
+// --out FILE writes the figures there (exodb bench's crossings suite reads them back).
+const outAt = Deno.args.indexOf("--out");
+if (outAt >= 0 && Deno.args[outAt + 1] !== undefined) {
+  Deno.writeTextFileSync(Deno.args[outAt + 1]!, JSON.stringify(figures, null, 2) + "\n");
+} else saveResult(quick ? "crossings.quick" : "crossings", figures);
 
 client.close();
 server.close();

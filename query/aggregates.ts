@@ -48,8 +48,13 @@ export function resolveAggregate(name: string, types: SqlType[], star = false): 
       "42883",
       `function ${n}(${types.map((type) => typeName(type)).join(", ")}) does not exist`,
     );
+  // An untyped literal matches several sum/avg/min/max signatures: 42725.
+  if (["sum", "avg", "min", "max"].includes(n) && types.length === 1 && isUnknown(arg)) {
+    throw new DataError("42725", `function ${n}(unknown) is not unique`);
+  }
   switch (n) {
     case "count":
+      if (!star && types.length !== 1) throw fail();
       return {
         args: star ? [] : [arg],
         result: t.int8,
@@ -69,7 +74,7 @@ export function resolveAggregate(name: string, types: SqlType[], star = false): 
           final: (s) => s as bigint | null,
         };
       }
-      if (arg.id === TypeId.bigint || arg.id === TypeId.numeric || isUnknown(arg)) {
+      if (arg.id === TypeId.bigint || arg.id === TypeId.numeric) {
         const type = isUnknown(arg) ? t.numeric : arg;
         return {
           args: [type],
@@ -161,7 +166,7 @@ export function resolveAggregate(name: string, types: SqlType[], star = false): 
     }
     case "min":
     case "max": {
-      if (isUnknown(arg)) throw fail();
+      if (isUnknown(arg) || arg.id === TypeId.boolean || types.length !== 1) throw fail();
       const type = isText(arg) && arg.id !== TypeId.char ? t.text : arg;
       const order = comparator(type);
       const better = n === "min" ? (c: number) => c < 0 : (c: number) => c > 0;

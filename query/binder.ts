@@ -17,8 +17,10 @@ import { RowEstimator } from "./estimate.ts";
 import type { AggregateCall, Expr, KeyBound, OutputColumn, PlanNode, SortKey } from "./plan.ts";
 import type { AstExpr, FromItem, SelectCore, SelectStatement, TypeName } from "./sql_ast.ts";
 import { SqlSyntaxError } from "./sql_lexer.ts";
+import { commonType } from "./type_resolution.ts";
 import {
   arrayOf,
+  internalTypeName,
   isOidFamily,
   isUnknown,
   type SqlType,
@@ -286,6 +288,10 @@ export class Binder {
         return this.#binary(ast.op, ast.left, ast.right, scope, ast.offset);
       case "unary": {
         const arg = this.expr(ast.arg, scope);
+        if (ast.op !== "-") return this.#prefixOperator(ast.op, arg, ast.offset);
+        if (isUnknown(arg.type) && arg.kind === "const" && arg.value !== null) {
+          throw new BindError("42725", "operator is not unique: - unknown", ast.offset);
+        }
         const type = isUnknown(arg.type) ? t.numeric : arg.type;
         const fn = negate(type);
         return {
@@ -298,9 +304,18 @@ export class Binder {
         };
       }
       case "between": {
-        const low = this.#binary(ast.symmetric ? "<=" : ">=", ast.arg, ast.low, scope, ast.offset);
-        const high = this.#binary("<=", ast.arg, ast.high, scope, ast.offset);
-        const both: Expr = { kind: "and", type: t.bool, args: [low, high] };
+        const range = (low: AstExpr, high: AstExpr): Expr => ({
+          kind: "and",
+          type: t.bool,
+          args: [
+            this.#binary(">=", ast.arg, low, scope, ast.offset),
+            this.#binary("<=", ast.arg, high, scope, ast.offset),
+          ],
+        });
+        // SYMMETRIC: either order of the bounds.
+        const both: Expr = ast.symmetric
+          ? { kind: "or", type: t.bool, args: [range(ast.low, ast.high), range(ast.high, ast.low)] }
+          : range(ast.low, ast.high);
         return ast.negated ? { kind: "not", type: t.bool, arg: both } : both;
       }
       case "inList": {
@@ -321,7 +336,9 @@ export class Binder {
         return this.#like(ast, scope);
       case "cast": {
         const target = resolveTypeName(ast.type);
-        const arg = this.expr(ast.arg, scope, target);
+        const truncating = (target.id === TypeId.varchar || target.id === TypeId.char) &&
+          target.typmod >= 4;
+        const arg = this.expr(ast.arg, scope, truncating ? undefined : target);
         return this.#coerce(arg, target, true);
       }
       case "case":
@@ -455,7 +472,9 @@ export class Binder {
       }
       if (oid !== undefined) return oid;
     }
-    if (expr.kind === "const") {
+    const truncates = explicit && (target.id === TypeId.varchar || target.id === TypeId.char) &&
+      target.typmod >= 4;
+    if (expr.kind === "const" && !truncates) {
       const value = isUnknown(expr.type) && expr.value !== null
         ? parseValue(String(expr.value), storable(target), this.ctx.settings)
         : castValue(expr.value, storable(expr.type), storable(target), this.ctx.settings);
@@ -468,9 +487,7 @@ export class Binder {
     const from = storable(expr.type);
     const to = storable(target);
     const settings = this.ctx.settings;
-    if (
-      explicit && (target.id === TypeId.varchar || target.id === TypeId.char) && target.typmod >= 4
-    ) {
+    if (truncates) {
       // An explicit cast to varchar(n)/char(n) truncates instead of failing (PostgreSQL).
       const length = target.typmod - 4;
       return {
@@ -620,13 +637,43 @@ export class Binder {
     }));
     const otherwise = ast.otherwise ? this.expr(ast.otherwise, scope) : undefined;
     const results = [...whens.map((w) => w.then), ...(otherwise ? [otherwise] : [])];
-    const type = results.find((r) => !isUnknown(r.type))?.type ?? t.text;
+    const type = this.#commonType(results, "CASE", ast.offset);
     return {
       kind: "case",
       type,
       whens: whens.map((w) => ({ when: w.when, then: this.#coerce(w.then, type) })),
       otherwise: otherwise ? this.#coerce(otherwise, type) : undefined,
     };
+  }
+
+  /** ~, |/, ||/ and @: bitwise not and the sqrt/cbrt/abs functions in operator form. */
+  #prefixOperator(op: string, arg: Expr, offset: number): Expr {
+    const type = isUnknown(arg.type) ? (op === "~" ? t.int4 : t.float8) : arg.type;
+    if (op === "~") {
+      if (type.id !== TypeId.smallint && type.id !== TypeId.integer && type.id !== TypeId.bigint) {
+        throw new BindError("42883", `operator does not exist: ~ ${typeName(type)}`, offset);
+      }
+      return {
+        kind: "call",
+        type,
+        name: "~",
+        strict: true,
+        args: [this.#coerce(arg, type)],
+        fn: ([v]) => (typeof v === "bigint" ? ~v : ~(v as number)),
+      };
+    }
+    const name = op === "|/" ? "sqrt" : op === "||/" ? "cbrt" : "abs";
+    const fn = resolveFunction(name, [op === "@" ? type : t.float8]);
+    return this.#callExpr(name, fn, [arg]);
+  }
+
+  #commonType(exprs: Expr[], context: string, offset: number): SqlType {
+    try {
+      return commonType(exprs.map((e) => e.type), context);
+    } catch (error) {
+      if (error instanceof DataError) throw new BindError(error.sqlState, error.message, offset);
+      throw error;
+    }
   }
 
   #callExpr(name: string, fn: ReturnType<typeof resolveFunction>, args: Expr[]): Expr {
@@ -666,7 +713,7 @@ export class Binder {
     }
     if (name === "coalesce") {
       const args = ast.args.map((a) => this.expr(a, scope));
-      const type = args.find((a) => !isUnknown(a.type))?.type ?? t.text;
+      const type = this.#commonType(args, "COALESCE", ast.offset);
       return { kind: "coalesce", type, args: args.map((a) => this.#coerce(a, type)) };
     }
     if (name === "nullif") {
@@ -683,7 +730,7 @@ export class Binder {
     }
     if (name === "greatest" || name === "least") {
       const args = ast.args.map((a) => this.expr(a, scope));
-      const type = args.find((a) => !isUnknown(a.type))?.type ?? t.text;
+      const type = this.#commonType(args, name.toUpperCase(), ast.offset);
       const order = comparator(type);
       const better = name === "greatest" ? 1 : -1;
       return {
@@ -1197,8 +1244,29 @@ export class Binder {
       core.targets.some((t) => containsAggregate(t.expr)) ||
       statement.orderBy.some((o) => containsAggregate(o.expr));
     let exprs: Expr[];
+    if (core.distinct && core.distinctOn === undefined) {
+      const targetText = targets.map((target) => JSON.stringify(stripOffsets(target.ast)));
+      for (const o of statement.orderBy) {
+        const named = o.expr.kind === "column" && o.expr.parts.length === 1 &&
+          targets.some((target) => target.name === (o.expr as { parts: string[] }).parts[0]);
+        const ordinal = o.expr.kind === "number";
+        if (!named && !ordinal && !targetText.includes(JSON.stringify(stripOffsets(o.expr)))) {
+          throw new BindError(
+            "42P10",
+            "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+            o.expr.offset,
+          );
+        }
+      }
+    }
+    // GROUP BY name: an input column first, else an output column alias (PostgreSQL).
+    const groupBy = core.groupBy.map((g) => {
+      if (g.kind !== "column" || g.parts.length !== 1) return g;
+      if (scope.columns.some((c) => c.name === g.parts[0])) return g;
+      return targets.find((target) => target.name === g.parts[0])?.ast ?? g;
+    });
     if (grouped) {
-      const groupExprs = core.groupBy.map((g) => {
+      const groupExprs = groupBy.map((g) => {
         if (g.kind === "number") {
           const target = targets[Number(g.text) - 1];
           if (!target) {
@@ -1220,7 +1288,7 @@ export class Binder {
         groupCount: groupExprs.length,
       };
       // Group keys are visible as columns 0..n-1; other column references must be grouped.
-      const keyText = core.groupBy.map((g) =>
+      const keyText = groupBy.map((g) =>
         JSON.stringify(stripOffsets(g.kind === "number" ? targets[Number(g.text) - 1]!.ast : g))
       );
       const bindGrouped = (ast: AstExpr): Expr =>
@@ -1294,7 +1362,21 @@ export class Binder {
       exprs: exprs.map((e) => (isUnknown(e.type) ? this.#coerce(e, t.text) : e)),
     };
     if (core.distinct) {
-      plan = { kind: "distinct", columns, input: plan, on: undefined };
+      // DISTINCT ON keys are select-list entries (by expression, alias or position): the
+      // distinct node runs on projected rows.
+      const on = core.distinctOn?.map((ast): Expr => {
+        const index = ast.kind === "number"
+          ? Number(ast.text) - 1
+          : targets.findIndex((target) =>
+            JSON.stringify(stripOffsets(target.ast)) === JSON.stringify(stripOffsets(ast)) ||
+            (ast.kind === "column" && ast.parts.length === 1 && target.name === ast.parts[0])
+          );
+        if (index < 0 || index >= columns.length) {
+          throw notSupported("DISTINCT ON an expression outside the select list", ast.offset);
+        }
+        return { kind: "column", type: columns[index]!.type, index };
+      });
+      plan = { kind: "distinct", columns, input: plan, on };
     }
     return this.#finish(plan, statement, core);
   }
@@ -1317,8 +1399,11 @@ export class Binder {
       return expr;
     }
     if (ast.kind === "column" && ast.parts.length === 1) {
+      // An output name: an alias, or a column's own name when that is not ambiguous.
       const index = targets.findIndex((target) =>
-        target.name === ast.parts[0] && target.ast.kind !== "column"
+        target.name === ast.parts[0] &&
+        (target.ast.kind !== "column" ||
+          target.ast.parts[target.ast.parts.length - 1] !== target.name)
       );
       if (index >= 0) return exprs[index];
     }
@@ -1797,7 +1882,9 @@ export function defaultName(ast: AstExpr): string {
     case "cast":
       return ast.arg.kind === "column"
         ? defaultName(ast.arg)
-        : resolveTypeName(ast.type) && ast.type.name;
+        : internalTypeName(resolveTypeName(ast.type));
+    case "typed":
+      return internalTypeName(resolveTypeName(ast.type));
     case "case":
       return "case";
     case "exists":

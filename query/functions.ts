@@ -10,6 +10,7 @@ import type { Transaction } from "../dbengine/txn.ts";
 import { checkInt, checkInt8 } from "./casts.ts";
 import {
   dateFromDays,
+  daysFromDate,
   daysInMonth,
   microsPerDay,
   timestampFields,
@@ -18,6 +19,7 @@ import {
 import {
   numericAbs,
   numericCeil,
+  numericCompare,
   numericDiv,
   numericFloor,
   numericMod,
@@ -28,14 +30,18 @@ import {
   numericTrunc,
 } from "./numeric.ts";
 import { DataError } from "./pg_text.ts";
+import { formatValue } from "./pg_text.ts";
 import {
   isNumeric,
   isText,
   isUnknown,
   promoteNumeric,
+  QueryTypeId,
   type SqlType,
+  storable,
   t,
   typeName,
+  typeOid,
 } from "./sql_types.ts";
 
 /** What a function call needs at run time. */
@@ -111,7 +117,14 @@ function numericArg(type: SqlType): SqlType | undefined {
 /** Resolves a call; throws 42883 naming the signature when nothing matches. */
 export function resolveFunction(name: string, types: SqlType[]): ResolvedFunction {
   const resolver = registry.get(name.toLowerCase());
-  const resolved = resolver?.(types);
+  let resolved = resolver?.(types);
+  // PostgreSQL applies only implicit casts to arguments: upper(5) does not exist.
+  if (
+    resolved !== undefined &&
+    !types.every((type, i) => implicitlyCoercible(type, resolved!.args[i]))
+  ) {
+    resolved = undefined;
+  }
   if (resolved === undefined) {
     throw new UndefinedFunctionError(
       "42883",
@@ -121,6 +134,21 @@ export function resolveFunction(name: string, types: SqlType[]): ResolvedFunctio
     );
   }
   return resolved;
+}
+
+const implicitTargets: Record<number, number[]> = {
+  [TypeId.date]: [TypeId.timestamp, TypeId.timestamptz],
+  [TypeId.timestamp]: [TypeId.timestamptz],
+};
+
+/** Whether PostgreSQL converts `from` to `to` implicitly (argument and assignment contexts). */
+export function implicitlyCoercible(from: SqlType, to: SqlType | undefined): boolean {
+  if (to === undefined || isUnknown(from) || from.id === to.id) return true;
+  if (isNumeric(from) && isNumeric(to)) return promoteNumeric(from, to).id === to.id;
+  if (isText(from) && isText(to)) return true;
+  if (to.id === QueryTypeId.oid && (isNumeric(from) || isText(from))) return true;
+  if (from.id === QueryTypeId.record || to.id === QueryTypeId.record) return true;
+  return implicitTargets[from.id]?.includes(to.id) ?? false;
 }
 
 /** True when `name` is a known scalar function. */
@@ -160,18 +188,26 @@ define("octet_length", (types) =>
     }
     : undefined);
 
+/** Case mapping of the C locale (ExoDB's only collation): ASCII letters only. */
+function asciiLower(s: string): string {
+  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+}
+function asciiUpper(s: string): string {
+  return s.replace(/[a-z]+/g, (m) => m.toUpperCase());
+}
+
 define(
   "lower",
   (types) =>
     types.length === 1
-      ? { args: [t.text], result: t.text, strict: true, fn: ([s]) => (s as string).toLowerCase() }
+      ? { args: [t.text], result: t.text, strict: true, fn: ([s]) => asciiLower(s as string) }
       : undefined,
 );
 define(
   "upper",
   (types) =>
     types.length === 1
-      ? { args: [t.text], result: t.text, strict: true, fn: ([s]) => (s as string).toUpperCase() }
+      ? { args: [t.text], result: t.text, strict: true, fn: ([s]) => asciiUpper(s as string) }
       : undefined,
 );
 
@@ -251,12 +287,18 @@ define("replace", (types) =>
     }
     : undefined);
 
-define("concat", (types) => ({
-  args: types.map(textual),
-  result: t.text,
-  strict: false,
-  fn: (args) => args.map((a) => (a === null ? "" : String(a))).join(""),
-}));
+/** An argument of concat/concat_ws as its text output form. */
+function asText(value: SqlValue, type: SqlType): string {
+  return formatValue(value, storable(isUnknown(type) ? t.text : type)) ?? "";
+}
+
+define("concat", (types) =>
+  types.length === 0 ? undefined : {
+    args: types.map(textual),
+    result: t.text,
+    strict: false,
+    fn: (args) => args.map((a, i) => (a === null ? "" : asText(a, types[i]!))).join(""),
+  });
 
 define("concat_ws", (types) =>
   types.length >= 1
@@ -265,7 +307,8 @@ define("concat_ws", (types) =>
       result: t.text,
       strict: false,
       fn: ([sep, ...rest]) =>
-        sep === null ? null : rest.filter((a) => a !== null).map(String).join(sep as string),
+        sep === null ? null : rest.map((a, i) => (a === null ? null : asText(a, types[i + 1]!)))
+          .filter((a) => a !== null).join(sep as string),
     }
     : undefined);
 
@@ -406,15 +449,17 @@ define("abs", (types) => {
 function rint(value: number): number {
   const floor = Math.floor(value);
   const diff = value - floor;
-  if (diff !== 0.5) return Math.round(value);
-  return floor % 2 === 0 ? floor : floor + 1;
+  const rounded = diff !== 0.5 ? Math.round(value) : floor % 2 === 0 ? floor : floor + 1;
+  // rint keeps the sign of zero: round(-0.4) is -0.
+  return rounded === 0 && (value < 0 || Object.is(value, -0)) ? -0 : rounded;
 }
 
 define("round", (types) => {
   if (types.length === 1) {
     const type = numericArg(types[0]!);
     if (type === undefined) return undefined;
-    if (type.id === TypeId.real || type.id === TypeId.double) {
+    // Integers resolve to round(double precision), PostgreSQL's preferred numeric type.
+    if (type.id !== TypeId.numeric) {
       return { args: [t.float8], result: t.float8, strict: true, fn: ([v]) => rint(v as number) };
     }
     return {
@@ -464,7 +509,7 @@ for (
   define([...names], (types) => {
     const type = types.length === 1 ? numericArg(types[0]!) : undefined;
     if (type === undefined) return undefined;
-    if (type.id === TypeId.real || type.id === TypeId.double) {
+    if (type.id !== TypeId.numeric) {
       return {
         args: [t.float8],
         result: t.float8,
@@ -512,7 +557,9 @@ define("mod", (types) => {
 
 define(["power", "pow"], (types) => {
   if (types.length !== 2) return undefined;
-  const numericArgs = types.every((type) => type.id === TypeId.numeric);
+  // numeric ^ numeric when a side is numeric and none is a float; integers run in float8.
+  const numericArgs = types.some((type) => type.id === TypeId.numeric) &&
+    !types.some((type) => type.id === TypeId.real || type.id === TypeId.double);
   if (numericArgs) {
     return {
       args: [t.numeric, t.numeric],
@@ -573,7 +620,14 @@ define(
 );
 
 define("sign", (types) =>
-  types.length === 1
+  types.length === 1 && types[0]!.id === TypeId.numeric
+    ? {
+      args: [t.numeric],
+      result: t.numeric,
+      strict: true,
+      fn: ([v]) => String(Math.sign(numericCompare(v as string, "0"))),
+    }
+    : types.length === 1
     ? {
       args: [t.float8],
       result: t.float8,
@@ -727,7 +781,8 @@ export function dateTrunc(unit: string, micros: number): number {
 
 define("date_trunc", (types) => {
   if (types.length !== 2) return undefined;
-  const type = types[1]!.id === TypeId.timestamptz
+  // date_trunc(text, date) resolves to the timestamptz version (date → timestamptz).
+  const type = types[1]!.id === TypeId.timestamptz || types[1]!.id === TypeId.date
     ? t.timestamptz
     : types[1]!.id === TypeId.interval
     ? undefined
@@ -843,15 +898,27 @@ export function extractField(
   throw new DataError("22023", `unit "${field}" not recognized for type ${typeName(type)}`);
 }
 
-define(["date_part", "extract"], (types) => {
+define("extract", (types) => {
   if (types.length !== 2) return undefined;
   const type = isUnknown(types[1]!) ? t.timestamp : types[1]!;
-  const isExtract = true;
   return {
     args: [t.text, type],
-    result: isExtract ? t.numeric : t.float8,
+    result: t.numeric,
     strict: true,
     fn: ([field, v], ctx) => extractField(field as string, v!, type, ctx.timeZoneOffsetSeconds),
+  };
+});
+
+/** date_part: EXTRACT's double precision ancestor. */
+define("date_part", (types) => {
+  if (types.length !== 2) return undefined;
+  const type = isUnknown(types[1]!) ? t.timestamp : types[1]!;
+  return {
+    args: [t.text, type],
+    result: t.float8,
+    strict: true,
+    fn: ([field, v], ctx) =>
+      Number(extractField(field as string, v!, type, ctx.timeZoneOffsetSeconds)),
   };
 });
 
@@ -952,3 +1019,188 @@ define(
       }
       : undefined,
 );
+
+// ------------------------------------------------------------------ more math, type names
+
+/** A double precision function of one argument with PostgreSQL's domain errors. */
+function floatFunction(name: string, f: (x: number) => number, check?: (x: number) => void): void {
+  define(name, (types) =>
+    types.length === 1 && (isNumeric(types[0]!) || isUnknown(types[0]!)) &&
+      types[0]!.id !== TypeId.numeric
+      ? {
+        args: [t.float8],
+        result: t.float8,
+        strict: true,
+        fn: ([v]) => {
+          check?.(v as number);
+          return f(v as number);
+        },
+      }
+      : undefined);
+}
+
+function logCheck(x: number): void {
+  if (x === 0) throw new DataError("2201E", "cannot take logarithm of zero");
+  if (x < 0) throw new DataError("2201E", "cannot take logarithm of a negative number");
+}
+
+floatFunction("cbrt", Math.cbrt);
+floatFunction("exp", Math.exp);
+floatFunction("ln", Math.log, logCheck);
+floatFunction("log", Math.log10, logCheck);
+floatFunction("log10", Math.log10, logCheck);
+floatFunction("degrees", (x) => x * 180 / Math.PI);
+floatFunction("radians", (x) => x * Math.PI / 180);
+floatFunction("sin", Math.sin);
+floatFunction("cos", Math.cos);
+floatFunction("tan", Math.tan);
+
+define(
+  "pi",
+  (types) =>
+    types.length === 0
+      ? { args: [], result: t.float8, strict: true, fn: () => Math.PI }
+      : undefined,
+);
+
+/** The integer type gcd/lcm run in (int4 or int8), or undefined. */
+function integerPair(types: SqlType[]): SqlType | undefined {
+  if (types.length !== 2) return undefined;
+  const ok = types.every((type) =>
+    isUnknown(type) || type.id === TypeId.smallint || type.id === TypeId.integer ||
+    type.id === TypeId.bigint
+  );
+  if (!ok) return undefined;
+  return types.some((type) => type.id === TypeId.bigint) ? t.int8 : t.int4;
+}
+
+function gcdBig(a: bigint, b: bigint): bigint {
+  a = a < 0n ? -a : a;
+  b = b < 0n ? -b : b;
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+for (const name of ["gcd", "lcm"] as const) {
+  define(name, (types) => {
+    const type = integerPair(types);
+    if (type === undefined) return undefined;
+    const big = type.id === TypeId.bigint;
+    return {
+      args: [type, type],
+      result: type,
+      strict: true,
+      fn: ([x, y]) => {
+        const a = BigInt(x as number | bigint);
+        const b = BigInt(y as number | bigint);
+        const g = gcdBig(a, b);
+        let r = name === "gcd" ? g : g === 0n ? 0n : (a / g) * b;
+        if (r < 0n) r = -r;
+        if (big) return checkInt8(r);
+        return checkInt(Number(r), TypeId.integer);
+      },
+    };
+  });
+}
+
+define(
+  "factorial",
+  (types) =>
+    types.length === 1 && integerPair([types[0]!, t.int4]) !== undefined
+      ? {
+        args: [t.int8],
+        result: t.numeric,
+        strict: true,
+        fn: ([v]) => {
+          const n = BigInt(v as number | bigint);
+          if (n < 0n) throw new DataError("22003", "factorial of a negative number is undefined");
+          let r = 1n;
+          for (let i = 2n; i <= n; i++) r *= i;
+          return r.toString();
+        },
+      }
+      : undefined,
+);
+
+define(
+  "width_bucket",
+  (types) =>
+    types.length === 4 && types.slice(0, 3).every((type) => isNumeric(type) || isUnknown(type)) &&
+      integerPair([types[3]!, t.int4]) !== undefined
+      ? {
+        args: [t.float8, t.float8, t.float8, t.int4],
+        result: t.int4,
+        strict: true,
+        fn: ([x, low, high, n]) => {
+          const [v, lo, hi, count] = [x, low, high, n] as number[];
+          if (count! <= 0) throw new DataError("2201G", "count must be greater than zero");
+          if (lo === hi) throw new DataError("2201G", "lower bound cannot equal upper bound");
+          if (lo! < hi!) {
+            if (v! < lo!) return 0;
+            if (v! >= hi!) return count! + 1;
+            return Math.floor((count! * (v! - lo!)) / (hi! - lo!)) + 1;
+          }
+          if (v! > lo!) return 0;
+          if (v! <= hi!) return count! + 1;
+          return Math.floor((count! * (lo! - v!)) / (lo! - hi!)) + 1;
+        },
+      }
+      : undefined,
+);
+
+define("ascii", (types) =>
+  types.length === 1
+    ? {
+      args: [t.text],
+      result: t.int4,
+      strict: true,
+      fn: ([s]) => (s as string).codePointAt(0) ?? 0,
+    }
+    : undefined);
+
+define("chr", (types) =>
+  types.length === 1
+    ? {
+      args: [t.int4],
+      result: t.text,
+      strict: true,
+      fn: ([n]) => {
+        if ((n as number) <= 0) throw new DataError("54000", "requested character too large");
+        return String.fromCodePoint(n as number);
+      },
+    }
+    : undefined);
+
+define("make_date", (types) =>
+  types.length === 3
+    ? {
+      args: [t.int4, t.int4, t.int4],
+      result: t.date,
+      strict: true,
+      fn: ([y, m, d]) => {
+        const [year, month, day] = [y, m, d] as number[];
+        if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth(year!, month!)) {
+          throw new DataError(
+            "22008",
+            `date field value out of range: ${year}-${pad2(month!)}-${pad2(day!)}`,
+          );
+        }
+        return daysFromDate(year!, month!, day!);
+      },
+    }
+    : undefined);
+
+function pad2(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+define("pg_typeof", (types) =>
+  types.length === 1
+    ? {
+      args: [types[0]!],
+      result: t.regtype,
+      strict: false,
+      // A regtype value is the type's oid (printed as its name).
+      fn: () => typeOid(isUnknown(types[0]!) ? t.unknown : types[0]!),
+    }
+    : undefined);

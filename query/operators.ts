@@ -365,12 +365,17 @@ export function resolveBinary(op: string, leftIn: SqlType, rightIn: SqlType): Bi
       },
     };
   }
+  const bitwise = resolveBitwise(op, left, right);
+  if (bitwise !== undefined) return bitwise;
   const compare = comparisonOps[op];
   if (compare !== undefined) {
     const type = comparisonType(left, right);
     if (type === undefined) throw noOperator(op, left, right);
     const order = comparator(type);
     return { left: type, right: type, result: t.bool, fn: (a, b) => compare(order(a, b)) };
+  }
+  if (isUnknown(left) && isUnknown(right) && ["+", "-", "*", "/", "%"].includes(op)) {
+    throw new DataError("42725", `operator is not unique: unknown ${op} unknown`);
   }
   if (isUnknown(left)) {
     left = isUnknown(right) ? t.text : right.id === TypeId.date && op === "-" ? t.date : right;
@@ -383,12 +388,66 @@ export function resolveBinary(op: string, leftIn: SqlType, rightIn: SqlType): Bi
     right = t.interval;
   }
   if (isNumeric(left) && isNumeric(right)) {
-    const type = promoteNumeric(left, right);
+    let type = promoteNumeric(left, right);
+    // real only meets real: real + integer, real + numeric run in double precision.
+    if (type.id === TypeId.real && (left.id !== TypeId.real || right.id !== TypeId.real)) {
+      type = t.float8;
+    }
     return { left: type, right: type, result: type, fn: numericArithmetic(op, type) };
   }
   const temporal = resolveTemporal(op, left, right);
   if (temporal !== undefined) return temporal;
   throw noOperator(op, left, right);
+}
+
+const integerIds: number[] = [TypeId.smallint, TypeId.integer, TypeId.bigint];
+
+/** &, |, #, << and >> on integers (shifts keep the left type; the shift count is int4). */
+function resolveBitwise(op: string, leftIn: SqlType, rightIn: SqlType): BinaryOperator | undefined {
+  if (!["&", "|", "#", "<<", ">>"].includes(op)) return undefined;
+  const left = isUnknown(leftIn) ? (isUnknown(rightIn) ? t.int4 : rightIn) : leftIn;
+  const shift = op === "<<" || op === ">>";
+  const right = isUnknown(rightIn) ? (shift ? t.int4 : left) : rightIn;
+  if (!integerIds.includes(left.id) || !integerIds.includes(right.id)) {
+    throw noOperator(op, leftIn, rightIn);
+  }
+  const type = shift ? left : promoteNumeric(left, right);
+  const big = type.id === TypeId.bigint;
+  const narrow = (v: number) => type.id === TypeId.smallint ? (v << 16) >> 16 : v | 0;
+  return {
+    left: type,
+    right: shift ? t.int4 : type,
+    result: type,
+    fn: (a, b) => {
+      if (big) {
+        const x = a as bigint;
+        const y = shift ? BigInt(b as number) : b as bigint;
+        const r = op === "&"
+          ? x & y
+          : op === "|"
+          ? x | y
+          : op === "#"
+          ? x ^ y
+          : op === "<<"
+          ? x << (y & 63n)
+          : x >> (y & 63n);
+        return BigInt.asIntN(64, r);
+      }
+      const x = a as number;
+      const y = b as number;
+      return narrow(
+        op === "&"
+          ? x & y
+          : op === "|"
+          ? x | y
+          : op === "#"
+          ? x ^ y
+          : op === "<<"
+          ? x << y
+          : x >> y,
+      );
+    },
+  };
 }
 
 function resolveTemporal(op: string, left: SqlType, right: SqlType): BinaryOperator | undefined {

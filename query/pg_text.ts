@@ -45,7 +45,13 @@ export const typeNames: Record<number, string> = {
 };
 
 function invalid(type: number, text: string): DataError {
-  return new DataError("22P02", `invalid input syntax for type ${typeNames[type]}: "${text}"`);
+  // Date/time input has its own class: 22007 invalid_datetime_format.
+  const dateTime = type === TypeId.date || type === TypeId.timestamp ||
+    type === TypeId.timestamptz || type === TypeId.interval;
+  return new DataError(
+    dateTime ? "22007" : "22P02",
+    `invalid input syntax for type ${typeNames[type]}: "${text}"`,
+  );
 }
 
 /** Session settings that change how values print and parse. */

@@ -1277,6 +1277,11 @@ class Parser {
       }
       return { kind: "unary", op: "-", arg, offset };
     }
+    // Prefix operators: ~ (bitwise not), |/ (square root), ||/ (cube root), @ (absolute value).
+    if (t.kind === "op" && ["~", "|/", "||/", "@"].includes(t.text)) {
+      this.#next();
+      return { kind: "unary", op: t.text, arg: this.#expr(10), offset };
+    }
     return this.#primary();
   }
 
@@ -1443,12 +1448,82 @@ class Parser {
           parts.push(this.#next().text);
         }
         if (this.#peek.kind === "punct" && this.#peek.text === "(") {
+          if (parts.length === 1 && !t.quoted) {
+            const special = this.#specialCall(t.text, offset);
+            if (special !== undefined) return special;
+          }
           return this.#call(parts[parts.length - 1]!, offset);
         }
         return { kind: "column", parts, offset };
       }
     }
     this.#fail(t);
+  }
+
+  /**
+   * SQL-standard call forms with keywords: substring(s FROM a FOR b), position(a IN b),
+   * trim([BOTH|LEADING|TRAILING] [chars] FROM s). Undefined (nothing consumed) for other names
+   * and for the plain comma forms.
+   */
+  #specialCall(name: string, offset: number): AstExpr | undefined {
+    const call = (callName: string, args: AstExpr[]): AstExpr => ({
+      kind: "call",
+      name: callName,
+      args,
+      distinct: false,
+      star: false,
+      orderBy: [],
+      filter: undefined,
+      offset,
+    });
+    const start = this.#i;
+    if (name === "substring") {
+      this.#expectPunct("(");
+      const arg = this.#expr();
+      if (!this.#isWord("from") && !this.#isWord("for")) {
+        this.#i = start;
+        return undefined;
+      }
+      const from = this.#word("from")
+        ? this.#expr()
+        : { kind: "number" as const, text: "1", offset };
+      const args = [arg, from];
+      if (this.#word("for")) args.push(this.#expr());
+      this.#expectPunct(")");
+      return call("substring", args);
+    }
+    if (name === "position") {
+      this.#expectPunct("(");
+      const needle = this.#expr(6);
+      if (!this.#word("in")) {
+        this.#i = start;
+        return undefined;
+      }
+      const haystack = this.#expr();
+      this.#expectPunct(")");
+      return call("position", [haystack, needle]);
+    }
+    if (name === "trim") {
+      this.#expectPunct("(");
+      const side = this.#word("leading")
+        ? "ltrim"
+        : this.#word("trailing")
+        ? "rtrim"
+        : (this.#word("both"), "btrim");
+      let chars: AstExpr | undefined;
+      let subject: AstExpr;
+      if (this.#word("from")) subject = this.#expr();
+      else {
+        const first = this.#expr();
+        if (this.#word("from")) {
+          chars = first;
+          subject = this.#expr();
+        } else subject = first;
+      }
+      this.#expectPunct(")");
+      return call(side, chars === undefined ? [subject] : [subject, chars]);
+    }
+    return undefined;
   }
 
   #call(name: string, offset: number): AstExpr {

@@ -105,6 +105,27 @@ const oids: Record<number, { oid: number; length: number; name: string }> = {
   [QueryTypeId.regnamespace]: { oid: 4089, length: 4, name: "regnamespace" },
 };
 
+/** pg_type.typname: the name PostgreSQL gives a cast's result column ("int4" for ::integer). */
+const internalNames: Record<number, string> = {
+  [TypeId.boolean]: "bool",
+  [TypeId.bigint]: "int8",
+  [TypeId.smallint]: "int2",
+  [TypeId.integer]: "int4",
+  [TypeId.real]: "float4",
+  [TypeId.double]: "float8",
+  [TypeId.char]: "bpchar",
+  [TypeId.varchar]: "varchar",
+  [TypeId.timestamp]: "timestamp",
+  [TypeId.timestamptz]: "timestamptz",
+  [QueryTypeId.charByte]: "char",
+};
+
+/** The internal type name (pg_type.typname) of a type. */
+export function internalTypeName(type: SqlType): string {
+  if (type.id === QueryTypeId.array) return `_${internalTypeName(type.element ?? t.text)}`;
+  return internalNames[type.id] ?? oids[type.id]?.name ?? "unknown";
+}
+
 /** Array type OIDs by element OID (pg_type.typarray). */
 const arrayOids: Record<number, number> = {
   16: 1000,

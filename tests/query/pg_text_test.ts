@@ -135,6 +135,6 @@ Deno.test("interval input: units, fractions, clock times, ago and ISO 8601", () 
   assert.deepEqual(parseInterval("10"), { months: 0, days: 0, micros: 10_000_000 });
   assert.throws(
     () => parseInterval("1 fortnight"),
-    (e) => e instanceof DataError && e.sqlState === "22P02",
+    (e) => e instanceof DataError && e.sqlState === "22007",
   );
 });

@@ -174,6 +174,20 @@ export interface PgRunner {
 export async function startPgRunner(): Promise<PgRunner> {
   const cluster = await startPgCluster({ TimeZone: "UTC", DateStyle: "ISO, MDY", fsync: "off" });
   let databases = 0;
+  // The port accepts connections a little before the server does (57P03 "starting up").
+  for (let attempt = 0;; attempt++) {
+    try {
+      const probe = await connect(cluster.port, cluster.user, "postgres");
+      await probe.end();
+      break;
+    } catch (error) {
+      if (attempt >= 100 || (error as { code?: string }).code !== "57P03") {
+        await cluster.stop();
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
   return {
     async run(_name, script) {
       const database = `corpus_${++databases}`;

@@ -65,6 +65,8 @@ export interface Scope {
   aggregatesInputScope?: Scope;
   /** How many group keys precede the aggregates in the grouped row. */
   groupCount?: number;
+  /** The enclosing query's scope (correlated subqueries read its row as `outer`). */
+  outer?: Scope | undefined;
 }
 
 /** SQLSTATE 42703 / 42P01 / 42804 … errors raised while binding, with a position. */
@@ -448,6 +450,15 @@ export class Binder {
     }
     if (name === "DEFAULT") {
       throw new BindError("42601", "DEFAULT is not allowed in this context", offset);
+    }
+    if (table !== undefined) {
+      let known = false;
+      for (let s: Scope | undefined = scope; s !== undefined && !known; s = s.parent) {
+        known = s.columns.some((c) => c.table === table);
+      }
+      if (!known) {
+        throw new BindError("42P01", `missing FROM-clause entry for table "${table}"`, offset);
+      }
     }
     throw new BindError("42703", `column "${parts.join(".")}" does not exist`, offset);
   }

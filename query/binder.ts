@@ -22,6 +22,7 @@ import {
   arrayOf,
   internalTypeName,
   isOidFamily,
+  isText,
   isUnknown,
   type SqlType,
   storable,
@@ -48,6 +49,8 @@ export interface BindContext {
 /** A column visible in a scope. */
 export interface ScopeColumn {
   table: string | undefined;
+  /** The other side's copy of a JOIN … USING column: reachable only qualified, not in `*`. */
+  merged?: boolean;
   name: string;
   type: SqlType;
   index: number;
@@ -65,8 +68,6 @@ export interface Scope {
   aggregatesInputScope?: Scope;
   /** How many group keys precede the aggregates in the grouped row. */
   groupCount?: number;
-  /** The enclosing query's scope (correlated subqueries read its row as `outer`). */
-  outer?: Scope | undefined;
 }
 
 /** SQLSTATE 42703 / 42P01 / 42804 … errors raised while binding, with a position. */
@@ -362,6 +363,13 @@ export class Binder {
       case "quantified": {
         const arg = this.expr(ast.arg, scope);
         const { plan, cacheId } = this.#subquery(ast.query, scope);
+        if (plan.columns.length !== 1) {
+          throw new BindError(
+            "42601",
+            `subquery has too ${plan.columns.length > 1 ? "many" : "few"} columns`,
+            ast.offset,
+          );
+        }
         const type = comparisonType(arg.type, plan.columns[0]!.type) ?? arg.type;
         const op = ast.kind === "inSelect" ? "=" : ast.op;
         const test = resolveBinary(op, type, type).fn;
@@ -433,7 +441,7 @@ export class Binder {
     let level: Scope | undefined = scope;
     for (let depth = 0; level !== undefined; depth++, level = level.parent) {
       const matches = level.columns.filter((c) =>
-        c.name === name && (table === undefined || c.table === table)
+        c.name === name && (table === undefined ? !c.merged : c.table === table)
       );
       if (matches.length > 1) {
         throw new BindError("42702", `column reference "${name}" is ambiguous`, offset);
@@ -678,6 +686,23 @@ export class Binder {
     return this.#callExpr(name, fn, [arg]);
   }
 
+  /** Column `i` of a set operation: a select-list literal ('a', NULL) counts as unknown. */
+  #setOpType(left: PlanNode, right: PlanNode, i: number, context: string, offset: number): SqlType {
+    const typeOf = (side: PlanNode): SqlType => {
+      const expr = side.kind === "project" ? side.exprs[i] : undefined;
+      const literal = expr?.kind === "const" && (expr.value === null || isText(expr.type));
+      return literal ? t.unknown : side.columns[i]!.type;
+    };
+    const known = [typeOf(left), typeOf(right)];
+    if (known.every(isUnknown)) return left.columns[i]!.type;
+    try {
+      return commonType(known, context);
+    } catch (error) {
+      if (error instanceof DataError) throw new BindError(error.sqlState, error.message, offset);
+      throw error;
+    }
+  }
+
   #commonType(exprs: Expr[], context: string, offset: number): SqlType {
     try {
       return commonType(exprs.map((e) => e.type), context);
@@ -880,6 +905,7 @@ export class Binder {
         plan = next.plan;
         scope = next.scope;
       } else {
+        checkDistinctTables(scope, next.scope, offsetOf(item));
         const shifted = next.scope.columns.map((c) => ({
           ...c,
           index: c.index + scope.columns.length,
@@ -1058,11 +1084,20 @@ export class Binder {
             { columns: left.scope.columns, ...(outer ? { parent: outer } : {}) },
           )
           : this.#fromItem(item.right, outer);
+        checkDistinctTables(left.scope, right.scope, item.offset);
+        // USING (a): one output column a — the left side's (the right side's for RIGHT JOIN).
+        const using = item.joinType === "full" ? [] : item.using ?? [];
+        const hide = (c: ScopeColumn, side: "left" | "right"): ScopeColumn =>
+          using.includes(c.name) && (item.joinType === "right") === (side === "left")
+            ? { ...c, merged: true }
+            : c;
         const shifted = right.scope.columns.map((c) => ({
-          ...c,
+          ...hide(c, "right"),
           index: c.index + left.plan.columns.length,
         }));
-        const scope: Scope = { columns: [...left.scope.columns, ...shifted] };
+        const scope: Scope = {
+          columns: [...left.scope.columns.map((c) => hide(c, "left")), ...shifted],
+        };
         let condition: Expr | undefined;
         if (item.on) condition = this.#boolean(item.on, scope);
         if (item.using) {
@@ -1174,12 +1209,15 @@ export class Binder {
     const body = statement.body;
     if (body.kind !== "core") {
       if (body.kind === "values") {
+        if (body.rows.some((row) => row.length !== body.rows[0]!.length)) {
+          throw new BindError("42601", "VALUES lists must all be the same length", body.offset);
+        }
         const rows = body.rows.map((row) =>
           row.map((e) => this.expr(e, { columns: [], parent: outer }))
         );
-        const columns = rows[0]!.map((e, i) => ({
+        const columns = rows[0]!.map((_e, i) => ({
           name: `column${i + 1}`,
-          type: isUnknown(e.type) ? t.text : e.type,
+          type: this.#commonType(rows.map((r) => r[i]!), "VALUES", body.offset),
           tableOid: 0,
           columnNumber: 0,
         }));
@@ -1216,13 +1254,25 @@ export class Binder {
           body.offset,
         );
       }
+      // Column types by the UNION rules; each side is cast to them where it differs.
+      const types = left.columns.map((c, i) =>
+        this.#setOpType(left, right, i, `${body.op.toUpperCase()}`, body.offset)
+      );
+      const cast = (side: PlanNode): PlanNode => {
+        if (side.columns.every((c, i) => c.type.id === types[i]!.id)) return side;
+        const columns = side.columns.map((c, i) => ({ ...c, type: types[i]! }));
+        const exprs = side.columns.map((c, i) =>
+          this.#coerce({ kind: "column", type: c.type, index: i }, types[i]!)
+        );
+        return { kind: "project", columns, input: side, exprs };
+      };
       const plan: PlanNode = {
         kind: "setOp",
-        columns: left.columns,
+        columns: left.columns.map((c, i) => ({ ...c, type: types[i]! })),
         op: body.op,
         all: body.all,
-        left,
-        right,
+        left: cast(left),
+        right: cast(right),
       };
       return { plan: this.#finish(plan, statement, undefined) };
     }
@@ -1242,6 +1292,7 @@ export class Binder {
         const star = target.expr;
         for (const column of scope.columns) {
           if (star.table !== undefined && column.table !== star.table) continue;
+          if (star.table === undefined && column.merged) continue;
           targets.push({
             ast: { kind: "column", parts: [column.table ?? "", column.name], offset: star.offset },
             name: column.name,
@@ -1881,6 +1932,22 @@ function stripOffsets(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+/** 42712 when two FROM items have the same name ("from t, t" without aliases). */
+function checkDistinctTables(left: Scope, right: Scope, offset: number | undefined): void {
+  const names = new Set(
+    left.columns.map((c) => c.table).filter((n) => n !== undefined && n !== ""),
+  );
+  for (const c of right.columns) {
+    if (c.table !== undefined && names.has(c.table)) {
+      throw new BindError("42712", `table name "${c.table}" specified more than once`, offset);
+    }
+  }
+}
+
+function offsetOf(item: FromItem): number | undefined {
+  return "offset" in item ? (item as { offset: number }).offset : undefined;
 }
 
 /** PostgreSQL's default output column names. */

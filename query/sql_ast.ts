@@ -253,7 +253,8 @@ export type Statement =
   | { kind: "dropSequence"; names: string[]; ifExists: boolean; offset: number }
   | { kind: "alterTable"; table: string; action: AlterAction; offset: number }
   | { kind: "truncate"; names: string[]; offset: number }
-  | { kind: "begin"; offset: number }
+  /** `tag`: the command tag, BEGIN or START TRANSACTION as written. */
+  | { kind: "begin"; offset: number; tag?: string }
   | { kind: "commit"; offset: number }
   | { kind: "rollback"; offset: number }
   | { kind: "set"; name: string; value: string | undefined; local: boolean; offset: number }

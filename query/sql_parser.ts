@@ -195,10 +195,11 @@ class Parser {
       }
       return { kind: "truncate", names, offset };
     }
+    const begin = this.#isWord("begin");
     if (this.#word("begin") || this.#word("start")) {
       this.#word("transaction") || this.#word("work");
       this.#skipTransactionModes();
-      return { kind: "begin", offset };
+      return { kind: "begin", offset, tag: begin ? "BEGIN" : "START TRANSACTION" };
     }
     if (this.#word("commit") || this.#word("end")) {
       this.#word("transaction") || this.#word("work");

@@ -46,6 +46,13 @@ import type { AstExpr, ColumnDefinition, Statement } from "./sql_ast.ts";
 import { isOidFamily, type SqlType, storable, t } from "./sql_types.ts";
 
 /** The result of one statement. */
+/** SHOW's column name: the setting's canonical spelling ("TimeZone" for timezone). */
+const showNames: Record<string, string> = {
+  timezone: "TimeZone",
+  datestyle: "DateStyle",
+  intervalstyle: "IntervalStyle",
+};
+
 export interface StatementResult {
   tag: string;
   columns?: OutputColumn[];
@@ -226,7 +233,7 @@ export class SqlSession {
       case "begin":
         if (this.#explicit) {
           return {
-            tag: "BEGIN",
+            tag: statement.tag ?? "BEGIN",
             notices: [{ code: "25001", message: "there is already a transaction in progress" }],
           };
         }
@@ -234,7 +241,7 @@ export class SqlSession {
         this.#failed = false;
         this.#txn = storage.txns.begin();
         this.#transactionStart = nowMicros();
-        return { tag: "BEGIN" };
+        return { tag: statement.tag ?? "BEGIN" };
       case "commit":
         return await this.#finish(true);
       case "rollback":
@@ -750,7 +757,12 @@ export class SqlSession {
           }
           return {
             tag: "SHOW",
-            columns: [{ name, type: t.text, tableOid: 0, columnNumber: 0 }],
+            columns: [{
+              name: showNames[name] ?? name,
+              type: t.text,
+              tableOid: 0,
+              columnNumber: 0,
+            }],
             rows: [[value]],
           };
         }
@@ -813,13 +825,25 @@ export class SqlSession {
       }
       return index;
     });
+    const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+    if (duplicate !== undefined) {
+      throw new BindError(
+        "42701",
+        `column "${duplicate}" specified more than once`,
+        statement.offset,
+      );
+    }
     const sourceRows: (Expr | "default")[][] = [];
     if (statement.source === "defaults") sourceRows.push([]);
     else if (
       statement.source.body.kind === "values" && statement.source.orderBy.length === 0 &&
       statement.source.limit === undefined
     ) {
-      for (const row of statement.source.body.rows) {
+      const rowsAst = statement.source.body.rows;
+      if (rowsAst.some((row) => row.length !== rowsAst[0]!.length)) {
+        throw new BindError("42601", "VALUES lists must all be the same length", statement.offset);
+      }
+      for (const row of rowsAst) {
         if (row.length > positions.length) {
           throw new BindError(
             "42601",
@@ -1026,10 +1050,11 @@ export class SqlSession {
     rows: Row[],
     ctx: ExecContext,
     tag: string,
+    alias?: string,
   ): Promise<StatementResult> {
     const scope = {
       columns: table.def.columns.map((c, index) => ({
-        table: table.def.name,
+        table: alias ?? table.def.name,
         name: c.name,
         type: columnSqlType(table, index),
         index,
@@ -1107,6 +1132,18 @@ export class SqlSession {
       plan = binder.accessPath(plan, bound) ??
         { kind: "filter", columns: allColumns, input: plan, predicate: bound };
     }
+    if (table.def.primaryKey.length === 0 && read) {
+      // Clustered by a hidden row id that rows do not carry: scan with the keys, filter here.
+      const hidden: Uint8Array[] = [];
+      const hiddenRows: Row[] = [];
+      for (const r of table.scan(ctx.txn, ctx.snapshot, { limit: Number.MAX_SAFE_INTEGER })) {
+        if (predicate === undefined || await passes(predicate, r.values, ctx)) {
+          hidden.push(r.key);
+          hiddenRows.push(r.values);
+        }
+      }
+      return { table, scope, plan, predicate, keys: hidden, rows: hiddenRows };
+    }
     const rows = read ? await collect(plan, ctx) : [];
     return {
       table,
@@ -1132,8 +1169,17 @@ export class SqlSession {
       statement.from.length === 0,
     );
     const { table } = target;
-    if (table.def.primaryKey.length === 0) {
-      throw notSupported("UPDATE on a table without a primary key", statement.offset);
+    if (table.def.primaryKey.length === 0 && statement.from.length > 0) {
+      throw notSupported("UPDATE … FROM on a table without a primary key", statement.offset);
+    }
+    const assigned = statement.set.map(({ column }) => column);
+    const twice = assigned.find((name, i) => assigned.indexOf(name) !== i);
+    if (twice !== undefined) {
+      throw new BindError(
+        "42601",
+        `multiple assignments to same column "${twice}"`,
+        statement.offset,
+      );
     }
     // With FROM, each target row is paired with the first FROM row that matches it; SET and
     // WHERE see the target's columns followed by the FROM items'.
@@ -1188,7 +1234,15 @@ export class SqlSession {
       }
     }
     if (statement.returning.length > 0) {
-      return this.#returning(statement.returning, table, binder, changed, ctx, `UPDATE ${count}`);
+      return this.#returning(
+        statement.returning,
+        table,
+        binder,
+        changed,
+        ctx,
+        `UPDATE ${count}`,
+        statement.alias,
+      );
     }
     return { tag: `UPDATE ${count}` };
   }
@@ -1241,9 +1295,6 @@ export class SqlSession {
       binder,
       ctx,
     );
-    if (table.def.primaryKey.length === 0) {
-      throw notSupported("DELETE on a table without a primary key", statement.offset);
-    }
     let count = 0;
     const deleted: Row[] = [];
     for (const key of keys) {
@@ -1258,7 +1309,15 @@ export class SqlSession {
       }
     }
     if (statement.returning.length > 0) {
-      return this.#returning(statement.returning, table, binder, deleted, ctx, `DELETE ${count}`);
+      return this.#returning(
+        statement.returning,
+        table,
+        binder,
+        deleted,
+        ctx,
+        `DELETE ${count}`,
+        statement.alias,
+      );
     }
     return { tag: `DELETE ${count}` };
   }
@@ -1282,6 +1341,21 @@ export class SqlSession {
       throw new BindError("42P07", `relation "${statement.name}" already exists`, statement.offset);
     }
     const columns = statement.columns.map((c) => columnDef(c));
+    const repeated = columns.find((c, i) => columns.findIndex((o) => o.name === c.name) !== i);
+    if (repeated !== undefined) {
+      throw new BindError(
+        "42701",
+        `column "${repeated.name}" specified more than once`,
+        statement.offset,
+      );
+    }
+    if (statement.columns.filter((c) => c.primaryKey).length > 1) {
+      throw new BindError(
+        "42P16",
+        `multiple primary keys for table "${statement.name}" are not allowed`,
+        statement.offset,
+      );
+    }
     const find = (name: string) => {
       const index = columns.findIndex((c) => c.name === name);
       if (index < 0) {
@@ -1415,7 +1489,15 @@ export class SqlSession {
       return { tag: "ALTER TABLE" };
     }
     if (action.kind === "addColumn") {
-      await catalog.replaceTable(
+      const exists = def.columns.some((c) => c.name === action.column.name && !c.dropped);
+      if (exists) {
+        if (action.ifNotExists) return { tag: "ALTER TABLE" };
+        throw new ExoError(
+          "42701",
+          `column "${action.column.name}" of relation "${def.name}" already exists`,
+        );
+      }
+      const next = await catalog.replaceTable(
         txn,
         def.name,
         (current) => ({
@@ -1423,9 +1505,34 @@ export class SqlSession {
           columns: [...current.columns, columnDef(action.column)],
         }),
       );
+      // Existing rows take the new column's DEFAULT (evaluated per row, as PostgreSQL does
+      // for a volatile default; a constant gives every row the same value).
+      const added = next.columns.length - 1;
+      if (next.columns[added]!.defaultSql !== null) {
+        const table = catalog.handle(next);
+        for (const row of table.scan(txn, snapshot, { limit: Number.MAX_SAFE_INTEGER })) {
+          const values = [...row.values];
+          while (values.length < next.columns.length) values.push(null);
+          await this.#defaults(
+            table,
+            binder,
+            ctx,
+            values,
+            new Set([...values.keys()].filter((i) => i !== added)),
+          );
+          await table.update(txn, row.key, () => values);
+        }
+      }
       return { tag: "ALTER TABLE" };
     }
     if (action.kind === "dropColumn") {
+      if (!def.columns.some((c) => c.name === action.name && !c.dropped)) {
+        if (action.ifExists) return { tag: "ALTER TABLE" };
+        throw new ExoError(
+          "42703",
+          `column "${action.name}" of relation "${def.name}" does not exist`,
+        );
+      }
       await catalog.replaceTable(txn, def.name, (current) => ({
         ...current,
         columns: current.columns.map((

@@ -49,8 +49,6 @@ insert into types_t values (1, 2, 3, 4.5, 1.5, 2.25, 'x', 'abc', true, '2024-01-
 select * from types_t;
 insert into types_t (h) values ('toolong');
 insert into types_t (a) values (40000);
-create table t5 (id int primary key primary key);
+create table t5 (a int primary key, b int primary key);
 create table t6 (a int, a int);
-create table t7 ();
-select * from t7;
-drop table t7, "Mixed Case", types_t;
+drop table "Mixed Case", types_t;

@@ -1255,7 +1255,7 @@ export class Binder {
         );
       }
       // Column types by the UNION rules; each side is cast to them where it differs.
-      const types = left.columns.map((c, i) =>
+      const types = left.columns.map((_c, i) =>
         this.#setOpType(left, right, i, `${body.op.toUpperCase()}`, body.offset)
       );
       const cast = (side: PlanNode): PlanNode => {

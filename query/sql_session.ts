@@ -111,6 +111,10 @@ const durationSettings = new Set(["statement_timeout", "idle_in_transaction_sess
 export class SqlSession {
   readonly #engine: () => EngineAccess;
   readonly settings = new Map<string, string>(Object.entries(defaultSettings));
+  /** The settings when the block's first SET ran (restored on rollback). */
+  #settingsAtBegin: Map<string, string> | undefined;
+  /** Names set with SET LOCAL in this block (restored at its end). */
+  readonly #localSettings = new Set<string>();
   #txn: Transaction | undefined;
   #explicit = false;
   #failed = false;
@@ -156,6 +160,8 @@ export class SqlSession {
     let offset = 0;
     try {
       offset = /^(utc|gmt|etc\/utc|z)$/i.test(zone) ? 0 : parseZone(zone, TypeId.timestamptz, zone);
+      // A bare offset setting is a POSIX zone: '+05:30' is 5h30 WEST of Greenwich.
+      if (/^[+-]\d/.test(zone.trim())) offset = -offset;
     } catch {
       offset = 0;
     }
@@ -280,7 +286,35 @@ export class SqlSession {
     }
   }
 
+  /**
+   * Settings are transactional: a rollback undoes the block's SETs, and SET LOCAL lasts until
+   * the end of the block either way.
+   */
+  #endSettings(committed: boolean): void {
+    const saved = this.#settingsAtBegin;
+    if (saved !== undefined) {
+      const names = committed
+        ? [...this.#localSettings]
+        : [...saved.keys(), ...this.settings.keys()];
+      for (const name of names) {
+        const value = saved.get(name);
+        if (value === undefined) this.settings.delete(name);
+        else this.settings.set(name, value);
+      }
+    }
+    this.#settingsAtBegin = undefined;
+    this.#localSettings.clear();
+  }
+
+  /** Before a SET or RESET inside a transaction block: remember the values to go back to. */
+  #saveSettings(name: string, local: boolean): void {
+    if (!this.#explicit) return;
+    this.#settingsAtBegin ??= new Map(this.settings);
+    if (local) this.#localSettings.add(name);
+  }
+
   async #finish(commit: boolean): Promise<StatementResult> {
+    this.#endSettings(commit && this.#explicit && !this.#failed);
     const { storage } = this.#engine();
     const txn = this.#txn;
     const wasExplicit = this.#explicit;
@@ -741,10 +775,14 @@ export class SqlSession {
           if (durationSettings.has(name) && parseDurationMs(value) === undefined) {
             throw new ExoError("22023", `invalid value for parameter "${name}": "${value}"`);
           }
+          // SET LOCAL outside a transaction block lasts only for its own statement.
+          if (statement.local && !this.#explicit) return { tag: "SET" };
+          this.#saveSettings(name, statement.local);
           this.settings.set(name, value);
           return { tag: "SET" };
         }
         case "reset":
+          this.#saveSettings(statement.name, false);
           if (statement.name === "all") {
             for (const [k, v] of Object.entries(defaultSettings)) this.settings.set(k, v);
           } else this.settings.set(statement.name, defaultSettings[statement.name] ?? "");

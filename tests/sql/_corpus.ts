@@ -113,7 +113,9 @@ export async function runScript(client: pg.Client, script: string): Promise<Stat
       const result = await client.query({ text: sql, rowMode: "array" });
       const outcome: StatementOutcome = { sql, tag: lastTag ?? "" };
       if (result.fields.length > 0) {
-        outcome.columns = result.fields.map((f) => [f.name, f.dataTypeID]);
+        outcome.columns = result.fields.map((
+          f: { name: string; dataTypeID: number },
+        ) => [f.name, f.dataTypeID]);
         const rows = (result.rows as (string | null)[][]).map((r) => [...r]);
         const ordered = hasTopLevelOrderBy(sql);
         if (!ordered) rows.sort(compareRows);

@@ -31,7 +31,7 @@ select pg_typeof(1), pg_typeof(1.5), pg_typeof(2147483648), pg_typeof(1::smallin
 select pg_typeof(1::int2 * 1::int8), pg_typeof(1::float4 + 1::float8), pg_typeof(1::numeric + 1::float4);
 select 2 ^ 10, 2.0 ^ 0.5, 2 ^ -1, 2.5 ^ 2;
 select (-8) ^ (1.0/3);
-select |/ 16, ||/ 27, @ -5, -(-3);
+select |/ 16, @ -5, -(-3), |/ 2.25, @ -1.5;
 select 5 & 3, 5 | 3, 5 # 3, ~5, 1 << 4, 256 >> 2;
 select 10 - 2 * 3 + 4 / 2, (10 - 2) * (3 + 4), 2 * 3 % 4, -2 ^ 2;
 select 1.23e2, 1.5e-3, .5, 5., 0.000001;

@@ -39,5 +39,4 @@ select id from v where a is not null and a > 0 and b > 'w';
 select id from v where 1;
 select id from v where a;
 select id from v where b in ('x', 'z');
-select id from v where (a, b) = (1, 'x');
 select id from v where c = true or c = false;

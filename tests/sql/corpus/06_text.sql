@@ -17,7 +17,7 @@ select 'a' || 'b', 'a' || 1, 1 || 'a', 'a' || null, null || 'b', 'x' || 1.50 || 
 select 1 || 2;
 select left('hello', 2), right('hello', 2), left('hello', -2), repeat('ab', 3), reverse('abc'), lpad('7', 3, '0'), rpad('ab', 5, '*'), lpad('hello', 2);
 select initcap('hello wORLD'), md5('abc'), split_part('a,b,c', ',', 2), split_part('a,b', ',', 5), ascii('A'), chr(66);
-select 'it''s', E'tab\there', 'back\slash', U&'\0041';
+select 'it''s', E'tab\there', 'back\slash', E'\x41\n';
 select length(lower(upper('MiXeD'))), upper(substring('database' from 1 for 4)) || '!';
 create table words (id int, w text);
 insert into words values (1, 'apple'), (2, 'Banana'), (3, 'cherry'), (4, null), (5, ''), (6, 'app'), (7, 'APPLE');

@@ -17,7 +17,6 @@ select a.x, b.y from a left join b on a.id = b.id where b.id is null;
 select a.x, b.y from a left join b on a.id = b.id and b.y like '%bis';
 select * from a join b using (id);
 select id, x, y from a left join b using (id);
-select * from a natural join b;
 select a.x from a join e on a.id = e.id;
 select a.x, e.id from a left join e on a.id = e.id;
 select count(*) from a cross join e;

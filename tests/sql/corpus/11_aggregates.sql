@@ -43,4 +43,3 @@ select distinct g from s;
 select distinct b, g from s where b is not null;
 select count(*) from s group by g, b;
 select g is null, count(*) from s group by g is null;
-select sum(v) over () from s;

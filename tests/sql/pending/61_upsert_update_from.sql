@@ -1,0 +1,23 @@
+-- ON CONFLICT DO UPDATE with excluded, and UPDATE … FROM.
+create table kv (k int primary key, v text, n int default 0);
+insert into kv values (1, 'a', 1), (2, 'b', 1);
+insert into kv values (1, 'a2', 5) on conflict (k) do update set v = excluded.v, n = kv.n + excluded.n;
+select * from kv order by k;
+insert into kv values (3, 'c', 1), (2, 'b2', 1) on conflict (k) do update set n = kv.n + 1 returning k, v, n;
+insert into kv values (2, 'x', 0) on conflict (k) do update set v = excluded.v where kv.n > 100;
+select * from kv order by k;
+insert into kv values (4, 'd', 0) on conflict (k) do nothing returning k;
+insert into kv values (4, 'd', 0) on conflict (k) do nothing returning k;
+insert into kv values (5, 'e', 0), (5, 'f', 0) on conflict (k) do update set v = excluded.v;
+insert into kv values (1, 'z', 0) on conflict (nosuch) do update set v = 'q';
+insert into kv values (1, 'z', 0) on conflict (k) do update set k = 2;
+select * from kv order by k;
+create table prices (k int primary key, factor int);
+insert into prices values (1, 10), (2, 20), (9, 90);
+update kv set n = kv.n * p.factor from prices p where p.k = kv.k returning kv.k, kv.n;
+select * from kv order by k;
+update kv set v = p.factor::text from prices p where p.k = kv.k and p.factor > 15;
+select k, v from kv order by k;
+update kv set n = 0 from prices where prices.k = 99;
+update kv k1 set v = k2.v || '!' from kv k2 where k1.k = k2.k + 1 returning k1.k, k1.v;
+update kv set n = nosuch.x from prices where true;

@@ -76,8 +76,12 @@ export function generateSchema(r: Random): { sql: string[]; columns: OracleColum
       bool: "boolean",
       float: "float8",
     };
+    // t0 also has a primary key `id` (1, 2, …) so predicates on it take the access paths.
+    const key = table === "t0" ? "id int primary key, " : "";
     sql.push(
-      `create table ${table} (${tableColumns.map((c) => `${c.name} ${types[c.kind]}`).join(", ")})`,
+      `create table ${table} (${key}${
+        tableColumns.map((c) => `${c.name} ${types[c.kind]}`).join(", ")
+      })`,
     );
     const rows: string[] = [];
     const count = 1 + r.int(table === "t0" ? 25 : 8);
@@ -86,9 +90,10 @@ export function generateSchema(r: Random): { sql: string[]; columns: OracleColum
         rows.push(r.pick(rows)); // a duplicate row
         continue;
       }
-      rows.push(`(${tableColumns.map((c) => literal(r, c.kind, 0.2)).join(", ")})`);
+      rows.push(tableColumns.map((c) => literal(r, c.kind, 0.2)).join(", "));
     }
-    sql.push(`insert into ${table} values ${rows.join(", ")}`);
+    const values = rows.map((row, i) => table === "t0" ? `(${i + 1}, ${row})` : `(${row})`);
+    sql.push(`insert into ${table} values ${values.join(", ")}`);
   }
   return { sql, columns };
 }
@@ -139,7 +144,7 @@ export class ExprGenerator {
           () => `substring(${this.value("text", d)}, 2, 2)`,
           () => `coalesce(${this.value("text", d)}, ${this.value("text", d)})`,
           () => `replace(${this.value("text", d)}, 'a', 'b')`,
-          () => `${this.value("int", d)}::text`,
+          () => `(${this.value("int", d)})::text`,
         ])();
       case "numeric":
         return r.pick([
@@ -167,7 +172,7 @@ export class ExprGenerator {
     const d = Math.max(0, depth - 1);
     const kind = r.pick<ColumnKind>(["int", "text", "numeric", "bool", "float", "int"]);
     const leaf = (): string => {
-      switch (r.int(10)) {
+      switch (r.int(12)) {
         case 0:
           return `${this.value(kind, d)} is ${r.pick(["", "not "])}null`;
         case 1:
@@ -192,6 +197,22 @@ export class ExprGenerator {
           }`;
         case 6:
           return this.#column("bool") ?? "true";
+        case 8:
+          // The primary key: equality and ranges become index lookups and range scans.
+          return `t0.id ${r.pick(["=", "<", "<=", ">", ">=", "<>"])} ${r.int(30) - 2}`;
+        case 7: {
+          // Subqueries over t1, correlated or not.
+          const inner = r.pick(["c0", "c1", "c2"]);
+          const kindOf = { c0: "int", c1: "text", c2: "numeric" } as const;
+          const outer = this.value(kindOf[inner as keyof typeof kindOf], 0);
+          return r.pick([
+            () => `exists (select 1 from t1 as s where s.${inner} = ${outer})`,
+            () => `not exists (select 1 from t1 as s where s.${inner} > ${outer})`,
+            () => `${outer} ${r.pick(["", "not "])}in (select s.${inner} from t1 as s)`,
+            () => `${outer} = (select max(s.${inner}) from t1 as s)`,
+            () => `${outer} ${r.pick(["<", "="])} any (select s.${inner} from t1 as s)`,
+          ])();
+        }
         default:
           return `${this.value(kind, d)} ${r.pick(["=", "<>", "<", "<=", ">", ">="])} ${
             this.value(kind, d)
@@ -226,6 +247,8 @@ export interface OracleReport {
   cases: number;
   /** Cases skipped because a query raised an error (e.g. overflow): not a logic bug by itself. */
   errored: number;
+  /** A few of those errors (SQLSTATE, message, query), to tell expected ones from bugs. */
+  sampleErrors: string[];
   failures: OracleFailure[];
 }
 
@@ -252,7 +275,7 @@ export async function runOracle(
   budgetMs: number,
   maxCases = Number.MAX_SAFE_INTEGER,
 ): Promise<OracleReport> {
-  const report: OracleReport = { cases: 0, errored: 0, failures: [] };
+  const report: OracleReport = { cases: 0, errored: 0, sampleErrors: [], failures: [] };
   const deadline = Date.now() + budgetMs;
   for (let seed = firstSeed; Date.now() < deadline && report.cases < maxCases; seed++) {
     const r = new Random(seed);
@@ -263,7 +286,14 @@ export async function runOracle(
     // Several predicates per schema: building tables costs more than a query.
     for (let q = 0; q < 20 && report.cases < maxCases; q++) {
       const joined = r.chance(0.3);
-      const from = joined ? "t0, t1" : "t0";
+      const from = joined
+        ? r.pick([
+          "t0, t1",
+          "t0 join t1 on t0.c0 = t1.c0",
+          "t0 left join t1 on t0.c0 = t1.c0",
+          "t0 full join t1 on t0.c1 = t1.c1",
+        ])
+        : "t0";
       const columns = joined ? schema.columns : schema.columns.filter((c) => c.table === "t0");
       const p = new ExprGenerator(r, columns).predicate(3);
       const checks = oracleQueries(r, from, p);
@@ -272,8 +302,14 @@ export async function runOracle(
         const results: unknown[][][] = [];
         try {
           for (const query of check.queries) results.push((await run(query))[0]!.rows ?? []);
-        } catch {
+        } catch (error) {
           report.errored++;
+          if (report.sampleErrors.length < 5) {
+            const e = error as { sqlState?: string; code?: string; message?: string };
+            report.sampleErrors.push(
+              `${e.sqlState ?? e.code ?? "?"} ${e.message} in: ${check.queries.join("; ")}`,
+            );
+          }
           await run("rollback").catch(() => {});
           continue;
         }
@@ -353,6 +389,42 @@ function oracleQueries(r: Random, from: string, p: string): Check[] {
         return JSON.stringify(all) === JSON.stringify(union)
           ? undefined
           : `unfiltered ${JSON.stringify(all)}, union of partitions ${JSON.stringify(union)}`;
+      },
+    },
+    {
+      // A primary-key conjunct in front: index lookups and range scans with a residual filter.
+      name: "TLP count under a key predicate",
+      queries: (() => {
+        const key = `t0.id ${r.pick(["=", "=", "<=", ">"])} ${r.int(20)}`;
+        return [
+          `select count(*) from ${from} where ${key}`,
+          ...parts.map((part) => `select count(*) from ${from} where ${key} and ${part}`),
+        ];
+      })(),
+      verify(results) {
+        const [all, ...split] = results.map(scalar).map(Number);
+        const total = split.reduce((a, b) => a + b, 0);
+        return total === all
+          ? undefined
+          : `partitions sum to ${split.join(" + ")} = ${total}, key-filtered ${all}`;
+      },
+    },
+    {
+      name: "TLP GROUP BY",
+      queries: [
+        `select t0.c1, count(*) from ${from} group by t0.c1`,
+        `select c1, sum(n) from (${
+          parts.map((part) =>
+            `select t0.c1, count(*) as n from ${from} where ${part} group by t0.c1`
+          )
+            .join(" union all ")
+        }) as parts group by c1`,
+      ],
+      verify(results) {
+        const [all, recombined] = results.map(rowSet);
+        return JSON.stringify(all) === JSON.stringify(recombined)
+          ? undefined
+          : `grouped ${JSON.stringify(all)}, recombined ${JSON.stringify(recombined)}`;
       },
     },
     {

@@ -15,6 +15,7 @@ if (import.meta.main) {
         (report.cases / elapsed).toFixed(0)
       }/s), ${report.errored} checks skipped on errors, first seed ${seed}`,
     );
+    for (const e of report.sampleErrors) console.log(`skipped on error: ${e}`);
     for (const f of report.failures) console.log(describeFailure(f));
     failed = report.failures.length > 0;
   });

@@ -936,7 +936,9 @@ export class SqlSession {
       }
       await this.#defaults(table, binder, ctx, row, given);
       try {
-        await table.insert(ctx.txn!, row);
+        const inserted = await table.insert(ctx.txn!, row);
+        // A row this command inserted cannot be updated by a later row of it either (21000).
+        if (upsert !== undefined) upserted.add(inserted.join(","));
       } catch (error) {
         if (!(error instanceof UniqueViolationError)) throw error;
         if (statement.onConflict?.action === "nothing") continue;

@@ -14,8 +14,5 @@ with t as (select * from sales) select * from t order by amount desc nulls last 
 with t as (select 1 as x) select * from t t1, t t2;
 with t as (select 1) select * from nosuch;
 with t as (select 1 as x), t as (select 2 as x) select * from t;
-with t as (select id, amount from sales) update sales set amount = 0 where id in (select id from t where amount < 5) returning id;
-with gone as (delete from sales where region = 'e' returning id) select count(*) from gone;
 select (with t as (select max(id) as m from sales) select m from t);
-with t as (select 10 as a) insert into sales (id, region, amount) select a, 'w', a from t returning *;
 select count(*) from sales;

@@ -287,13 +287,17 @@ export async function compareFolder(
     const script = readScript(folder, file);
     const expected = readExpected(folder, file).statements;
     statements += expected.length;
-    if (pgRunner) {
-      const fromPg = await pgRunner.run(file, script);
+    // Both servers run the script at the same time (each in its own database).
+    const [fromPg, fromExoDb] = await Promise.all([
+      pgRunner?.run(file, script),
+      runOnExoDb(script),
+    ]);
+    if (fromPg !== undefined) {
       for (const d of diffOutcomes(file, expected, fromPg)) {
         diffs.push(`PostgreSQL no longer matches the committed expectation: ${d}`);
       }
     }
-    diffs.push(...diffOutcomes(file, expected, await runOnExoDb(script)));
+    diffs.push(...diffOutcomes(file, expected, fromExoDb));
   }
   return { statements, diffs };
 }

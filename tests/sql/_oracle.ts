@@ -133,7 +133,7 @@ export class ExprGenerator {
               this.value("int", d)
             } end`,
           () => `length(${this.value("text", d)})`,
-          () => `(-${this.value("int", d)})`,
+          () => `(-(${this.value("int", d)}))`,
           () => `mod(${this.value("int", d)}, 7)`,
         ])();
       case "text":

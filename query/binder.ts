@@ -1086,7 +1086,13 @@ export class Binder {
           : this.#fromItem(item.right, outer);
         checkDistinctTables(left.scope, right.scope, item.offset);
         // USING (a): one output column a — the left side's (the right side's for RIGHT JOIN).
-        const using = item.joinType === "full" ? [] : item.using ?? [];
+        // NATURAL JOIN: USING every column name both sides have.
+        const usingNames = item.natural
+          ? left.scope.columns.map((c) => c.name).filter((name) =>
+            right.scope.columns.some((c) => c.name === name)
+          ).filter((name, i, all) => all.indexOf(name) === i)
+          : item.using;
+        const using = item.joinType === "full" ? [] : usingNames ?? [];
         const hide = (c: ScopeColumn, side: "left" | "right"): ScopeColumn =>
           using.includes(c.name) && (item.joinType === "right") === (side === "left")
             ? { ...c, merged: true }
@@ -1100,11 +1106,11 @@ export class Binder {
         };
         let condition: Expr | undefined;
         if (item.on) condition = this.#boolean(item.on, scope);
-        if (item.using) {
+        if (usingNames !== undefined && usingNames.length > 0) {
           condition = {
             kind: "and",
             type: t.bool,
-            args: item.using.map((name) =>
+            args: usingNames.map((name) =>
               this.#binary(
                 "=",
                 {

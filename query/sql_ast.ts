@@ -126,6 +126,8 @@ export type FromItem =
     right: FromItem;
     on: AstExpr | undefined;
     using: string[] | undefined;
+    /** NATURAL JOIN: USING the column names both sides share. */
+    natural?: boolean;
     offset: number;
   };
 

@@ -962,6 +962,7 @@ class Parser {
     for (;;) {
       const offset = this.#peek.offset;
       let joinType: "inner" | "left" | "right" | "full" | "cross" | undefined;
+      const natural = this.#word("natural");
       if (this.#word("cross")) {
         this.#expectWord("join");
         joinType = "cross";
@@ -974,10 +975,18 @@ class Parser {
         this.#word("outer");
         this.#expectWord("join");
       }
-      if (joinType === undefined) return left;
+      if (joinType === undefined) {
+        if (natural) this.#fail();
+        return left;
+      }
       const right = this.#tableRef();
       let on: AstExpr | undefined;
       let using: string[] | undefined;
+      if (natural) {
+        if (joinType === "cross") this.#fail();
+        left = { kind: "join", joinType, left, right, on, using, natural, offset };
+        continue;
+      }
       if (joinType !== "cross") {
         if (this.#word("on")) on = this.#expr();
         else if (this.#word("using")) {

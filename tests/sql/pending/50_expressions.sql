@@ -12,8 +12,14 @@ select time '10:42:00', extract(minute from time '10:42:00');
 select to_char(timestamp '2024-03-05 07:08:09', 'YYYY-MM-DD HH24:MI:SS');
 -- A set-returning function in the select list.
 select generate_series(1, 3);
--- NATURAL JOIN and window functions.
-select * from v natural join (select 1 as a, 'one' as word) w;
+-- FULL JOIN USING / NATURAL FULL JOIN: the merged column is COALESCE(left, right).
+create table fa (id int, x text);
+create table fb (id int, y text);
+insert into fa values (1, 'a'), (2, 'b');
+insert into fb values (2, 'c'), (3, 'd');
+select * from fa natural full join fb;
+select id, x, y from fa full join fb using (id);
+-- Window functions.
 select id, sum(a) over () from v order by id;
 -- log(numeric, numeric) and libm's cube root.
 select log(2, 8), log(2.0, 1024);

@@ -292,7 +292,7 @@ export class Binder {
       case "unary": {
         const arg = this.expr(ast.arg, scope);
         if (ast.op !== "-") return this.#prefixOperator(ast.op, arg, ast.offset);
-        if (isUnknown(arg.type) && arg.kind === "const" && arg.value !== null) {
+        if (isUnknown(arg.type) && arg.kind === "const") {
           throw new BindError("42725", "operator is not unique: - unknown", ast.offset);
         }
         const type = isUnknown(arg.type) ? t.numeric : arg.type;

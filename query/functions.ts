@@ -109,6 +109,14 @@ function textual(type: SqlType): SqlType {
   return isUnknown(type) || isText(type) ? t.text : type;
 }
 
+/**
+ * For functions with both numeric and double precision versions (abs, round, floor, ceil): an
+ * untyped literal resolves to double precision, the numeric category's preferred type.
+ */
+function preferredNumericArg(type: SqlType): SqlType | undefined {
+  return isUnknown(type) ? t.float8 : numericArg(type);
+}
+
 function numericArg(type: SqlType): SqlType | undefined {
   if (isUnknown(type)) return t.numeric;
   return isNumeric(type) ? type : undefined;
@@ -426,7 +434,7 @@ define(
 // ------------------------------------------------------------------ numbers
 
 define("abs", (types) => {
-  const type = types.length === 1 ? numericArg(types[0]!) : undefined;
+  const type = types.length === 1 ? preferredNumericArg(types[0]!) : undefined;
   if (type === undefined) return undefined;
   return {
     args: [type],
@@ -456,7 +464,7 @@ function rint(value: number): number {
 
 define("round", (types) => {
   if (types.length === 1) {
-    const type = numericArg(types[0]!);
+    const type = preferredNumericArg(types[0]!);
     if (type === undefined) return undefined;
     // Integers resolve to round(double precision), PostgreSQL's preferred numeric type.
     if (type.id !== TypeId.numeric) {
@@ -507,7 +515,7 @@ for (
   ] as const
 ) {
   define([...names], (types) => {
-    const type = types.length === 1 ? numericArg(types[0]!) : undefined;
+    const type = types.length === 1 ? preferredNumericArg(types[0]!) : undefined;
     if (type === undefined) return undefined;
     if (type.id !== TypeId.numeric) {
       return {
@@ -528,8 +536,10 @@ for (
 
 define("mod", (types) => {
   if (types.length !== 2) return undefined;
-  const a = numericArg(types[0]!);
-  const b = numericArg(types[1]!);
+  // An untyped literal takes the other argument's type: mod(NULL, 7) is mod(integer, integer).
+  const [x, y] = types as [SqlType, SqlType];
+  const a = numericArg(isUnknown(x) && !isUnknown(y) ? y : x);
+  const b = numericArg(isUnknown(y) && !isUnknown(x) ? x : y);
   if (a === undefined || b === undefined) return undefined;
   const type = promoteNumeric(a, b);
   if (type.id === TypeId.numeric || type.id === TypeId.real || type.id === TypeId.double) {

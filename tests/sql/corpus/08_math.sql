@@ -27,3 +27,8 @@ select x, round(x), round(x, 1), floor(x), ceil(x), abs(x) from m order by x nul
 select y, round(y), floor(y), ceil(y), abs(y), sqrt(abs(y)) from m order by y nulls last;
 select z, mod(z, 2), power(z, 2), abs(z) from m order by z nulls last;
 select sum(x), sum(y), sum(z), avg(z), max(x), min(y) from m;
+-- Untyped literals in function arguments (found by deno task sql:fuzz).
+select abs(null), pg_typeof(abs(null)), pg_typeof(round(null)), pg_typeof(floor('1.5')), abs('-2.5');
+select mod(null, 7), pg_typeof(mod(null, 7)), mod(7, null::bigint), pg_typeof(mod('9', 4::int2));
+select -(null);
+select -'1';

@@ -1214,3 +1214,77 @@ define("pg_typeof", (types) =>
       fn: () => typeOid(isUnknown(types[0]!) ? t.unknown : types[0]!),
     }
     : undefined);
+
+define("translate", (types) =>
+  types.length === 3
+    ? {
+      args: [t.text, t.text, t.text],
+      result: t.text,
+      strict: true,
+      fn: ([s, from, to]) => {
+        const f = chars(from as string);
+        const r = chars(to as string);
+        // Characters of `from` beyond the length of `to` are removed.
+        return chars(s as string).map((c) => {
+          const i = f.indexOf(c);
+          return i < 0 ? c : (r[i] ?? "");
+        }).join("");
+      },
+    }
+    : undefined);
+
+define("starts_with", (types) =>
+  types.length === 2
+    ? {
+      args: [t.text, t.text],
+      result: t.bool,
+      strict: true,
+      fn: ([s, prefix]) => (s as string).startsWith(prefix as string),
+    }
+    : undefined);
+
+define(
+  "to_hex",
+  (types) =>
+    types.length === 1 && (types[0]!.id === TypeId.bigint || isUnknown(types[0]!) ||
+        types[0]!.id === TypeId.integer || types[0]!.id === TypeId.smallint)
+      ? {
+        args: [types[0]!.id === TypeId.bigint ? t.int8 : t.int4],
+        result: t.text,
+        strict: true,
+        // Two's complement for negatives, as PostgreSQL prints them.
+        fn: ([v]) =>
+          typeof v === "bigint"
+            ? BigInt.asUintN(64, v).toString(16)
+            : ((v as number) >>> 0).toString(16),
+      }
+      : undefined,
+);
+
+define("quote_literal", (types) =>
+  types.length === 1
+    ? {
+      args: [t.text],
+      result: t.text,
+      strict: true,
+      fn: ([s]) => {
+        const text = s as string;
+        const body = text.replace(/'/g, "''");
+        // A literal with backslashes is written E'…' with them doubled.
+        return text.includes("\\") ? `E'${body.replace(/\\/g, "\\\\")}'` : `'${body}'`;
+      },
+    }
+    : undefined);
+
+define("quote_ident", (types) =>
+  types.length === 1
+    ? {
+      args: [t.text],
+      result: t.text,
+      strict: true,
+      fn: ([s]) => {
+        const text = s as string;
+        return /^[a-z_][a-z0-9_$]*$/.test(text) ? text : `"${text.replace(/"/g, '""')}"`;
+      },
+    }
+    : undefined);

@@ -1,0 +1,23 @@
+-- Broader PostgreSQL surface: window functions, recursive CTEs, LATERAL, arrays, more functions.
+create table w (id int primary key, g text, v int);
+insert into w values (1, 'a', 10), (2, 'a', 20), (3, 'b', 5), (4, 'b', null), (5, 'c', 7);
+select id, row_number() over (order by id) from w order by id;
+select id, rank() over (partition by g order by v desc nulls last) from w order by id;
+select id, sum(v) over (partition by g) from w order by id;
+select id, lag(v) over (order by id), lead(v) over (order by id) from w order by id;
+select id, count(*) over (order by id rows between 1 preceding and current row) from w order by id;
+with recursive r(n) as (select 1 union all select n + 1 from r where n < 5) select sum(n) from r;
+with recursive f(n, acc) as (select 1, 1::bigint union all select n + 1, acc * (n + 1) from f where n < 10) select max(acc) from f;
+select w.id, x.s from w, lateral (select sum(v) as s from w w2 where w2.id <= w.id) x order by w.id;
+select unnest(array[1, 2, 3]);
+select array_length(array[1, 2, 3], 1), cardinality(array[1, 2]), array_to_string(array['a', 'b'], '-');
+select string_to_array('a,b,c', ','), 2 = any(array[1, 2, 3]), 5 = all(array[5, 5]);
+select regexp_replace('hello world', 'o', '0', 'g'), 'abc' ~ 'b', 'ABC' ~* 'b', regexp_match('x12y', '\d+');
+select format('%s-%s', 'a', 1);
+select to_char(1234.5, '9999.99'), to_number('12.5', '99.9'), to_date('2024-03-05', 'YYYY-MM-DD');
+select justify_hours(interval '36 hours'), justify_days(interval '40 days'), date '2024-01-31' + interval '1 month';
+select overlay('abcdef' placing 'XY' from 2 for 3);
+select mode() within group (order by v), percentile_cont(0.5) within group (order by v) from w;
+select g, count(*) from w group by rollup (g) order by g nulls last;
+select * from w order by id fetch first 2 rows with ties;
+select row_to_json(w) from w where id = 1;

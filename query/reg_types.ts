@@ -163,6 +163,8 @@ export function regOutput(type: SqlType, value: SqlValue, model: CatalogModel | 
       return relation === undefined ? String(oid) : quoteIdent(relation.name);
     }
     case QueryTypeId.regtype:
+      // regtypeout gives no typmod: character, where format_type(1042, -1) says bpchar.
+      if (oid === 1042) return "character";
       return typeEntry(oid) === undefined ? String(oid) : formatType(oid, -1);
     case QueryTypeId.regnamespace: {
       const name = namespaceName(oid);

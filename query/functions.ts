@@ -33,6 +33,7 @@ import { DataError } from "./pg_text.ts";
 import { formatValue } from "./pg_text.ts";
 import {
   isNumeric,
+  isOidFamily,
   isText,
   isUnknown,
   promoteNumeric,
@@ -154,7 +155,7 @@ export function implicitlyCoercible(from: SqlType, to: SqlType | undefined): boo
   if (to === undefined || isUnknown(from) || from.id === to.id) return true;
   if (isNumeric(from) && isNumeric(to)) return promoteNumeric(from, to).id === to.id;
   if (isText(from) && isText(to)) return true;
-  if (to.id === QueryTypeId.oid && (isNumeric(from) || isText(from))) return true;
+  if (isOidFamily(to) && (isNumeric(from) || isText(from) || isOidFamily(from))) return true;
   if (from.id === QueryTypeId.record || to.id === QueryTypeId.record) return true;
   return implicitTargets[from.id]?.includes(to.id) ?? false;
 }

@@ -1,3 +1,4 @@
+-- ON CONFLICT DO UPDATE and UPDATE … FROM.
 create table t (id int primary key, name text, n int default 0);
 insert into t values (1, 'a', 1), (2, 'b', 2);
 insert into t values (1, 'z', 5) on conflict (id) do update set name = excluded.name, n = t.n + excluded.n returning *;
@@ -17,4 +18,4 @@ update t set n = t.n + s.amount from s where s.t_id = t.id and s.id <> 2 returni
 update t set n = s.amount from s where s.t_id = t.id and t.id = 99;
 update t x set n = 0 from s where s.t_id = x.id;
 select * from t order by id;
-update t set name = s2.name from (select 3 as id, 'sub' as name) s2 where s2.id = t.id returning *;
+update t set name = s2.name from (select 3 as id, 'sub' as name) s2 where s2.id = t.id returning t.*;

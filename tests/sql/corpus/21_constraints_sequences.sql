@@ -1,3 +1,4 @@
+-- Constraints (CHECK, UNIQUE, identity), DROP … CASCADE, sequences and serial.
 create table a (id serial primary key, name text not null, qty int check (qty >= 0), code text unique);
 insert into a (name, qty, code) values ('x', 1, 'c1'), ('y', 2, 'c2') returning id;
 insert into a (name, qty) values ('z', -1);

@@ -134,31 +134,11 @@ export class BTree {
    * the call (no copies: the point-lookup path); overflow values are materialized.
    */
   visitPrefix(prefix: Uint8Array, visit: (key: Uint8Array, value: Uint8Array) => boolean): void {
-    let guard = this.#leafFor(prefix, false);
-    try {
-      let node = new Node(guard.bytes);
-      let slot = node.search(prefix).slot;
-      for (;;) {
-        if (slot >= node.count) {
-          const next = node.right;
-          if (next === 0) return;
-          guard.release();
-          guard = this.store.pin(next);
-          node = new Node(guard.bytes);
-          slot = 0;
-          continue;
-        }
-        const key = node.key(slot);
-        if (key.length < prefix.length) return;
-        for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return;
-        const inline = node.value(slot);
-        const value = node.valueField(slot) & overflowFlag ? this.#readOverflow(inline) : inline;
-        if (!visit(key, value)) return;
-        slot++;
-      }
-    } finally {
-      guard[Symbol.dispose](); // idempotent: a failed pin may follow a release
-    }
+    this.visitFrom(prefix, true, (key, value) => {
+      if (key.length < prefix.length) return false;
+      for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
+      return visit(key, value);
+    });
   }
 
   /** Inserts or replaces the value under `key`. Returns true when the key was new. */

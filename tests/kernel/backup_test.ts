@@ -167,13 +167,18 @@ Deno.test("backup during a TPC-B run restores to an image that boots with balanc
       await initTpcb(port);
       const load = runTpcb(port, 3, dir);
       await new Promise((resolve) => setTimeout(resolve, 500)); // transactions are running
-      const result = await takeBackup({
+      const backup = takeBackup({
         host: "127.0.0.1",
         port,
         file,
         onProgress: () => progressCalls++,
       });
-      await load;
+      // Both settle before the server shuts down, and a failed backup is reported as itself
+      // (not as the load's clients losing their server).
+      const [backupOutcome, loadOutcome] = await Promise.allSettled([backup, load]);
+      if (backupOutcome.status === "rejected") throw backupOutcome.reason;
+      if (loadOutcome.status === "rejected") throw loadOutcome.reason;
+      const result = backupOutcome.value;
       assert.ok(result.progress.blocks > 100, `${result.progress.blocks} blocks`);
       assert.ok(progressCalls > 1);
       assert.ok(!exists(`${file}.partial`));

@@ -134,6 +134,14 @@ export class TransactionManager {
   }
 
   /** Takes a statement snapshot; release it with {@link release} when the statement ends. */
+  /**
+   * How many transactions with changes have committed (each takes the next commit sequence
+   * number): unchanged means no committed write since, so nothing new for vacuum to remove.
+   */
+  get lastCommitCsn(): number {
+    return this.#csn;
+  }
+
   snapshot(): number {
     const csn = this.#csn;
     this.#snapshots.set(csn, (this.#snapshots.get(csn) ?? 0) + 1);

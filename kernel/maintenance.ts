@@ -156,8 +156,16 @@ export function startMaintenance(
     if (storage.wal.insertLsn === lastCheckpointLsn || storage.store.poisoned !== undefined) return;
     void checkpointNow();
   }, options.checkpointIntervalMs ?? 30_000);
+  // A periodic pass only after committed writes (a rolled-back transaction leaves no versions
+  // behind): a whole-table pass holds the thread, and read-only workloads need none. The first
+  // pass always runs (crash losers from recovery).
+  let vacuumedAtCsn = -1;
   const vacuumTimer = setInterval(() => {
-    if (storage.store.poisoned === undefined) void vacuumNow();
+    if (storage.store.poisoned !== undefined) return;
+    const csn = storage.txns.lastCommitCsn;
+    if (csn === vacuumedAtCsn) return;
+    vacuumedAtCsn = csn;
+    void vacuumNow();
   }, options.vacuumIntervalMs ?? 10_000);
   return maintenance;
 }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { sqlRunner, withAppliance } from "../query/_appliance.ts";
 import { scrubImage } from "../../kernel/scrub.ts";
+import { startMaintenance } from "../../kernel/maintenance.ts";
+import { Logger } from "../../kernel/log.ts";
 import { type TaskContext, unscheduledContext } from "../../lib/task_context.ts";
 
 Deno.test("checkpoint and vacuum run as background tasks of the kernel's scheduler", async () => {
@@ -109,5 +111,35 @@ Deno.test("SELECT exodb_scrub() starts the background scrub", async () => {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     assert.equal(maintenance.stats.scrubs, 2);
+  });
+});
+
+Deno.test("periodic vacuum passes run only after committed writes", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("CREATE TABLE t (id int PRIMARY KEY)");
+    const { storage, catalog } = appliance.engine;
+    const maintenance = startMaintenance(storage, catalog, new Logger("error", () => {}), {
+      scheduler: appliance.scheduler,
+      vacuumIntervalMs: 10,
+      checkpointIntervalMs: 60_000,
+    });
+    const settle = async (vacuums: number) => {
+      for (let i = 0; i < 2_000 && maintenance.stats.vacuums < vacuums; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    };
+    try {
+      await settle(1); // the first pass always runs
+      assert.equal(maintenance.stats.vacuums, 1);
+      await run("SELECT count(*) FROM t"); // reads only
+      await new Promise((resolve) => setTimeout(resolve, 100)); // ~10 intervals
+      assert.equal(maintenance.stats.vacuums, 1, "no pass without a committed write");
+      await run("INSERT INTO t VALUES (1)");
+      await settle(2);
+      assert.equal(maintenance.stats.vacuums, 2);
+    } finally {
+      maintenance.stop();
+    }
   });
 });

@@ -930,16 +930,13 @@ export class Binder {
       case "table": {
         const cte = item.schema === undefined ? this.#cte(item.name) : undefined;
         if (cte !== undefined) {
-          const alias = item.alias ?? item.name;
-          const columns = cte.plan.columns.map((c, index) => ({
-            table: alias,
-            name: item.columnAliases[index] ?? cte.names[index]!,
-            type: c.type,
-            index,
-            tableOid: 0,
-            columnNumber: 0,
-          }));
-          return { plan: cte.plan, scope: { columns } };
+          const scope = derivedScope(
+            item.alias ?? item.name,
+            item.columnAliases,
+            cte.plan,
+            cte.names,
+          );
+          return { plan: cte.plan, scope };
         }
         const system = item.schema === "public"
           ? undefined
@@ -1000,14 +997,7 @@ export class Binder {
       }
       case "subquery": {
         const { plan } = this.select(item.query, outer);
-        const columns = plan.columns.map((c, index) => ({
-          table: item.alias,
-          name: item.columnAliases[index] ?? c.name,
-          type: c.type,
-          index,
-          tableOid: 0,
-          columnNumber: 0,
-        }));
+        const scope = derivedScope(item.alias, item.columnAliases, plan);
         return {
           plan: {
             kind: "materialize",
@@ -1015,7 +1005,7 @@ export class Binder {
             input: plan,
             id: this.#nextMaterialize++,
           },
-          scope: { columns },
+          scope,
         };
       }
       case "function": {
@@ -1150,15 +1140,7 @@ export class Binder {
     leftScope: Scope,
   ): { plan: PlanNode; scope: Scope } {
     const { plan } = this.select(item.query, leftScope);
-    const columns = plan.columns.map((c, index) => ({
-      table: item.alias,
-      name: item.columnAliases[index] ?? c.name,
-      type: c.type,
-      index,
-      tableOid: 0,
-      columnNumber: 0,
-    }));
-    return { plan, scope: { columns } };
+    return { plan, scope: derivedScope(item.alias, item.columnAliases, plan) };
   }
 
   // -------------------------------------------------------------- SELECT
@@ -1812,6 +1794,28 @@ function keyOrdered(plan: PlanNode, keys: SortKey[]): PlanNode | undefined {
   if (!matches) return undefined;
   const ordered: PlanNode = { ...scan, reverse: descending };
   return plan.kind === "filter" ? { ...plan, input: ordered } : ordered;
+}
+
+/**
+ * The scope of a derived relation (FROM subquery, LATERAL, CTE reference): its plan's columns
+ * under `alias`, named by the column aliases given, else `names`, else the plan's own names.
+ */
+function derivedScope(
+  alias: string | undefined,
+  aliases: string[],
+  plan: PlanNode,
+  names: string[] = [],
+): Scope {
+  return {
+    columns: plan.columns.map((c, index) => ({
+      table: alias,
+      name: aliases[index] ?? names[index] ?? c.name,
+      type: c.type,
+      index,
+      tableOid: 0,
+      columnNumber: 0,
+    })),
+  };
 }
 
 /** The conjuncts of a predicate (nested ANDs flattened). */

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { type Config, configSchema, resolveConfig, settings } from "./kernel/config.ts";
 import { libcPath } from "./hw/libc.ts";
 import { nativeLibraryPath } from "./hw/native.ts";
+import { ioWorkerModulePaths } from "./io/io_worker/ring_io.ts";
 
 interface Command {
   summary: string;
@@ -115,9 +116,11 @@ export function kernelPermissions(config: Config, listen: boolean): string[] {
       return false;
     }
   });
+  // The exo profile's I/O worker is a Worker module: loading it needs read access to its files.
+  const worker = config.profile === "exo" && ffi.length > 0 ? ioWorkerModulePaths : [];
   const flags = [
     "--no-prompt",
-    `--allow-read=${[config.dataDir, ...ffi].join(",")}`,
+    `--allow-read=${[config.dataDir, ...ffi, ...worker].join(",")}`,
     `--allow-write=${config.dataDir}`,
   ];
   if (listen) flags.push(`--allow-net=${config.host}:${config.port}`);

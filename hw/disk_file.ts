@@ -61,13 +61,14 @@ export function flushDirectory(path: string): void {
   }
 }
 
-function errnoError(errno: number, what: string): DeviceError {
+/** A DeviceError for a failed libc call, named by its errno. */
+export function errnoError(errno: number, what: string): DeviceError {
   const name = errnoName(errno);
   return new DeviceError(name, `Cannot ${what}: ${name}`);
 }
 
 /** Transfers stay inside the device, on an open descriptor. */
-function checkRange(
+export function checkRange(
   name: string,
   fd: number,
   sizeBytes: number,
@@ -88,6 +89,46 @@ function toNumber(value: number | bigint): number {
   return typeof value === "bigint" ? Number(value) : value;
 }
 
+/** Opens `path` read-write (created exclusively when `create`); returns it and its size. */
+export function openDescriptor(
+  libc: Libc,
+  path: string,
+  create: boolean,
+): { fd: number; sizeBytes: number } {
+  let flags = openFlags.readWrite | openFlags.closeOnExec;
+  if (create) flags |= openFlags.create | openFlags.exclusive;
+  const fd = libc.open(cString(path), flags, 0o600);
+  crossings.add("ffi_call", 1);
+  crossings.add("syscall", 1);
+  if (fd < 0) throw errnoError(lastErrno(libc), `open ${path}`);
+  const sizeBytes = toNumber(libc.lseek(fd, ffiInt(0), 2 /* SEEK_END */));
+  crossings.add("ffi_call", 1);
+  crossings.add("syscall", 1);
+  return { fd, sizeBytes };
+}
+
+/** Reserves the bytes from `fromBytes` to `toBytes` of `fd` (not sparse: ENOSPC shows now). */
+export function reserveRange(
+  libc: Libc,
+  fd: number,
+  fromBytes: number,
+  toBytes: number,
+  name: string,
+): void {
+  const rc = libc.posix_fallocate(fd, ffiInt(fromBytes), ffiInt(toBytes - fromBytes));
+  crossings.add("ffi_call", 1);
+  crossings.add("syscall", 1);
+  // posix_fallocate returns the error number itself rather than setting errno.
+  if (rc !== 0) throw errnoError(rc, `allocate ${toBytes} bytes for ${name}`);
+}
+
+/** Closes a descriptor opened by {@link openDescriptor}. */
+export function closeDescriptor(libc: Libc, fd: number): void {
+  libc.close(fd);
+  crossings.add("ffi_call", 1);
+  crossings.add("syscall", 1);
+}
+
 class FfiFileDevice implements RawDevice {
   readonly name: string;
   readonly #libc: Libc;
@@ -98,16 +139,8 @@ class FfiFileDevice implements RawDevice {
   readonly #iovecBytes = new Uint8Array(this.#iovecs.buffer);
 
   static open(libc: Libc, path: string, create: boolean): FfiFileDevice {
-    let flags = openFlags.readWrite | openFlags.closeOnExec;
-    if (create) flags |= openFlags.create | openFlags.exclusive;
-    const fd = libc.open(cString(path), flags, 0o600);
-    crossings.add("ffi_call", 1);
-    crossings.add("syscall", 1);
-    if (fd < 0) throw errnoError(lastErrno(libc), `open ${path}`);
-    const size = toNumber(libc.lseek(fd, ffiInt(0), 2 /* SEEK_END */));
-    crossings.add("ffi_call", 1);
-    crossings.add("syscall", 1);
-    return new FfiFileDevice(libc, path, fd, size);
+    const { fd, sizeBytes } = openDescriptor(libc, path, create);
+    return new FfiFileDevice(libc, path, fd, sizeBytes);
   }
 
   private constructor(libc: Libc, path: string, fd: number, sizeBytes: number) {
@@ -166,23 +199,13 @@ class FfiFileDevice implements RawDevice {
 
   allocate(sizeBytes: number): void {
     if (sizeBytes <= this.#sizeBytes) return;
-    const rc = this.#libc.posix_fallocate(
-      this.#fd,
-      ffiInt(this.#sizeBytes),
-      ffiInt(sizeBytes - this.#sizeBytes),
-    );
-    crossings.add("ffi_call", 1);
-    crossings.add("syscall", 1);
-    // posix_fallocate returns the error number itself rather than setting errno.
-    if (rc !== 0) throw errnoError(rc, `allocate ${sizeBytes} bytes for ${this.name}`);
+    reserveRange(this.#libc, this.#fd, this.#sizeBytes, sizeBytes, this.name);
     this.#sizeBytes = sizeBytes;
   }
 
   close(): void {
     if (this.#fd < 0) return;
-    this.#libc.close(this.#fd);
-    crossings.add("ffi_call", 1);
-    crossings.add("syscall", 1);
+    closeDescriptor(this.#libc, this.#fd);
     this.#fd = -1;
   }
 

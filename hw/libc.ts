@@ -41,6 +41,33 @@ const libcSymbols = {
 /** The loaded libc symbols. */
 export type Libc = Deno.DynamicLibrary<typeof libcSymbols>["symbols"];
 
+/**
+ * The same transfers taking raw addresses instead of buffers: the I/O worker reads and writes
+ * memory it did not allocate (buffer-pool frames and log buffers of the kernel's isolate, in
+ * the one address space) through addresses the kernel put in the ring entry.
+ */
+const libcAddressSymbols = {
+  pread: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  pwrite: { parameters: ["i32", "pointer", "usize", "i64"], result: "isize" },
+  preadv: { parameters: ["i32", "pointer", "i32", "i64"], result: "isize" },
+  pwritev: { parameters: ["i32", "pointer", "i32", "i64"], result: "isize" },
+  fdatasync: { parameters: ["i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+} as const;
+
+/** The loaded address-taking libc symbols. */
+export type LibcAddress = Deno.DynamicLibrary<typeof libcAddressSymbols>["symbols"];
+
+/** Opens the address-taking libc symbols (for the I/O worker); undefined without FFI. */
+export function loadLibcAddress(path = libcPath()): LibcAddress | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return Deno.dlopen(path, libcAddressSymbols).symbols;
+  } catch {
+    return undefined;
+  }
+}
+
 /** open(2) flags; the values differ between architectures. */
 export const openFlags = {
   readOnly: 0,
@@ -104,7 +131,7 @@ export function loadLibc(path = libcPath()): Libc | undefined {
 }
 
 /** The calling thread's errno after a failed libc call. */
-export function lastErrno(libc: Libc): number {
+export function lastErrno(libc: Pick<Libc, "__errno_location">): number {
   const pointer = libc.__errno_location();
   if (pointer === null) return 0;
   return new Deno.UnsafePointerView(pointer).getInt32(0);

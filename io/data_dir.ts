@@ -13,6 +13,7 @@
 import { MountError } from "../lib/errors.ts";
 import { type FileBackend, flushDirectory, openFileDevice } from "../hw/disk_file.ts";
 import { ensureDirectory, pathExists, removeFile, renamePath } from "../hw/data_dir.ts";
+import type { RawDevice } from "../hw/raw_device.ts";
 import { type DiskImage, formatDevice, mountDevice } from "./disk_image.ts";
 
 /** File names inside the data directory. */
@@ -26,6 +27,11 @@ export interface DataDirOptions {
   imageExtentBytes: number;
   logDeviceBytes: number;
   backend: FileBackend;
+  /**
+   * Opens a device file instead of `backend` (the exo profile's I/O worker, io/io_worker);
+   * `create` means the file must not exist yet.
+   */
+  openDevice?: (path: string, create: boolean) => RawDevice;
   /** Format when there is no image (default true; the offline checker passes false). */
   formatIfMissing?: boolean;
 }
@@ -42,6 +48,11 @@ export interface DataDir {
 
 function join(dir: string, name: string): string {
   return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}
+
+function openDevice(options: DataDirOptions, path: string, create: boolean): RawDevice {
+  return options.openDevice?.(path, create) ??
+    openFileDevice(path, { create, backend: options.backend });
 }
 
 /** Formats the data directory if it holds no image, then mounts both devices. */
@@ -64,7 +75,7 @@ export function openDataDir(options: DataDirOptions): DataDir {
     formatNew(options, imagePath, logPath);
     formatted = true;
   }
-  const imageRaw = openFileDevice(imagePath, { backend: options.backend });
+  const imageRaw = openDevice(options, imagePath, false);
   let image: DiskImage;
   try {
     image = mountDevice(imageRaw, { role: "image", blockSizeBytes: options.blockSizeBytes });
@@ -84,7 +95,7 @@ export function openDataDir(options: DataDirOptions): DataDir {
       throw new MountError(`Cannot boot: log device ${logPath} is missing`);
     }
   }
-  const logRaw = openFileDevice(logPath, { backend: options.backend });
+  const logRaw = openDevice(options, logPath, false);
   let log: DiskImage;
   try {
     log = mountDevice(logRaw, {
@@ -110,7 +121,7 @@ function formatNew(options: DataDirOptions, imagePath: string, logPath: string):
   removeFile(logTemp);
   const block = options.blockSizeBytes;
   const image = formatDevice(
-    openFileDevice(imageTemp, { create: true, backend: options.backend }),
+    openDevice(options, imageTemp, true),
     {
       role: "image",
       blockSizeBytes: block,
@@ -120,7 +131,7 @@ function formatNew(options: DataDirOptions, imagePath: string, logPath: string):
   );
   const imageId = image.superblock.imageId;
   image.close();
-  const log = formatDevice(openFileDevice(logTemp, { create: true, backend: options.backend }), {
+  const log = formatDevice(openDevice(options, logTemp, true), {
     role: "log",
     blockSizeBytes: block,
     initialBlocks: options.logDeviceBytes / block,

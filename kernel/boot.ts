@@ -20,10 +20,15 @@ import { type DataDir, openDataDir } from "../io/data_dir.ts";
 import { Storage } from "../dbengine/storage.ts";
 import { Catalog } from "../dbengine/catalog.ts";
 import { type Maintenance, startMaintenance } from "./maintenance.ts";
+import { RingIo } from "../io/io_worker/ring_io.ts";
 import { Scheduler } from "./scheduler.ts";
+import { StatementLog } from "./statement_log.ts";
 import type { Config } from "./config.ts";
 import { servePostgres } from "./pg_session.ts";
-import { setSchedulerStatsProvider } from "../query/exodb_stat_relations.ts";
+import {
+  setIoWorkerStatsProvider,
+  setSchedulerStatsProvider,
+} from "../query/exodb_stat_relations.ts";
 import { setScrubStarter } from "../query/functions.ts";
 import { BackendWriter } from "../io/pgwire/messages.ts";
 import type { Logger } from "./log.ts";
@@ -50,6 +55,10 @@ export interface Appliance {
   scheduler: Scheduler;
   /** How many times the engine was restarted to recover from a failure. */
   restarts: number;
+  /** The I/O worker's rings (exo profile), or undefined when devices are called directly. */
+  io: RingIo | undefined;
+  /** Where sessions log finished statements (a ring drained in the background on exo). */
+  statementLog: StatementLog;
   /** Restarts the engine: close without flushing, mount, recover. */
   restartEngine(reason: string): Promise<void>;
   /** Stops accepting, ends sessions, flushes and closes the devices. */
@@ -73,6 +82,7 @@ async function mountEngine(
   config: Config,
   logger: Logger,
   scheduler: Scheduler,
+  io: RingIo | undefined,
 ): Promise<Engine> {
   let stage = performance.now();
   const data = openDataDir({
@@ -82,6 +92,9 @@ async function mountEngine(
     imageExtentBytes: config.imageExtentBytes,
     logDeviceBytes: config.logDeviceBytes,
     backend: config.profile === "exo" ? "ffi" : "op",
+    ...(io !== undefined
+      ? { openDevice: (path: string, create: boolean) => io.open(path, create) }
+      : {}),
   });
   const superblock = data.image.superblock;
   logger.info(
@@ -105,6 +118,8 @@ async function mountEngine(
     data.log.close();
     throw error;
   }
+  // The conventional profile has no group commit: a sync per commit (dbengine/wal, rule 4).
+  storage.wal.groupCommit = config.profile === "exo";
   const catalog = Catalog.open(storage);
   const maintenance = startMaintenance(storage, catalog, logger, { scheduler });
   const recovery = storage.recovery;
@@ -145,7 +160,30 @@ export async function boot(
   setSchedulerStatsProvider(() =>
     Object.entries(scheduler.stats()).map(([name, stats]) => ({ name, ...stats }))
   );
-  let engine = await mountEngine(config, logger, scheduler);
+  // The exo profile's disk I/O runs on the I/O worker, through rings (io/io_worker); the
+  // conventional profile makes one runtime op per step on the kernel thread.
+  const io = config.profile === "exo" ? await RingIo.start() : undefined;
+  if (config.profile === "exo" && io === undefined) {
+    logger.warn("boot io: FFI unavailable, the exo profile calls the devices directly");
+  }
+  setIoWorkerStatsProvider(() => {
+    if (io === undefined) return undefined;
+    const { worker, ...ring } = io.stats();
+    return {
+      ...ring,
+      kernelWaits: ring.syncWaits,
+      kernelSleeps: ring.syncSleeps,
+      ...worker,
+      workerSleeps: worker.sleeps,
+    };
+  });
+  let engine: Engine;
+  try {
+    engine = await mountEngine(config, logger, scheduler, io);
+  } catch (error) {
+    io?.close();
+    throw error;
+  }
 
   const stage = performance.now();
   let listener: TcpListener;
@@ -156,9 +194,17 @@ export async function boot(
     await engine.storage.close();
     engine.data.image.close();
     engine.data.log.close();
+    io?.close();
     throw error;
   }
   logger.info(`boot listen ${elapsedMs(stage)} (${listener.hostname}:${listener.port})`);
+  const statementLog = new StatementLog({
+    path: `${config.dataDir.replace(/\/$/, "")}/statements.log`,
+    mode: config.profile === "exo" ? "ring" : "direct",
+    runDrain: (drain) => {
+      scheduler.spawn("background", "statement log drain", drain).catch(() => {});
+    },
+  });
   // `SELECT exodb_scrub()` starts the background scrub of the current engine (process-wide:
   // the last appliance booted in this process owns it).
   setScrubStarter(() => {
@@ -183,6 +229,8 @@ export async function boot(
     listener,
     scheduler,
     restarts: 0,
+    io,
+    statementLog,
     restartEngine(reason: string) {
       restarting ??= (async () => {
         logger.error(`engine restart: ${reason}`);
@@ -190,7 +238,7 @@ export async function boot(
         // Close without flushing: the pool may hold changes the log does not cover.
         engine.data.image.close();
         engine.data.log.close();
-        engine = await mountEngine(config, logger, scheduler);
+        engine = await mountEngine(config, logger, scheduler, io);
         appliance.restarts++;
       })().finally(() => {
         restarting = undefined;
@@ -211,6 +259,8 @@ export async function boot(
       await engine.storage.close(); // a final checkpoint: the next boot replays nothing
       engine.data.image.close();
       engine.data.log.close();
+      io?.close();
+      statementLog.close();
       logger.info(
         `shutdown clean (${dirty} dirty blocks written, checkpoint at LSN ${engine.storage.wal.lastLsn})`,
       );

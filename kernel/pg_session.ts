@@ -2,8 +2,9 @@
  * One PostgreSQL client connection: startup, trust or SCRAM-SHA-256 authentication, simple and
  * extended query (row limits, PortalSuspended), COPY FROM STDIN and TO STDOUT, CancelRequest,
  * statement and idle-in-transaction timeouts, errors with SQLSTATEs, ParameterStatus on change,
- * ReadyForQuery status. Responses to everything read in one socket read are corked into one
- * socket write; a large result is written in pieces as it is encoded.
+ * ReadyForQuery status. On the exo profile, responses to everything read in one socket read are
+ * corked into one socket write (a large result is written in pieces as it is encoded); on the
+ * conventional profile every protocol message is its own socket write.
  *
  * Rules:
  * 1. A protocol violation that loses framing ends the connection after an ErrorResponse (08P01);
@@ -25,6 +26,7 @@ import {
   type FrontendMessage,
   protocolVersion3,
   ProtocolViolation,
+  splitBackendMessages,
   type StartupMessage,
 } from "../io/pgwire/messages.ts";
 import { type SqlValue, TypeId } from "../dbengine/types.ts";
@@ -107,6 +109,8 @@ export async function servePostgres(
   const secretKey = crypto.getRandomValues(new Uint32Array(1))[0]! | 0;
   const session = new SqlSession(() => appliance.engine);
   session.backendPid = processId;
+  session.afterStatement = (outcome, durationMs) =>
+    appliance.statementLog.record(processId, outcome, durationMs);
   session.serverAddress = connection.localHost;
   session.serverPort = connection.localPort;
   const statements = new Map<string, Prepared>();
@@ -134,10 +138,21 @@ export async function servePostgres(
     extended: boolean;
   } | undefined;
 
+  // The exo profile corks everything answered to one socket read into one write; the
+  // conventional one makes a socket write per protocol message.
+  const perMessageWrites = appliance.config.profile === "conventional";
   const flush = async () => {
     // The session's own socket traffic is charged to it (exodb_stat_sessions).
     if (out.length > 0) {
       const bytes = out.take();
+      // (Before "ready" the stream may hold the headerless 'N' refusing SSL: written whole.)
+      if (perMessageWrites && phase === "ready") {
+        for (const message of splitBackendMessages(bytes)) {
+          const calls = await connection.write(message);
+          chargeDirect(session.crossings, "socket_write", calls, message.length);
+        }
+        return;
+      }
       const calls = await connection.write(bytes);
       chargeDirect(session.crossings, "socket_write", calls, bytes.length);
     }

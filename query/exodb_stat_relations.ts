@@ -5,6 +5,7 @@
  * - exodb_stat_sessions: each client session's state, statements and charged crossings;
  * - exodb_stat_bufferpool: the buffer pool's frames, hit/miss/eviction counters;
  * - exodb_stat_io: block traffic of the disk image and the log device;
+ * - exodb_stat_io_worker: the exo profile's I/O worker (submissions, syscalls it made, syncs);
  * - exodb_stat_scheduler: the cooperative scheduler's classes (CPU, waits, queues), from the
  *   provider the kernel installs at boot.
  */
@@ -141,6 +142,74 @@ view(
         grouped_commits: BigInt(wal.groupedCommits),
       },
     ];
+  },
+);
+
+/** The I/O worker's figures as exodb_stat_io_worker shows them (io/io_worker/ring_io.ts). */
+export interface IoWorkerRow {
+  submitted: number;
+  completed: number;
+  inFlight: number;
+  kernelWaits: number;
+  kernelSleeps: number;
+  batches: number;
+  syscalls: number;
+  reads: number;
+  writes: number;
+  bytesRead: number;
+  bytesWritten: number;
+  syncs: number;
+  syncsCoalesced: number;
+  workerSleeps: number;
+}
+
+let ioWorkerRow: (() => IoWorkerRow | undefined) | undefined;
+
+/** Installs what exodb_stat_io_worker reads (the kernel does at boot, on the exo profile). */
+export function setIoWorkerStatsProvider(
+  provider: (() => IoWorkerRow | undefined) | undefined,
+): void {
+  ioWorkerRow = provider;
+}
+
+// One row while the I/O worker runs (exo profile), none when devices are called directly.
+view(
+  "exodb_stat_io_worker",
+  [
+    ["submitted", t.int8],
+    ["completed", t.int8],
+    ["in_flight", t.int4],
+    ["kernel_waits", t.int8],
+    ["kernel_sleeps", t.int8],
+    ["worker_batches", t.int8],
+    ["worker_syscalls", t.int8],
+    ["reads", t.int8],
+    ["writes", t.int8],
+    ["bytes_read", t.int8],
+    ["bytes_written", t.int8],
+    ["syncs", t.int8],
+    ["syncs_coalesced", t.int8],
+    ["worker_sleeps", t.int8],
+  ],
+  () => {
+    const row = ioWorkerRow?.();
+    if (row === undefined) return [];
+    return [{
+      submitted: BigInt(row.submitted),
+      completed: BigInt(row.completed),
+      in_flight: row.inFlight,
+      kernel_waits: BigInt(row.kernelWaits),
+      kernel_sleeps: BigInt(row.kernelSleeps),
+      worker_batches: BigInt(row.batches),
+      worker_syscalls: BigInt(row.syscalls),
+      reads: BigInt(row.reads),
+      writes: BigInt(row.writes),
+      bytes_read: BigInt(row.bytesRead),
+      bytes_written: BigInt(row.bytesWritten),
+      syncs: BigInt(row.syncs),
+      syncs_coalesced: BigInt(row.syncsCoalesced),
+      worker_sleeps: BigInt(row.workerSleeps),
+    }];
   },
 );
 

@@ -134,6 +134,8 @@ export class SqlSession {
   statements = 0;
   readonly crossings = newSessionCrossings();
   #active = false;
+  /** Called after every statement with its tag (or `error SQLSTATE`) and duration: the log. */
+  afterStatement: ((outcome: string, durationMs: number) => void) | undefined;
 
   constructor(engine: () => EngineAccess) {
     this.#engine = engine;
@@ -218,13 +220,21 @@ export class SqlSession {
   ): Promise<StatementResult> {
     this.statements++;
     this.#active = true;
+    const startMs = this.afterStatement === undefined ? 0 : performance.now();
+    let outcome = "error";
     try {
-      return await chargeCrossings(
+      const result = await chargeCrossings(
         this.crossings,
         () => this.#execute(statement, params, paramTypes),
       );
+      outcome = result.tag;
+      return result;
+    } catch (error) {
+      if (error instanceof ExoError) outcome = `error ${error.sqlState}`;
+      throw error;
     } finally {
       this.#active = false;
+      this.afterStatement?.(outcome, performance.now() - startMs);
     }
   }
 

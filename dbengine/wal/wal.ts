@@ -92,6 +92,11 @@ export class Wal {
   readonly #recycleHolds = new Set<{ lsn: number }>();
   /** The recycle point the last checkpoint asked for while a hold kept it lower. */
   #recycleWanted = 0;
+  /**
+   * Group commit (invariant 4). Off (the conventional profile), every commit waits for a sync of
+   * its own: one sync releases one waiter, even when it made later waiters durable too.
+   */
+  groupCommit = true;
   /** Figures for stats views and benchmarks. */
   readonly stats = { appends: 0, appendedBytes: 0, flushes: 0, syncs: 0, groupedCommits: 0 };
 
@@ -239,7 +244,9 @@ export class Wal {
   async #flushLoop(): Promise<void> {
     // The exit test and clearing #flushing happen in one synchronous step, so a waiter added
     // by a just-resolved commit either is seen here or starts a new loop.
-    while (this.#waiters.some((w) => w.lsn > this.#flushedLsn)) {
+    // Every iteration releases the waiters it made durable (all of them with group commit, the
+    // oldest one without), so a waiter left over always needs another sync.
+    while (this.#waiters.length > 0) {
       let end: number;
       try {
         end = this.#writePending();
@@ -256,8 +263,9 @@ export class Wal {
         return;
       }
       if (end > this.#flushedLsn) this.#flushedLsn = end;
-      const done = this.#waiters.filter((w) => w.lsn <= this.#flushedLsn);
-      this.#waiters = this.#waiters.filter((w) => w.lsn > this.#flushedLsn);
+      const durable = this.#waiters.filter((w) => w.lsn <= this.#flushedLsn);
+      const done = this.groupCommit ? durable : durable.slice(0, 1);
+      this.#waiters = this.#waiters.filter((w) => !done.includes(w));
       this.stats.groupedCommits += done.length;
       for (const waiter of done) waiter.resolve();
     }

@@ -391,6 +391,23 @@ export interface ErrorFields {
 const encoder = new TextEncoder();
 
 /** Encodes backend messages into one growing buffer; `take()` returns the batch. */
+/**
+ * The backend messages in `bytes` (whole messages back to back, as {@link BackendWriter.take}
+ * returns them), each as a view: the conventional profile writes them one socket write each.
+ */
+export function splitBackendMessages(bytes: Uint8Array): Uint8Array[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const end = at + 1 + view.getInt32(at + 1);
+    if (end > bytes.length || end <= at) throw new RangeError("not whole backend messages");
+    out.push(bytes.subarray(at, end));
+    at = end;
+  }
+  return out;
+}
+
 export class BackendWriter {
   #bytes = new Uint8Array(16 * 1024);
   #view = new DataView(this.#bytes.buffer);

@@ -28,7 +28,8 @@
  * 3. Publication is one seq-cst store of tail after the entries' stores, so the consumer that
  *    loads tail sees every entry below it (many entries, one store: batched submission).
  * 4. Each publish is one counted crossing (`thread_hop` in hw/crossings.ts) carrying the batch's
- *    bytes with zero copies; a release (the consumer's reply of free space) is not counted.
+ *    bytes with zero copies; a release (the consumer's reply of free space) is not counted. A
+ *    notify sent to a sleeper and a sleep are each one counted `syscall` (a futex call).
  * 5. No lost wake-up: a sleeper stores its sleeping flag, re-reads the counter and waits only on
  *    the value it read (Atomics.wait returns at once when it changed); the other side stores the
  *    counter, then reads the flag, and notifies only when it is set (Dekker with seq-cst atomics).
@@ -233,7 +234,16 @@ export class RingProducer extends RingView {
     if (Atomics.load(this.control, consumerSleepingWord) === 1) {
       Atomics.notify(this.control, tailWord);
       this.stats.wakesSent++;
+      crossings.add("syscall", 1);
     }
+  }
+
+  /**
+   * Wakes every waiter on the tail whether or not the consumer raised its sleeping flag: for a
+   * consumer that keeps an asynchronous waiter registered across its own synchronous waits.
+   */
+  wake(): void {
+    Atomics.notify(this.control, tailWord);
   }
 
   /** Writes and publishes one entry if there is room; false when the ring is full. */
@@ -267,6 +277,7 @@ export class RingProducer extends RingView {
       return "ready";
     }
     this.stats.sleeps++;
+    crossings.add("syscall", 1);
     const outcome = wait(this.control, headWord, head, timeoutMs);
     const clear = (result: RingWaitResult): RingWaitResult => {
       Atomics.store(this.control, producerSleepingWord, 0);
@@ -327,6 +338,7 @@ export class RingConsumer extends RingView {
     if (Atomics.load(this.control, producerSleepingWord) === 1) {
       Atomics.notify(this.control, headWord);
       this.stats.wakesSent++;
+      crossings.add("syscall", 1);
     }
   }
 
@@ -357,6 +369,7 @@ export class RingConsumer extends RingView {
       return "ready";
     }
     this.stats.sleeps++;
+    crossings.add("syscall", 1);
     const outcome = wait(this.control, tailWord, tail, timeoutMs);
     const clear = (result: RingWaitResult): RingWaitResult => {
       Atomics.store(this.control, consumerSleepingWord, 0);

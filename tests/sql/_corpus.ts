@@ -148,9 +148,15 @@ export async function connect(port: number, user: string, database: string): Pro
 }
 
 /** Runs `script` on a fresh in-process ExoDB appliance listening on a free port. */
-export async function runOnExoDb(script: string): Promise<StatementOutcome[]> {
+export async function runOnExoDb(
+  script: string,
+  profile: "exo" | "conventional" = "exo",
+): Promise<StatementOutcome[]> {
   const dataDir = Deno.makeTempDirSync({ prefix: "exodb-sqldiff-" });
-  const result = resolveConfig({ "data-dir": dataDir, port: "0", "pool-size": "8MiB" }, {});
+  const result = resolveConfig(
+    { "data-dir": dataDir, port: "0", "pool-size": "8MiB", profile },
+    {},
+  );
   if (!result.ok) throw new Error("bad test configuration");
   const appliance: Appliance = await boot(result.config, new Logger("error", () => {}));
   try {
@@ -279,6 +285,7 @@ export async function compareFolder(
   folder: string,
   pgRunner?: PgRunner,
   only: string[] = [],
+  profile: "exo" | "conventional" = "exo",
 ): Promise<{ statements: number; diffs: string[] }> {
   const diffs: string[] = [];
   let statements = 0;
@@ -290,7 +297,7 @@ export async function compareFolder(
     // Both servers run the script at the same time (each in its own database).
     const [fromPg, fromExoDb] = await Promise.all([
       pgRunner?.run(file, script),
-      runOnExoDb(script),
+      runOnExoDb(script, profile),
     ]);
     if (fromPg !== undefined) {
       for (const d of diffOutcomes(file, expected, fromPg)) {

@@ -3,7 +3,9 @@
  * over the wire and must match the committed expected output (PostgreSQL 15's, produced by
  * `deno task sql:expected`): command tags, column names and type OIDs, rows, SQLSTATEs. Where the
  * PostgreSQL binaries exist, the scripts also rerun on a throw-away cluster, which must still
- * produce the committed expectation — so the expectations are provably PostgreSQL's.
+ * produce the committed expectation — so the expectations are provably PostgreSQL's. The corpus
+ * runs under both boot profiles (exo: I/O worker, group commit, corked responses; conventional:
+ * a runtime op per block, a sync per commit, a socket write per message): same answers.
  */
 import assert from "node:assert/strict";
 import { findPgBinDir, pgMissingMessage } from "../_support/pg_cluster.ts";
@@ -37,4 +39,12 @@ Deno.test("corpus: ExoDB matches PostgreSQL 15 statement by statement", async ()
   } finally {
     await pgRunner?.stop();
   }
+});
+
+Deno.test("corpus: the conventional profile gives the same answers", async () => {
+  const { statements, diffs } = await compareFolder("corpus", undefined, [], "conventional");
+  console.log(
+    `${statements} statements compared under --profile=conventional, ${diffs.length} differences`,
+  );
+  assert.equal(diffs.length, 0, `${diffs.length} differences:\n\n${diffs.join("\n\n")}`);
 });

@@ -6,9 +6,10 @@
  * 1. Every change happens inside a group (`run`). Pages changed in a group stay pinned until
  *    the group ends, so none of them can reach disk before its records are in the log.
  * 2. At the end of a group each changed page is logged once: as a page image when the group
- *    changed it structurally or when it was last changed before the latest checkpoint began
- *    (full-page writes: a torn page is restored from its image), else as its leaf puts and
- *    deletes. The last record carries the group-end flag; recovery applies only whole groups.
+ *    changed it structurally or when it was last changed at or before the latest checkpoint's
+ *    redo point (full-page writes: a torn page is restored from its image), else as its leaf
+ *    puts and deletes. "At": a page LSN equal to the redo point belongs to a group that ended
+ *    there, before the checkpoint, so its next change must carry an image too. The last record carries the group-end flag; recovery applies only whole groups.
  * 3. Every page of a group gets the group's end LSN as its page LSN, so writing the page
  *    first flushes the WAL through the whole group (WAL before data, via the pool's flusher).
  * 4. Space is allocated from the free list, else above the high-water mark, growing the image
@@ -89,7 +90,7 @@ export class LoggedPageStore implements PageStore {
   readonly pool: BufferPool;
   readonly wal: Wal;
   readonly image: DiskImage;
-  /** Pages last changed before this LSN get a full image on their next change. */
+  /** Pages last changed at or before this LSN get a full image on their next change. */
   fullPageLsn = 0;
   readonly stats: PageLogStats = { groups: 0, images: 0, imageBytes: 0, leafRecords: 0 };
   #group: Map<number, Touched> | undefined;
@@ -336,7 +337,10 @@ export class LoggedPageStore implements PageStore {
     if (group.size === 0) return;
     const records: { type: number; payload: Uint8Array }[] = [];
     for (const [block, touched] of group) {
-      if (touched.image || touched.lsnBefore < this.fullPageLsn || touched.lsnBefore === 0) {
+      // `<=`: a page whose last group ended exactly at the redo point was written by that
+      // checkpoint; redo from there must not meet a bare leaf delta for it (a torn write of
+      // it later would then be unrecoverable). Found by the power-loss test.
+      if (touched.image || touched.lsnBefore <= this.fullPageLsn || touched.lsnBefore === 0) {
         const payload = imagePayload(block, touched.guard.bytes);
         records.push({ type: RecordType.pageImage, payload });
         this.stats.images++;

@@ -117,7 +117,9 @@ export function kernelPermissions(config: Config, listen: boolean): string[] {
     }
   });
   // The exo profile's I/O worker is a Worker module: loading it needs read access to its files.
-  const worker = config.profile === "exo" && ffi.length > 0 ? ioWorkerModulePaths : [];
+  const worker = config.profile === "exo" && config.ioPath !== "direct" && ffi.length > 0
+    ? ioWorkerModulePaths
+    : [];
   const flags = [
     "--no-prompt",
     `--allow-read=${[config.dataDir, ...ffi, ...worker].join(",")}`,

@@ -129,7 +129,8 @@ export function closeDescriptor(libc: Libc, fd: number): void {
   crossings.add("syscall", 1);
 }
 
-class FfiFileDevice implements RawDevice {
+/** The FFI file device: libc calls on the calling thread. */
+export class FfiFileDevice implements RawDevice {
   readonly name: string;
   readonly #libc: Libc;
   #fd: number;
@@ -140,6 +141,11 @@ class FfiFileDevice implements RawDevice {
 
   static open(libc: Libc, path: string, create: boolean): FfiFileDevice {
     const { fd, sizeBytes } = openDescriptor(libc, path, create);
+    return new FfiFileDevice(libc, path, fd, sizeBytes);
+  }
+
+  /** A device over a descriptor opened elsewhere (by {@link openDescriptor}); closes it. */
+  static adopt(libc: Libc, path: string, fd: number, sizeBytes: number): FfiFileDevice {
     return new FfiFileDevice(libc, path, fd, sizeBytes);
   }
 

@@ -93,7 +93,10 @@ async function mountEngine(
     logDeviceBytes: config.logDeviceBytes,
     backend: config.profile === "exo" ? "ffi" : "op",
     ...(io !== undefined
-      ? { openDevice: (path: string, create: boolean) => io.open(path, create) }
+      ? {
+        openDevice: (path: string, create: boolean) =>
+          io.open(path, create, config.ioPath === "ring" ? "ring" : "direct"),
+      }
       : {}),
   });
   const superblock = data.image.superblock;
@@ -162,8 +165,10 @@ export async function boot(
   );
   // The exo profile's disk I/O runs on the I/O worker, through rings (io/io_worker); the
   // conventional profile makes one runtime op per step on the kernel thread.
-  const io = config.profile === "exo" ? await RingIo.start() : undefined;
-  if (config.profile === "exo" && io === undefined) {
+  const io = config.profile === "exo" && config.ioPath !== "direct"
+    ? await RingIo.start()
+    : undefined;
+  if (config.profile === "exo" && config.ioPath !== "direct" && io === undefined) {
     logger.warn("boot io: FFI unavailable, the exo profile calls the devices directly");
   }
   setIoWorkerStatsProvider(() => {

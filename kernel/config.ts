@@ -85,7 +85,11 @@ export const configSchema = z.object({
     "password every client must give (SCRAM-SHA-256); empty: trust, no password asked",
   ),
   profile: z.enum(["exo", "conventional"]).describe(
-    "exo (batched, FFI I/O) or conventional (one runtime op per step)",
+    "exo (I/O worker, group commit, corked writes) or conventional (one crossing per step)",
+  ),
+  ioPath: z.enum(["mixed", "ring", "direct"]).describe(
+    "exo profile's disk I/O: mixed (reads and writes by FFI on the kernel thread, syncs on the " +
+      "I/O worker), ring (everything on the I/O worker) or direct (no worker)",
   ),
   logLevel: z.enum(["debug", "info", "warn", "error"]).describe("least severe log level printed"),
 });
@@ -119,6 +123,7 @@ export const settings: Record<ConfigKey, { flag: string; env: string; default: s
   },
   password: { flag: "password", env: "EXODB_PASSWORD", default: "" },
   profile: { flag: "profile", env: "EXODB_PROFILE", default: "exo" },
+  ioPath: { flag: "io-path", env: "EXODB_IO_PATH", default: "mixed" },
   logLevel: { flag: "log-level", env: "EXODB_LOG_LEVEL", default: "info" },
 };
 

@@ -28,6 +28,7 @@ import {
   checkRange,
   closeDescriptor,
   errnoError,
+  FfiFileDevice,
   openDescriptor,
   reserveRange,
 } from "../../hw/disk_file.ts";
@@ -173,10 +174,18 @@ export class RingIo {
     return new RingIo(worker, submissions, completions, stats, libc, options.waitSpins ?? 4_000);
   }
 
-  /** Opens `path` as a device whose transfers go through this worker. */
-  open(path: string, create: boolean): RingFileDevice {
+  /**
+   * Opens `path` as a device whose syncs go through this worker, and its transfers too with
+   * `transfers: "ring"`; with `"direct"` reads and writes are FFI calls on the calling thread
+   * (the engine waits for them anyway, and a hand-off to a sleeping worker costs a wake-up:
+   * see bench/README.md, "I/O paths").
+   */
+  open(path: string, create: boolean, transfers: "ring" | "direct" = "ring"): RingFileDevice {
     const { fd, sizeBytes } = openDescriptor(this.#libc, path, create);
-    return new RingFileDevice(this, this.#libc, path, fd, sizeBytes);
+    const direct = transfers === "direct"
+      ? FfiFileDevice.adopt(this.#libc, path, fd, sizeBytes)
+      : undefined;
+    return new RingFileDevice(this, this.#libc, path, fd, sizeBytes, direct);
   }
 
   /**
@@ -373,33 +382,47 @@ export class RingFileDevice implements RawDevice {
   readonly #libc: Libc;
   #fd: number;
   #sizeBytes: number;
+  /** Set when transfers are direct FFI calls (same descriptor); syncs still use the ring. */
+  readonly #direct: FfiFileDevice | undefined;
 
-  constructor(io: RingIo, libc: Libc, path: string, fd: number, sizeBytes: number) {
+  constructor(
+    io: RingIo,
+    libc: Libc,
+    path: string,
+    fd: number,
+    sizeBytes: number,
+    direct?: FfiFileDevice,
+  ) {
     this.#io = io;
     this.#libc = libc;
     this.name = path;
     this.#fd = fd;
     this.#sizeBytes = sizeBytes;
+    this.#direct = direct;
   }
 
   sizeBytes(): number {
-    return this.#sizeBytes;
+    return this.#direct?.sizeBytes() ?? this.#sizeBytes;
   }
 
   read(target: Uint8Array, offsetBytes: number): void {
-    this.#transfer(IoOp.pread, target, offsetBytes, "read");
+    if (this.#direct !== undefined) this.#direct.read(target, offsetBytes);
+    else this.#transfer(IoOp.pread, target, offsetBytes, "read");
   }
 
   write(source: Uint8Array, offsetBytes: number): void {
-    this.#transfer(IoOp.pwrite, source, offsetBytes, "write");
+    if (this.#direct !== undefined) this.#direct.write(source, offsetBytes);
+    else this.#transfer(IoOp.pwrite, source, offsetBytes, "write");
   }
 
   readBatch(targets: readonly Uint8Array[], offsetBytes: number): void {
-    this.#vectored(IoOp.preadv, targets, offsetBytes, "read");
+    if (this.#direct !== undefined) this.#direct.readBatch(targets, offsetBytes);
+    else this.#vectored(IoOp.preadv, targets, offsetBytes, "read");
   }
 
   writeBatch(sources: readonly Uint8Array[], offsetBytes: number): void {
-    this.#vectored(IoOp.pwritev, sources, offsetBytes, "write");
+    if (this.#direct !== undefined) this.#direct.writeBatch(sources, offsetBytes);
+    else this.#vectored(IoOp.pwritev, sources, offsetBytes, "write");
   }
 
   flush(): void {
@@ -419,6 +442,10 @@ export class RingFileDevice implements RawDevice {
   allocate(sizeBytes: number): void {
     // Growth is rare (an extent at a time) and must be reserved now: done on the kernel thread,
     // after the worker finished everything submitted before (its writes are synchronous).
+    if (this.#direct !== undefined) {
+      this.#direct.allocate(sizeBytes);
+      return;
+    }
     if (sizeBytes <= this.#sizeBytes) return;
     reserveRange(this.#libc, this.#fd, this.#sizeBytes, sizeBytes, this.name);
     this.#sizeBytes = sizeBytes;
@@ -426,7 +453,8 @@ export class RingFileDevice implements RawDevice {
 
   close(): void {
     if (this.#fd < 0) return;
-    closeDescriptor(this.#libc, this.#fd);
+    if (this.#direct !== undefined) this.#direct.close();
+    else closeDescriptor(this.#libc, this.#fd);
     this.#fd = -1;
   }
 
@@ -473,7 +501,7 @@ export class RingFileDevice implements RawDevice {
   }
 
   #check(offsetBytes: number, lengthBytes: number, what: string): void {
-    checkRange(this.name, this.#fd, this.#sizeBytes, offsetBytes, lengthBytes, what);
+    checkRange(this.name, this.#fd, this.sizeBytes(), offsetBytes, lengthBytes, what);
   }
 
   #deviceError(error: unknown, what: string, offsetBytes: number): unknown {

@@ -5,7 +5,7 @@
  * call for a transfer once an address is known.
  */
 import assert from "node:assert/strict";
-import { crossings } from "../../hw/crossings.ts";
+import { crossings, diffCrossings } from "../../hw/crossings.ts";
 import { DeviceError } from "../../lib/errors.ts";
 import { RingIo } from "../../io/io_worker/ring_io.ts";
 
@@ -145,4 +145,24 @@ Deno.test("ring I/O: the launcher's read grant covers exactly the worker's modul
   };
   const files = graph.modules.map((m) => new URL(m.specifier).pathname).sort();
   assert.deepEqual([...ioWorkerModulePaths].sort(), files);
+});
+
+Deno.test("ring I/O, direct transfers: reads and writes are FFI calls here, syncs go to the worker", async () => {
+  await withRing(async (io, path) => {
+    const device = io.open(path, true, "direct");
+    device.allocate(4 * blockBytes);
+    const before = crossings.snapshot();
+    const syncsBefore = io.stats().worker.syncs;
+    device.write(pattern(4), blockBytes);
+    const back = new Uint8Array(blockBytes);
+    device.read(back, blockBytes);
+    assert.deepEqual(back, pattern(4));
+    await device.flushAsync();
+    const used = diffCrossings(crossings.snapshot(), before);
+    assert.equal(used.ffi_call.count, 2, "one FFI call per transfer");
+    assert.equal(used.runtime_op.count, 0);
+    assert.equal(io.stats().worker.syncs - syncsBefore, 1, "the sync ran on the worker");
+    assert.throws(() => device.read(back, 4 * blockBytes), DeviceError);
+    device.close();
+  });
 });

@@ -18,6 +18,7 @@ Deno.test("defaults give the documented embedded configuration", () => {
     maxMessageBytes: 64 * 1024 * 1024,
     password: "",
     profile: "exo",
+    ioPath: "mixed",
     logLevel: "info",
   });
 });

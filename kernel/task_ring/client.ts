@@ -1,11 +1,14 @@
 /**
  * The app's side of a task ring, for code running in a Worker inside the appliance: name a
  * registered procedure, pass its parameters (PostgreSQL text format, null for NULL), get its
- * rows back — one submission entry and one completion per task, however many statements the
- * procedure runs.
+ * rows back; or run a step program (program_builder.ts) with its parameters and get the values
+ * it emitted — one submission entry and one completion per task, however many statements or
+ * steps it runs.
  */
 import { RingConsumer, RingProducer } from "../../io/ring/spsc_ring.ts";
-import { type TaskRingShared, TaskStatus } from "./layout.ts";
+import { TaskKind, type TaskRingShared, TaskStatus } from "./layout.ts";
+import { decodeResult, encodeConstants, type ProgramValue } from "./program_format.ts";
+import type { StepProgram } from "./program_builder.ts";
 
 /** The rows of a task's last statement, as text. */
 export interface TaskResult {
@@ -18,10 +21,19 @@ export interface TaskResult {
 export class TaskRingError extends Error {
   override name = "TaskRingError";
   readonly sqlState: string;
-  constructor(sqlState: string, message: string) {
+  /** The class of the error the kernel caught (e.g. "ExoError", "TypeError"). */
+  readonly errorClass: string;
+  constructor(sqlState: string, message: string, errorClass = "ExoError") {
     super(message);
     this.sqlState = sqlState;
+    this.errorClass = errorClass;
   }
+}
+
+/** A completed task's raw outcome: status and a copy of its result bytes. */
+export interface RawTaskOutcome {
+  status: number;
+  result: Uint8Array;
 }
 
 /** Submits tasks one at a time and waits for each completion. */
@@ -43,35 +55,72 @@ export class TaskRingClient {
 
   /** Runs `procedure` and blocks this Worker (Atomics.wait) until it completes. */
   runSync(procedure: string, params: (string | null)[] = []): TaskResult {
-    const taskId = this.#submit(procedure, params);
-    while (this.#completions.peek(1) === 0) this.#completions.waitForEntries(10_000, 64);
-    return this.#take(taskId);
+    const taskId = this.#submitProcedure(procedure, params);
+    this.#waitSync();
+    return this.#procedureResult(this.#take(taskId));
   }
 
   /** Runs `procedure` without blocking this isolate's event loop. */
   async run(procedure: string, params: (string | null)[] = []): Promise<TaskResult> {
-    const taskId = this.#submit(procedure, params);
-    while (this.#completions.peek(1) === 0) await this.#completions.waitForEntriesAsync(10_000);
+    const taskId = this.#submitProcedure(procedure, params);
+    await this.#wait();
+    return this.#procedureResult(this.#take(taskId));
+  }
+
+  /**
+   * Runs a step program with `params` as one task (verified by the kernel, then run in one
+   * transaction) and blocks this Worker until it completes; returns the values it emitted.
+   */
+  runProgramSync(program: StepProgram, params: readonly ProgramValue[] = []): ProgramValue[] {
+    const taskId = this.#submitProgram(program, params);
+    this.#waitSync();
+    return this.#programResult(this.#take(taskId));
+  }
+
+  /** {@link runProgramSync} without blocking this isolate's event loop. */
+  async runProgram(
+    program: StepProgram,
+    params: readonly ProgramValue[] = [],
+  ): Promise<ProgramValue[]> {
+    const taskId = this.#submitProgram(program, params);
+    await this.#wait();
+    return this.#programResult(this.#take(taskId));
+  }
+
+  /** Submits a request of `kind` and waits (without blocking) for its raw outcome. */
+  async runRaw(kind: number, request: Uint8Array): Promise<RawTaskOutcome> {
+    const taskId = this.#reserveSlot(request.length);
+    this.#arena.set(request, this.#slotStart(taskId));
+    this.#publish(taskId, kind, 0, request.length);
+    await this.#wait();
     return this.#take(taskId);
   }
 
-  #submit(procedure: string, params: (string | null)[]): number {
-    const procedureId = this.#procedureIds.get(procedure);
-    if (procedureId === undefined) {
-      throw new TaskRingError("42883", `task ring procedure "${procedure}" is not registered`);
+  #waitSync(): void {
+    while (this.#completions.peek(1) === 0) this.#completions.waitForEntries(10_000, 64);
+  }
+
+  async #wait(): Promise<void> {
+    // A short spin first: most tasks finish in microseconds, well before a waitAsync settles.
+    for (let spin = 0; spin < 64; spin++) if (this.#completions.peek(1) > 0) return;
+    while (this.#completions.peek(1) === 0) await this.#completions.waitForEntriesAsync(10_000);
+  }
+
+  #slotStart(taskId: number): number {
+    return (taskId & (this.#shared.slots - 1)) * this.#shared.slotBytes;
+  }
+
+  /** Picks the next task id after checking that `requestBytes` fits a slot's request half. */
+  #reserveSlot(requestBytes: number): number {
+    if (requestBytes > this.#shared.slotBytes >> 1) {
+      throw new TaskRingError("54000", `task request of ${requestBytes} bytes overruns the slot`);
     }
-    const { slots, slotBytes } = this.#shared;
     const taskId = this.#nextTaskId;
     this.#nextTaskId = (taskId + 1) | 0;
-    const slotStart = (taskId & (slots - 1)) * slotBytes;
-    const request = new TextEncoder().encode(JSON.stringify(params));
-    if (request.length > slotBytes >> 1) {
-      throw new TaskRingError(
-        "54000",
-        `task parameters of ${request.length} bytes overrun the slot`,
-      );
-    }
-    this.#arena.set(request, slotStart);
+    return taskId;
+  }
+
+  #publish(taskId: number, kind: number, procedureId: number, requestBytes: number): void {
     if (this.#submissions.reserve(1) === 0) {
       throw new TaskRingError("53400", "task ring is full"); // one task at a time: cannot happen
     }
@@ -79,13 +128,35 @@ export class TaskRingClient {
     const words = this.#submissions.words;
     words[at] = taskId;
     words[at + 1] = procedureId;
-    words[at + 2] = request.length;
-    words[at + 3] = 0;
+    words[at + 2] = requestBytes;
+    words[at + 3] = kind;
     this.#submissions.publish(1);
+  }
+
+  #submitProcedure(procedure: string, params: (string | null)[]): number {
+    const procedureId = this.#procedureIds.get(procedure);
+    if (procedureId === undefined) {
+      throw new TaskRingError("42883", `task ring procedure "${procedure}" is not registered`);
+    }
+    const request = new TextEncoder().encode(JSON.stringify(params));
+    const taskId = this.#reserveSlot(request.length);
+    this.#arena.set(request, this.#slotStart(taskId));
+    this.#publish(taskId, TaskKind.procedure, procedureId, request.length);
     return taskId;
   }
 
-  #take(taskId: number): TaskResult {
+  #submitProgram(program: StepProgram, params: readonly ProgramValue[]): number {
+    const constants = encodeConstants(program.constants(params));
+    const requestBytes = program.code.length + constants.length;
+    const taskId = this.#reserveSlot(requestBytes);
+    const start = this.#slotStart(taskId);
+    this.#arena.set(program.code, start);
+    this.#arena.set(constants, start + program.code.length);
+    this.#publish(taskId, TaskKind.program, 0, requestBytes);
+    return taskId;
+  }
+
+  #take(taskId: number): RawTaskOutcome {
     const ring = this.#completions;
     const at = ring.entry(0);
     const gotId = ring.words[at]!;
@@ -95,11 +166,23 @@ export class TaskRingClient {
     if (gotId !== taskId) {
       throw new Error(`Task ring completion for task ${gotId}, expected ${taskId}`);
     }
-    const { slots, slotBytes } = this.#shared;
-    const start = (taskId & (slots - 1)) * slotBytes + (slotBytes >> 1);
-    const text = new TextDecoder().decode(this.#arena.slice(start, start + resultBytes));
-    const result = JSON.parse(text);
-    if (status !== TaskStatus.done) throw new TaskRingError(result.sqlState, result.message);
-    return result as TaskResult;
+    const start = this.#slotStart(taskId) + (this.#shared.slotBytes >> 1);
+    // One copy out of shared memory (TextDecoder does not read shared buffers).
+    return { status, result: this.#arena.slice(start, start + resultBytes) };
+  }
+
+  #failure(outcome: RawTaskOutcome): TaskRingError {
+    const { sqlState, message, errorClass } = JSON.parse(new TextDecoder().decode(outcome.result));
+    return new TaskRingError(sqlState, message, errorClass);
+  }
+
+  #procedureResult(outcome: RawTaskOutcome): TaskResult {
+    if (outcome.status !== TaskStatus.done) throw this.#failure(outcome);
+    return JSON.parse(new TextDecoder().decode(outcome.result)) as TaskResult;
+  }
+
+  #programResult(outcome: RawTaskOutcome): ProgramValue[] {
+    if (outcome.status !== TaskStatus.done) throw this.#failure(outcome);
+    return decodeResult(outcome.result);
   }
 }

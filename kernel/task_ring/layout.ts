@@ -10,9 +10,9 @@
  * | word | field        | meaning                                              |
  * | ---: | ------------ | ---------------------------------------------------- |
  * |    0 | taskId       | chosen by the app; the slot is `taskId & (slots-1)`  |
- * |    1 | procedureId  | index into the procedures registered at attach       |
+ * |    1 | procedureId  | procedure tasks: index into the registered ones      |
  * |    2 | requestBytes | bytes of the request in the slot's request half      |
- * |    3 | reserved     | zero                                                 |
+ * |    3 | kind         | {@link TaskKind}                                     |
  *
  * Completion entry (4 int32 words):
  *
@@ -24,9 +24,11 @@
  * |    3 | rowCount    | rows in the result                                    |
  *
  * Arena: `slots` × `slotBytes`; slot s is bytes [s·slotBytes, (s+1)·slotBytes): the first half
- * holds the request (UTF-8 JSON array of parameters in PostgreSQL text format, null for NULL),
- * the second half the result (UTF-8 JSON `{tag, columns, rows}` with text values, or
- * `{sqlState, message}`).
+ * holds the request, the second half the result. Procedure: a UTF-8 JSON array of parameters in
+ * PostgreSQL text format (null for NULL) → UTF-8 JSON `{tag, columns, rows}` with text values.
+ * Program: its code and constants (program_format.ts) → its emitted values in the same format.
+ * Kv: the operation (kv_task.ts) → its outcome. A failed task of any kind has the UTF-8 JSON
+ * `{sqlState, message}` (kv: `{errorClass, message}` too) as its result.
  *
  * Invariants:
  * 1. At most `slots` tasks are in flight (the client enforces it); both rings hold `slots`
@@ -49,6 +51,9 @@ export interface TaskRingShared {
   /** The registered procedures' names, by procedureId. */
   procedures: string[];
 }
+
+/** Kind word of a submission. */
+export const TaskKind = { procedure: 0, program: 1, kv: 2 } as const;
 
 /** Status word of a completion. */
 export const TaskStatus = { done: 0, failed: 1 } as const;

@@ -1,8 +1,9 @@
 /**
- * The kernel's side of a task ring: takes submissions, runs the named procedure's statements in
- * order on the ring's own SqlSession as one interactive-class task of the scheduler, and writes
- * the rows of the last statement that returned rows (else the last statement's tag) into the
- * arena before posting the completion.
+ * The kernel's side of a task ring: takes submissions and runs each as one interactive-class
+ * task of the scheduler — a procedure's statements in order on the ring's own SqlSession (the
+ * rows of the last statement that returned rows, else the last statement's tag, are the
+ * result), a step program (program_tasks.ts) in one transaction, or a Deno.Kv operation
+ * (kv_task_server.ts) — and writes the result into the arena before posting the completion.
  *
  * Invariants:
  * 1. Tasks of one ring run one at a time, in submission order (one session, like a connection).
@@ -19,7 +20,10 @@ import { SqlSession, type StatementResult } from "../../query/sql_session.ts";
 import { type SqlType, storable, t } from "../../query/sql_types.ts";
 import type { SqlValue } from "../../dbengine/types.ts";
 import type { Appliance } from "../boot.ts";
-import { type TaskRingShared, TaskStatus } from "./layout.ts";
+import { TaskKind, type TaskRingShared, TaskStatus } from "./layout.ts";
+import { encodeResult } from "./program_format.ts";
+import { ProgramTasks } from "./program_tasks.ts";
+import type { KvTaskServer } from "./kv_task_server.ts";
 
 /** A procedure: a name and the SQL of its statements (run in order, sharing $1…$n). */
 export interface TaskProcedure {
@@ -40,6 +44,12 @@ export interface TaskRingServerStats {
   statements: number;
 }
 
+/** What a ring serves besides its procedures. */
+export interface TaskRingServerOptions {
+  /** Serves Deno.Kv tasks (TaskKind.kv); without it they fail with 0A000. */
+  kv?: KvTaskServer;
+}
+
 /** Serves one app's task ring until stopped. */
 export class TaskRingServer {
   readonly stats: TaskRingServerStats = { tasks: 0, failed: 0, statements: 0 };
@@ -50,11 +60,21 @@ export class TaskRingServer {
   readonly #arena: Uint8Array;
   readonly #session: SqlSession;
   readonly #procedures: Prepared[];
+  /** Step-program tasks (verification cache, counters). */
+  readonly programs: ProgramTasks;
+  readonly #kv: KvTaskServer | undefined;
   #stopped = false;
   #served: Promise<void> | undefined;
 
-  constructor(appliance: Appliance, shared: TaskRingShared, procedures: TaskProcedure[]) {
+  constructor(
+    appliance: Appliance,
+    shared: TaskRingShared,
+    procedures: TaskProcedure[],
+    options: TaskRingServerOptions = {},
+  ) {
     this.#appliance = appliance;
+    this.programs = new ProgramTasks(() => appliance.engine);
+    this.#kv = options.kv;
     this.#shared = shared;
     this.#submissions = new RingConsumer(shared.submissions);
     this.#completions = new RingProducer(shared.completions);
@@ -89,62 +109,71 @@ export class TaskRingServer {
       const taskId = ring.words[at]!;
       const procedureId = ring.words[at + 1]!;
       const requestBytes = ring.words[at + 2]!;
+      const kind = ring.words[at + 3]!;
       ring.release(1);
       await this.#appliance.scheduler.spawn(
         "interactive",
         "task ring",
-        () => this.#runTask(taskId, procedureId, requestBytes),
+        () => this.#runTask(taskId, kind, procedureId, requestBytes),
       );
     }
   }
 
-  async #runTask(taskId: number, procedureId: number, requestBytes: number): Promise<void> {
+  async #runTask(
+    taskId: number,
+    kind: number,
+    procedureId: number,
+    requestBytes: number,
+  ): Promise<void> {
     const { slots, slotBytes } = this.#shared;
     const slotStart = (taskId & (slots - 1)) * slotBytes;
     const half = slotBytes >> 1;
     let status: number = TaskStatus.done;
     let payload: unknown;
+    let encoded: Uint8Array | undefined;
     let rowCount = 0;
     try {
-      const procedure = this.#procedures[procedureId];
-      if (procedure === undefined) {
-        throw new ExoError("42883", `task ring procedure ${procedureId} does not exist`);
-      }
       if (requestBytes < 0 || requestBytes > half) {
         throw new ExoError("08P01", `task ring request of ${requestBytes} bytes overruns its slot`);
       }
       // One copy out of shared memory (TextDecoder does not read shared buffers).
       const request = this.#arena.slice(slotStart, slotStart + requestBytes);
-      const texts = requestBytes === 0 ? [] : JSON.parse(new TextDecoder().decode(request));
-      if (!Array.isArray(texts)) {
-        throw new ExoError("08P01", "task ring parameters must be an array");
-      }
-      const result = await this.#runProcedure(procedure, texts as (string | null)[]);
-      rowCount = result.rows?.length ?? 0;
-      const settings = this.#session.textSettings;
-      const columns = result.columns ?? [];
-      payload = {
-        tag: result.tag,
-        columns: columns.map((column) => column.name),
-        rows: (result.rows ?? []).map((row) =>
-          row.map((value, i) => formatValue(value, storable(columns[i]!.type), settings))
-        ),
-      };
+      if (kind === TaskKind.program) {
+        const values = await this.programs.run(request);
+        rowCount = 1;
+        encoded = encodeResult(values);
+      } else if (kind === TaskKind.kv) {
+        if (this.#kv === undefined) {
+          throw new ExoError("0A000", "this task ring serves no Deno.Kv database");
+        }
+        encoded = await this.#kv.run(request);
+      } else if (kind === TaskKind.procedure) {
+        const procedure = this.#procedures[procedureId];
+        if (procedure === undefined) {
+          throw new ExoError("42883", `task ring procedure ${procedureId} does not exist`);
+        }
+        payload = await this.#procedureResult(procedure, request);
+        rowCount = (payload as { rows: unknown[] }).rows.length;
+      } else throw new ExoError("08P01", `task ring task kind ${kind} is unknown`);
     } catch (error) {
       status = TaskStatus.failed;
       rowCount = 0;
-      payload = error instanceof ExoError
-        ? { sqlState: error.sqlState, message: error.message }
-        : { sqlState: "XX000", message: error instanceof Error ? error.message : String(error) };
+      encoded = undefined;
+      payload = {
+        sqlState: error instanceof ExoError ? error.sqlState : "XX000",
+        message: error instanceof Error ? error.message : String(error),
+        errorClass: error instanceof Error ? error.name : "Error",
+      };
       if (this.#session.status !== "I") this.#session.abort();
     }
-    let encoded = new TextEncoder().encode(JSON.stringify(payload));
+    encoded ??= new TextEncoder().encode(JSON.stringify(payload));
     if (encoded.length > half) {
       status = TaskStatus.failed;
       rowCount = 0;
       encoded = new TextEncoder().encode(JSON.stringify({
         sqlState: "54000",
         message: `task result of ${encoded.length} bytes does not fit its ${half}-byte slot`,
+        errorClass: "ExoError",
       }));
     }
     this.#arena.set(encoded, slotStart + half);
@@ -158,6 +187,24 @@ export class TaskRingServer {
     out.words[c + 2] = encoded.length;
     out.words[c + 3] = rowCount;
     out.publish(1);
+  }
+
+  /** Runs a procedure task; its result as `{tag, columns, rows}` with text values. */
+  async #procedureResult(procedure: Prepared, request: Uint8Array): Promise<unknown> {
+    const texts = request.length === 0 ? [] : JSON.parse(new TextDecoder().decode(request));
+    if (!Array.isArray(texts)) {
+      throw new ExoError("08P01", "task ring parameters must be an array");
+    }
+    const result = await this.#runProcedure(procedure, texts as (string | null)[]);
+    const settings = this.#session.textSettings;
+    const columns = result.columns ?? [];
+    return {
+      tag: result.tag,
+      columns: columns.map((column) => column.name),
+      rows: (result.rows ?? []).map((row) =>
+        row.map((value, i) => formatValue(value, storable(columns[i]!.type), settings))
+      ),
+    };
   }
 
   async #runProcedure(procedure: Prepared, texts: (string | null)[]): Promise<StatementResult> {

@@ -1,0 +1,3 @@
+export interface KvTaskServer {
+  run(request: Uint8Array): Promise<Uint8Array>;
+}

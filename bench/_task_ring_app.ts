@@ -1,22 +1,37 @@
 /**
- * The app Worker of task_ring_bench.ts. On `{ mode, tasks }` it runs that many transfer tasks
- * of a procedure ("transfer": 5 statements ending in a COMMIT; "reads": 5 point SELECTs) and
- * answers with the elapsed milliseconds: "ring" submits each task as one ring entry; "messages"
- * runs the same five statements as five postMessage round trips to the kernel.
+ * The app Worker of task_ring_bench.ts. On `{ mode, task, tasks, first }` it runs that many tasks
+ * and answers with the elapsed milliseconds.
+ *
+ * Tasks: "transfer" (SQL: 5 statements ending in a COMMIT), "reads" (SQL: 5 point SELECTs),
+ * "engineReads" (5 engine steps: read a row by primary key, 5 times), "engineTransfer" (5
+ * engine steps: read the source row, write it, read the target row, write it, commit).
+ *
+ * Modes: "ring" submits each task as one ring entry (a procedure for the SQL tasks, a step
+ * program for the engine tasks); "messages" runs the same five statements or engine steps as
+ * five postMessage round trips to the kernel.
  */
 import { TaskRingClient } from "../kernel/task_ring/client.ts";
 import type { TaskRingShared } from "../kernel/task_ring/layout.ts";
+import { ProgramBuilder, type StepProgram } from "../kernel/task_ring/program_builder.ts";
+import { transferProgram } from "../apps/transfer_app.ts";
+
+/** Task names. */
+export type BenchTask = "transfer" | "reads" | "engineReads" | "engineTransfer";
+
+/**
+ * One engine step sent as a message (the baseline of the engine tasks); readForUpdate begins
+ * the kernel-side transaction if none is open, commit ends it.
+ */
+export type EngineStepMessage =
+  | { kind: "engine"; op: "read"; id: number }
+  | { kind: "engine"; op: "readForUpdate"; id: number }
+  | { kind: "engine"; op: "write"; id: number; balance: number }
+  | { kind: "engine"; op: "commit" };
 
 type Command =
   | { kind: "attach"; shared: TaskRingShared }
-  | {
-    kind: "run";
-    mode: "ring" | "messages";
-    procedure: "transfer" | "reads";
-    tasks: number;
-    first: number;
-  }
-  | { kind: "reply" };
+  | { kind: "run"; mode: "ring" | "messages"; task: BenchTask; tasks: number; first: number }
+  | { kind: "reply"; value?: number };
 
 const port = self as unknown as {
   onmessage: ((event: MessageEvent<Command>) => void) | null;
@@ -24,37 +39,79 @@ const port = self as unknown as {
 };
 
 let client: TaskRingClient | undefined;
-let replied: (() => void) | undefined;
+let replied: ((value: number | undefined) => void) | undefined;
 
-function params(procedure: string, task: number): string[] {
-  if (procedure === "reads") {
-    return [0, 1, 2, 3, 4].map((k) => String(1 + ((task * 5 + k) % 100)));
+/** 5 point reads as one program: get, read the balance, emit — five times. */
+const readsProgram: StepProgram = (() => {
+  const p = new ProgramBuilder();
+  const ids = [0, 1, 2, 3, 4].map(() => p.param("int"));
+  const balance = p.register("int");
+  for (const id of ids) {
+    p.readColumn(balance, p.get("accounts", id), "balance").emit(balance);
   }
-  return [String(1 + (task % 100)), String(1 + ((task * 7 + 3) % 100)), "1"];
+  return p.build();
+})();
+
+function ids(task: number): number[] {
+  return [0, 1, 2, 3, 4].map((k) => 1 + ((task * 5 + k) % 100));
 }
 
-async function viaMessages(procedure: string, task: number): Promise<void> {
-  for (let step = 0; step < 5; step++) {
-    await new Promise<void>((resolve) => {
-      replied = resolve;
-      port.postMessage({ kind: "step", procedure, step, params: params(procedure, task) });
-    });
+function transferOf(task: number): [number, number, number] {
+  return [1 + (task % 100), 1 + ((task * 7 + 3) % 100), 1];
+}
+
+function params(task: BenchTask, n: number): string[] {
+  if (task === "reads") return ids(n).map(String);
+  return transferOf(n).map(String);
+}
+
+function hop(message: unknown): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    replied = resolve;
+    port.postMessage(message);
+  });
+}
+
+async function viaMessages(task: BenchTask, n: number): Promise<void> {
+  if (task === "engineReads") {
+    for (const id of ids(n)) await hop({ kind: "engine", op: "read", id });
+    return;
   }
+  if (task === "engineTransfer") {
+    const [from, to, amount] = transferOf(n);
+    // The first read begins the transaction: five hops, as five engine steps.
+    const debited = (await hop({ kind: "engine", op: "readForUpdate", id: from }))! - amount;
+    await hop({ kind: "engine", op: "write", id: from, balance: debited });
+    const credited = (await hop({ kind: "engine", op: "readForUpdate", id: to }))! + amount;
+    await hop({ kind: "engine", op: "write", id: to, balance: credited });
+    await hop({ kind: "engine", op: "commit" });
+    return;
+  }
+  for (let step = 0; step < 5; step++) {
+    await hop({ kind: "step", procedure: task, step, params: params(task, n) });
+  }
+}
+
+function viaRing(task: BenchTask, n: number): void {
+  if (task === "engineReads") {
+    client!.runProgramSync(readsProgram, ids(n).map(BigInt));
+  } else if (task === "engineTransfer") {
+    client!.runProgramSync(transferProgram, transferOf(n).map(BigInt));
+  } else client!.runSync(task, params(task, n));
 }
 
 port.onmessage = async (event) => {
   const command = event.data;
-  if (command.kind === "reply") return replied?.();
+  if (command.kind === "reply") return replied?.(command.value);
   if (command.kind === "attach") {
     client = new TaskRingClient(command.shared);
     return port.postMessage({ kind: "attached" });
   }
   const started = performance.now();
   for (let i = 0; i < command.tasks; i++) {
-    const task = command.first + i;
-    if (command.mode === "ring") {
-      client!.runSync(command.procedure, params(command.procedure, task));
-    } else await viaMessages(command.procedure, task);
+    const n = command.first + i;
+    if (command.mode === "ring") viaRing(command.task, n);
+    else await viaMessages(command.task, n);
   }
   port.postMessage({ kind: "ran", elapsedMs: performance.now() - started });
 };

@@ -1,10 +1,15 @@
 /**
- * 5-statement tasks — a transfer (BEGIN; debit; credit; read both balances; COMMIT, so one log
- * flush each) and 5 point reads — run by an app Worker
- * against the in-process appliance: through a task ring (one submission entry and one
- * completion per task) vs as 5 postMessage round trips (one message hop per statement). The
- * kernel does the same SQL work either way; the difference is the crossings. Batches of each
- * mode alternate; each sample is the mean per task over one batch.
+ * 5-step tasks run by an app Worker against the in-process appliance: through a task ring (one
+ * submission entry and one completion per task) vs as 5 postMessage round trips (one message
+ * hop per step). The kernel does the same work either way; the difference is the crossings.
+ *
+ * - SQL procedures: a transfer (BEGIN; debit; credit; read both balances; COMMIT, so one log
+ *   flush each) and 5 point SELECTs, 5 statements each.
+ * - Step programs (engine steps, verified by the kernel): 5 point reads by primary key, and a
+ *   transfer (read source, write it, read target, write it, commit). The baseline sends each
+ *   engine step as one message, which the kernel runs with the same table calls.
+ *
+ * Batches of each mode alternate; each sample is the mean per task over one batch.
  *
  * Usage: deno task bench:task-ring [--quick]
  */
@@ -27,6 +32,8 @@ import { storable, t } from "../query/sql_types.ts";
 import { createTaskRingMemory } from "../kernel/task_ring/layout.ts";
 import { TaskRingServer } from "../kernel/task_ring/server.ts";
 import { transferProcedure } from "../apps/transfer_app.ts";
+import type { Transaction } from "../dbengine/txn.ts";
+import type { EngineStepMessage } from "./_task_ring_app.ts";
 
 const quick = Deno.args.includes("--quick");
 const samples = quick ? 3 : 15;
@@ -87,9 +94,47 @@ try {
   const app = new Worker(new URL("./_task_ring_app.ts", import.meta.url).href, {
     type: "module",
   });
+  // The engine-step baseline: each message runs one table call, as the program's step does.
+  let open: Transaction | undefined;
+  const engineStep = async (message: EngineStepMessage): Promise<number | undefined> => {
+    const { storage, catalog } = appliance.engine;
+    const snapshot = storage.txns.snapshot();
+    try {
+      const table = catalog.table("accounts", open, snapshot)!;
+      switch (message.op) {
+        case "read":
+          return table.getByPrimaryKey([message.id], undefined, snapshot)![1] as number;
+        case "readForUpdate":
+          if (open === undefined) {
+            open = storage.txns.begin();
+            open.cid++;
+          }
+          return table.getByPrimaryKey([message.id], open, snapshot)![1] as number;
+        case "write": {
+          const txn = open!;
+          await table.update(txn, table.keyOf([message.id]), (row) => [row[0]!, message.balance]);
+          txn.cid++;
+          return undefined;
+        }
+        case "commit": {
+          const txn = open!;
+          open = undefined;
+          await storage.txns.commit(txn, { synchronous: true });
+          return undefined;
+        }
+      }
+    } finally {
+      storage.txns.release(snapshot);
+    }
+  };
+
   let onReply: ((data: { kind: string; elapsedMs?: number }) => void) | undefined;
   app.onmessage = async (event) => {
     const data = event.data;
+    if (data.kind === "engine") {
+      app.postMessage({ kind: "reply", value: await engineStep(data) });
+      return;
+    }
     if (data.kind === "step") {
       const step = steps[data.procedure]![data.step]!;
       const params = step.types.map((type, i) =>
@@ -109,38 +154,50 @@ try {
   await ask({ kind: "attach", shared });
 
   const modes = [
-    { mode: "messages", procedure: "transfer", name: "transfer (5 stmts, COMMIT), 5 postMessages" },
-    { mode: "ring", procedure: "transfer", name: "transfer (5 stmts, COMMIT), 1 ring entry" },
-    { mode: "messages", procedure: "reads", name: "5 point reads, 5 postMessages" },
-    { mode: "ring", procedure: "reads", name: "5 point reads, 1 ring entry" },
+    { mode: "messages", task: "transfer", name: "transfer (5 stmts, COMMIT), 5 postMessages" },
+    { mode: "ring", task: "transfer", name: "transfer (5 stmts, COMMIT), 1 ring entry" },
+    { mode: "messages", task: "reads", name: "5 point reads, 5 postMessages" },
+    { mode: "ring", task: "reads", name: "5 point reads, 1 ring entry" },
+    { mode: "messages", task: "engineReads", name: "5 engine reads, 5 postMessages" },
+    { mode: "ring", task: "engineReads", name: "5 engine reads, 1 ring program" },
+    { mode: "messages", task: "engineTransfer", name: "engine transfer (5 steps), 5 postMessages" },
+    { mode: "ring", task: "engineTransfer", name: "engine transfer (5 steps), 1 ring program" },
   ] as const;
   const perTaskNs: number[][] = modes.map(() => []);
   let first = 0;
   // Warm-up batch of each, then interleaved samples.
-  for (const { mode, procedure } of modes) {
-    await ask({ kind: "run", mode, procedure, tasks: tasksPerSample, first });
+  for (const { mode, task } of modes) {
+    await ask({ kind: "run", mode, task, tasks: tasksPerSample, first });
   }
   for (let s = 0; s < samples; s++) {
     for (let m = 0; m < modes.length; m++) {
-      const { mode, procedure } = modes[m]!;
-      const reply = await ask({ kind: "run", mode, procedure, tasks: tasksPerSample, first });
+      const { mode, task } = modes[m]!;
+      const reply = await ask({ kind: "run", mode, task, tasks: tasksPerSample, first });
       first += tasksPerSample;
       perTaskNs[m]!.push((reply.elapsedMs! * 1e6) / tasksPerSample);
     }
   }
   const results: Measurement[] = modes.map((m, i) => summarize({ name: m.name }, perTaskNs[i]!));
-  console.log(`5-statement tasks from an app Worker, per task — ${machineLine()}\n`);
-  console.log(table(results.slice(0, 2), modes[0].name));
-  console.log();
-  console.log(table(results.slice(2), modes[2].name));
+  console.log(`5-step tasks from an app Worker, per task — ${machineLine()}\n`);
+  for (let m = 0; m < modes.length; m += 2) {
+    if (m > 0) console.log();
+    console.log(table(results.slice(m, m + 2), modes[m]!.name));
+  }
   const difference = (a: Measurement, b: Measurement) =>
     a.medianNs >= b.medianNs
       ? `saves ${formatNs(a.medianNs - b.medianNs)}`
       : `costs ${formatNs(b.medianNs - a.medianNs)} more`;
+  const ratio = (a: Measurement, b: Measurement) => (a.medianNs / b.medianNs).toFixed(1);
   console.log(
     `\nPer task the ring ${difference(results[0]!, results[1]!)} (transfer) and ` +
       `${difference(results[2]!, results[3]!)} (reads); ${server.stats.tasks} ring tasks, ` +
       `${server.stats.failed} failed.`,
+  );
+  console.log(
+    `Step programs: 5 engine reads ${ratio(results[4]!, results[5]!)}× faster in one ring ` +
+      `task than as 5 postMessages (goal >= 20×); engine transfer ` +
+      `${ratio(results[6]!, results[7]!)}×; ${server.programs.stats.verified} verifications, ` +
+      `${server.programs.stats.cacheHits} cache hits.`,
   );
   saveResult(quick ? "task_ring.quick" : "task_ring", {
     machine: machineLine(),

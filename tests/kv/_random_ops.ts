@@ -6,6 +6,7 @@
 import { Rng } from "../../lib/rng.ts";
 import { Kv, KvU64 } from "../../dbengine/kv/mod.ts";
 import { type AnyKv, listAll, normCursor, type Stamps } from "./_diff.ts";
+import { RingKv } from "../../kernel/task_ring/kv_ring_client.ts";
 
 /** One generated operation: a label and the call to make on a handle. */
 export interface Op {
@@ -16,7 +17,7 @@ export interface Op {
 }
 
 function u64(kv: AnyKv, n: bigint): unknown {
-  return kv instanceof Kv ? new KvU64(n) : new Deno.KvU64(n);
+  return kv instanceof Kv || kv instanceof RingKv ? new KvU64(n) : new Deno.KvU64(n);
 }
 
 const stringParts = ["a", "b", "", "\0", "a\0", "ab", "é", "😀", "\uFFFF", "zz"];

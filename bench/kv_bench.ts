@@ -2,11 +2,14 @@
  * KV throughput, in-process: ExoDB's openKv (memory and a data directory) beside Deno's
  * built-in KV (":memory:" and a SQLite file) in the same run, rounds interleaved (A B C D …) so
  * drift hits all alike. Operations: awaited set, awaited get, set with 100 in flight, list
- * (entries/s), atomic commits of 10 sets, check-and-set transactions (get + check + set).
+ * (entries/s), atomic commits of 10 sets, check-and-set transactions (get + check + set); and
+ * atomic commits of 10 sets from an app Worker over the task ring (each commit one task) beside
+ * the same in-process on the "exodb file" handle (bench/_kv_ring_row.ts).
  * Run: deno task bench:kv [--quick]   (writes bench/results/kv.json)
  */
 import { openKv } from "../dbengine/kv/mod.ts";
 import { machineLine, saveResult } from "./harness.ts";
+import { ringAtomicRow } from "./_kv_ring_row.ts";
 
 const quick = Deno.args.includes("--quick");
 /** `--only=set` runs the workloads whose name contains "set". */
@@ -168,6 +171,30 @@ try {
       } | exodb file / deno file ${
         (medians["exodb file"]! / denoFile).toFixed(2)
       }× | ${workload.unit}`,
+    );
+  }
+  const atomic = workloads.find((w) => w.name === "atomic of 10 sets")!;
+  if (only === undefined || atomic.name.includes(only) || "task ring".includes(only)) {
+    const exoFile = all.find((t) => t.name === "exodb file")!.kv;
+    const row = await ringAtomicRow(
+      exoFile,
+      dir,
+      rounds,
+      opsPerRound,
+      (from, count) => atomic.run(exoFile, from, count),
+    );
+    const ring = Math.round(median(row.ring));
+    const local = Math.round(median(row.inProcess));
+    (results.workloads as Record<string, unknown>)["atomic of 10 sets, task ring"] = {
+      unit: atomic.unit,
+      medians: { "exodb file, app Worker over the task ring": ring, "exodb file": local },
+    };
+    console.log(
+      `| ${"atomic, task ring".padEnd(20)} | exodb file from an app Worker over the task ring ${
+        ring.toLocaleString("en")
+      } | exodb file in-process ${local.toLocaleString("en")} | ring / in-process ${
+        (ring / local).toFixed(2)
+      }× | ${atomic.unit}`,
     );
   }
   for (const target of all) await target.close();

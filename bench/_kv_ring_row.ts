@@ -1,7 +1,8 @@
 /**
  * kv_bench.ts's task-ring row: atomic commits of 10 sets made by an app Worker through a RingKv
- * (each commit one task-ring task) against the kernel's openKv handle on the "exodb file"
- * directory, rounds interleaved with the same workload in-process on that handle.
+ * (each commit one task-ring task; the Worker awaiting each with waitAsync, or blocking on
+ * Atomics.wait) against the kernel's openKv handle on the "exodb file" directory, rounds
+ * interleaved with the same workload in-process on that handle.
  */
 import { boot } from "../kernel/boot.ts";
 import { resolveConfig } from "../kernel/config.ts";
@@ -11,9 +12,10 @@ import { createTaskRingMemory } from "../kernel/task_ring/layout.ts";
 import { TaskRingServer } from "../kernel/task_ring/server.ts";
 import { KvTaskServer } from "../kernel/task_ring/kv_task_server.ts";
 
-/** Per-round rates (commits/s) over the ring and in-process. */
+/** Per-round rates (commits/s) over the ring (awaiting, blocking) and in-process. */
 export interface RingRow {
   ring: number[];
+  ringBlocking: number[];
   inProcess: number[];
 }
 
@@ -39,12 +41,13 @@ export async function ringAtomicRow(
       app.onmessage = (event) => resolve(event.data);
       app.postMessage(message);
     });
-  const row: RingRow = { ring: [], inProcess: [] };
+  const row: RingRow = { ring: [], ringBlocking: [], inProcess: [] };
   try {
     await ask({ shared });
     let from = 0;
     for (let round = 0; round < rounds; round++) {
-      row.ring.push(await ask<number>({ from, count: opsPerRound }));
+      row.ring.push(await ask<number>({ from, count: opsPerRound, blocking: false }));
+      row.ringBlocking.push(await ask<number>({ from, count: opsPerRound, blocking: true }));
       const started = performance.now();
       const done = await inProcess(from, opsPerRound);
       row.inProcess.push(done / ((performance.now() - started) / 1000));

@@ -184,16 +184,23 @@ try {
       (from, count) => atomic.run(exoFile, from, count),
     );
     const ring = Math.round(median(row.ring));
+    const blocking = Math.round(median(row.ringBlocking));
     const local = Math.round(median(row.inProcess));
     (results.workloads as Record<string, unknown>)["atomic of 10 sets, task ring"] = {
       unit: atomic.unit,
-      medians: { "exodb file, app Worker over the task ring": ring, "exodb file": local },
+      medians: {
+        "exodb file, app Worker over the task ring (waitAsync)": ring,
+        "exodb file, app Worker over the task ring (Atomics.wait)": blocking,
+        "exodb file": local,
+      },
     };
     console.log(
-      `| ${"atomic, task ring".padEnd(20)} | exodb file from an app Worker over the task ring ${
+      `| ${"atomic, task ring".padEnd(20)} | app Worker over the task ring: awaiting ${
         ring.toLocaleString("en")
-      } | exodb file in-process ${local.toLocaleString("en")} | ring / in-process ${
-        (ring / local).toFixed(2)
+      }, blocking ${blocking.toLocaleString("en")} | exodb file in-process ${
+        local.toLocaleString("en")
+      } | ring / in-process ${(ring / local).toFixed(2)}×, ${
+        (blocking / local).toFixed(2)
       }× | ${atomic.unit}`,
     );
   }

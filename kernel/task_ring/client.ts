@@ -96,6 +96,15 @@ export class TaskRingClient {
     return this.#take(taskId);
   }
 
+  /** {@link runRaw}, blocking this Worker (Atomics.wait) until the task completes. */
+  runRawSync(kind: number, request: Uint8Array): RawTaskOutcome {
+    const taskId = this.#reserveSlot(request.length);
+    this.#arena.set(request, this.#slotStart(taskId));
+    this.#publish(taskId, kind, 0, request.length);
+    this.#waitSync();
+    return this.#take(taskId);
+  }
+
   #waitSync(): void {
     while (this.#completions.peek(1) === 0) this.#completions.waitForEntries(10_000, 64);
   }

@@ -85,9 +85,15 @@ export class RingKv {
   #nextIterator = 1;
   readonly #released: number[] = [];
   readonly #finalizer = new FinalizationRegistry<number>((id) => this.#released.push(id));
+  readonly #blocking: boolean;
 
-  constructor(client: TaskRingClient) {
+  /**
+   * `blocking`: wait for each task with Atomics.wait (a futex wake, faster) instead of
+   * Atomics.waitAsync; this Worker's event loop then stands still while a task runs.
+   */
+  constructor(client: TaskRingClient, options: { blocking?: boolean } = {}) {
     this.#client = client;
+    this.#blocking = options.blocking ?? false;
   }
 
   /** Sends `request` as one task (after the ones before it); its decoded answer. */
@@ -102,7 +108,9 @@ export class RingKv {
         for (const key of keysOf(request)) encodeKey(key);
         throw error;
       }
-      const outcome = await this.#client.runRaw(TaskKind.kv, bytes);
+      const outcome = this.#blocking
+        ? this.#client.runRawSync(TaskKind.kv, bytes)
+        : await this.#client.runRaw(TaskKind.kv, bytes);
       if (outcome.status !== TaskStatus.done) {
         const { sqlState, message, errorClass } = JSON.parse(
           new TextDecoder().decode(outcome.result),

@@ -1,6 +1,7 @@
 /**
  * The app Worker of task_ring_kv_test.ts: runs a seeded random Deno.Kv operation sequence
- * (tests/kv/_random_ops.ts) through a RingKv and answers with one outcome line per operation,
+ * (tests/kv/_random_ops.ts) through a RingKv (awaiting each task, or blocking on Atomics.wait,
+ * as the attach message says) and answers with one outcome line per operation,
  * then the whole database listed; on `{ atomic: true }` makes one atomic commit of 2 checks and
  * 10 mutations.
  */
@@ -19,11 +20,11 @@ let kv: RingKv | undefined;
 
 port.onmessage = async (event) => {
   const data = event.data as
-    | { shared: TaskRingShared }
+    | { shared: TaskRingShared; blocking: boolean }
     | { seed: number; ops: number }
     | { atomic: true };
   if ("shared" in data) {
-    kv = new RingKv(new TaskRingClient(data.shared));
+    kv = new RingKv(new TaskRingClient(data.shared), { blocking: data.blocking });
     return port.postMessage("attached");
   }
   if ("atomic" in data) {

@@ -7,7 +7,8 @@ import { KvTaskServer } from "../../kernel/task_ring/kv_task_server.ts";
 import { runOps } from "./_kv_ops.ts";
 
 const opsPerSeed = 800;
-const seeds = [11, 12];
+/** Seeds, each with how the app waits for its tasks. */
+const seeds = [{ seed: 11, blocking: false }, { seed: 12, blocking: true }];
 
 Deno.test("Deno.Kv over the task ring: the same operations give what in-process openKv gives", async () => {
   await withAppliance(async (appliance) => {
@@ -22,7 +23,7 @@ Deno.test("Deno.Kv over the task ring: the same operations give what in-process 
         app.postMessage(message);
       });
     try {
-      for (const seed of seeds) {
+      for (const { seed, blocking } of seeds) {
         const kernelKv = await openKv(":memory:");
         const localKv = await openKv(":memory:");
         const kvServer = new KvTaskServer(kernelKv);
@@ -30,7 +31,7 @@ Deno.test("Deno.Kv over the task ring: the same operations give what in-process 
         const server = new TaskRingServer(appliance, shared, [], { kv: kvServer });
         const serving = server.serve();
         try {
-          await ask({ shared });
+          await ask({ shared, blocking });
           const overRing = await ask<string[]>({ seed, ops: opsPerSeed });
           const local = await runOps(localKv, seed, opsPerSeed);
           assert.equal(overRing.length, local.length);

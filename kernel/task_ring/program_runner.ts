@@ -150,16 +150,19 @@ export async function runProgram(
   const { storage } = engine;
   const txn: Transaction | undefined = program.readWrite ? storage.txns.begin() : undefined;
   const snapshot = storage.txns.snapshot();
+  let held = true;
+  const release = () => {
+    if (held) storage.txns.release(snapshot);
+    held = false;
+  };
   try {
     if (txn !== undefined) txn.cid++;
     const output = await execute(program, tables, constants, txn, snapshot);
-    if (txn !== undefined) {
-      storage.txns.release(snapshot);
-      await storage.txns.commit(txn, { synchronous: true });
-    } else storage.txns.release(snapshot);
+    release();
+    if (txn !== undefined) await storage.txns.commit(txn, { synchronous: true });
     return output;
   } catch (error) {
-    if (txn === undefined || txn.state === "active") storage.txns.release(snapshot);
+    release();
     if (txn !== undefined && txn.state === "active") storage.txns.rollback(txn);
     throw error;
   }

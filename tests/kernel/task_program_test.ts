@@ -433,3 +433,42 @@ Deno.test("a catalog change invalidates a cached verification", async () => {
     assert.equal(server.programs.stats.verified, 1);
   });
 });
+
+Deno.test("a row changed since the program read it fails with 40001; delete removes a row", async () => {
+  await withRing(async (client, _server, run, appliance) => {
+    const p = new ProgramBuilder({ readWrite: true });
+    const row = p.get("accounts", p.param("int"));
+    const balance = p.register("int");
+    p.readColumn(balance, row, "balance").add(balance, balance, p.constant("int", 1n));
+    p.setColumn(row, "balance", balance).update(row).emit(balance);
+    const increment = p.build();
+    // Another session holds the row's lock with an uncommitted update; the program reads the
+    // old committed row, waits for the lock at its update, and finds the row changed.
+    const other = sqlRunner(appliance);
+    await other.run("BEGIN; UPDATE accounts SET balance = 5 WHERE id = 1");
+    const txns = appliance.engine.storage.txns;
+    const waitsBefore = txns.stats.lockWaits;
+    const pending = client.runProgram(increment, [1n]);
+    // Until the program waits for the row lock (bounded: 5000 turns of the event loop).
+    for (let turn = 0; turn < 5000 && txns.stats.lockWaits === waitsBefore; turn++) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    assert.equal(txns.stats.lockWaits, waitsBefore + 1, "the program waits for the row lock");
+    await other.run("COMMIT");
+    await rejects(pending, "40001", /changed since the program read it/);
+    const [after] = await run("SELECT balance FROM accounts WHERE id = 1");
+    assert.equal(String(after!.rows![0]![0]), "5");
+    assert.deepEqual(await client.runProgram(increment, [1n]), [6n]);
+
+    const d = new ProgramBuilder({ readWrite: true });
+    const victim = d.get("accounts", d.param("int"));
+    const gone = d.label();
+    d.jumpIfMissing(victim, gone).delete(victim).emit(d.constant("bool", true)).end();
+    d.place(gone).emit(d.constant("bool", false));
+    const remove = d.build();
+    assert.deepEqual(await client.runProgram(remove, [3n]), [true]);
+    assert.deepEqual(await client.runProgram(remove, [3n]), [false]);
+    const [count] = await run("SELECT count(*) FROM accounts WHERE id = 3");
+    assert.equal(String(count!.rows![0]![0]), "0");
+  });
+});

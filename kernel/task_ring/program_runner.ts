@@ -14,6 +14,7 @@ import type { EngineAccess } from "../../query/sql_session.ts";
 import type { Table } from "../../dbengine/table.ts";
 import type { Transaction } from "../../dbengine/txn.ts";
 import { type ColumnType, type SqlValue, TypeId } from "../../dbengine/types.ts";
+import { compareStrings } from "../../query/operators.ts";
 import { Op, type ProgramValue, RegType, valueRegType } from "./program_format.ts";
 import type { ResolvedColumn, VerifiedProgram } from "./program_verifier.ts";
 
@@ -102,31 +103,54 @@ function arithmetic(op: number, x: ProgramValue, y: ProgramValue): ProgramValue 
   }
   const a = x as number;
   const b = y as number;
+  let result: number;
   switch (op) {
     case Op.add:
-      return a + b;
+      result = a + b;
+      break;
     case Op.sub:
-      return a - b;
+      result = a - b;
+      break;
     case Op.mul:
-      return a * b;
+      result = a * b;
+      break;
     default:
       if (b === 0) throw new ExoError("22012", "division by zero");
-      return a / b;
+      result = a / b;
   }
+  // PostgreSQL's float8 checks: an infinite result from finite inputs, or zero from nonzero ones.
+  if (
+    !Number.isFinite(result) && !Number.isNaN(result) && Number.isFinite(a) && Number.isFinite(b)
+  ) {
+    throw new ExoError("22003", "value out of range: overflow");
+  }
+  if (result === 0 && (op === Op.mul || op === Op.div) && a !== 0 && (op === Op.div || b !== 0)) {
+    throw new ExoError("22003", "value out of range: underflow");
+  }
+  return result;
+}
+
+/** SQL order: text by code point (the C collation), NaN above every float and equal to itself. */
+function order(x: ProgramValue, y: ProgramValue): number {
+  if (typeof x === "string") return compareStrings(x, y as string);
+  if (typeof x === "number" && (Number.isNaN(x) || Number.isNaN(y as number))) {
+    return Number.isNaN(x) ? (Number.isNaN(y as number) ? 0 : 1) : -1;
+  }
+  return x! < y! ? -1 : x! > y! ? 1 : 0;
 }
 
 function compare(op: number, x: ProgramValue, y: ProgramValue): boolean | null {
   if (x === null || y === null) return null;
-  const order = x < y ? -1 : x > y ? 1 : 0;
+  const c = order(x, y);
   switch (op) {
     case Op.eq:
-      return order === 0;
+      return c === 0;
     case Op.ne:
-      return order !== 0;
+      return c !== 0;
     case Op.lt:
-      return order < 0;
+      return c < 0;
     default:
-      return order <= 0;
+      return c <= 0;
   }
 }
 

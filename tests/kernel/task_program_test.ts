@@ -156,6 +156,39 @@ Deno.test("programs read, branch, insert and compute like the equivalent SQL", a
   });
 });
 
+Deno.test("program comparisons and float arithmetic follow SQL's rules", async () => {
+  await withRing(async (client, _server, run) => {
+    const pairs: [string, string][] = [["é", "z"], ["😀", "\uFFFF"], ["ab", "a"], ["", "a"]];
+    for (const [left, right] of pairs) {
+      const p = new ProgramBuilder();
+      const a = p.param("text");
+      const b = p.param("text");
+      const lt = p.register("bool");
+      const eq = p.register("bool");
+      p.lt(lt, a, b).eq(eq, a, b).emit(lt).emit(eq);
+      const values = await client.runProgram(p.build(), [left, right]);
+      const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
+      const [sql] = await run(
+        `SELECT ${quote(left)} < ${quote(right)}, ${quote(left)} = ${quote(right)}`,
+      );
+      assert.deepEqual(values, sql!.rows![0], `${left} vs ${right}`);
+    }
+    const f = new ProgramBuilder();
+    const x = f.param("float");
+    const y = f.param("float");
+    const product = f.register("float");
+    const below = f.register("bool");
+    f.lt(below, x, y).emit(below).mul(product, x, y).emit(product);
+    const floats = f.build();
+    assert.deepEqual(await client.runProgram(floats, [NaN, 1]), [false, NaN]);
+    assert.deepEqual(await client.runProgram(floats, [1, NaN]), [true, NaN]);
+    await rejects(client.runProgram(floats, [1e300, 1e300]), "22003", /overflow/);
+    await rejects(client.runProgram(floats, [1e-300, 1e-300]), "22003", /underflow/);
+    const [sql] = await run("SELECT 'NaN'::float8 < 1, 1 < 'NaN'::float8");
+    assert.deepEqual(sql!.rows![0], [false, true]);
+  });
+});
+
 Deno.test("the verifier rejects each class of bad program, with no effect", async () => {
   await withRing(async (client, server, run) => {
     const before = await tableText(run, "accounts");

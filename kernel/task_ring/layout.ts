@@ -28,7 +28,7 @@
  * PostgreSQL text format (null for NULL) → UTF-8 JSON `{tag, columns, rows}` with text values.
  * Program: its code and constants (program_format.ts) → its emitted values in the same format.
  * Kv: the operation (kv_task.ts) → its outcome. A failed task of any kind has the UTF-8 JSON
- * `{sqlState, message}` (kv: `{errorClass, message}` too) as its result.
+ * `{sqlState, message, errorClass}` as its result (errorClass: the class the kernel caught).
  *
  * Invariants:
  * 1. At most `slots` tasks are in flight (the client enforces it); both rings hold `slots`

@@ -1,6 +1,6 @@
 /**
- * The kernel's side of a task ring: takes submissions and runs each as one interactive-class
- * task of the scheduler — a procedure's statements in order on the ring's own SqlSession (the
+ * The kernel's side of a task ring: takes submissions and runs each as one task of the
+ * scheduler, in the app's class (interactive unless the ring says otherwise) — a procedure's statements in order on the ring's own SqlSession (the
  * rows of the last statement that returned rows, else the last statement's tag, are the
  * result), a step program (program_tasks.ts) in one transaction, or a Deno.Kv operation
  * (kv_task_server.ts) — and writes the result into the arena before posting the completion.
@@ -20,6 +20,7 @@ import { SqlSession, type StatementResult } from "../../query/sql_session.ts";
 import { type SqlType, storable, t } from "../../query/sql_types.ts";
 import type { SqlValue } from "../../dbengine/types.ts";
 import type { Appliance } from "../boot.ts";
+import type { TaskClass } from "../../lib/task_context.ts";
 import { TaskKind, type TaskRingShared, TaskStatus } from "./layout.ts";
 import { encodeResult } from "./program_format.ts";
 import { ProgramTasks } from "./program_tasks.ts";
@@ -48,6 +49,8 @@ export interface TaskRingServerStats {
 export interface TaskRingServerOptions {
   /** Serves Deno.Kv tasks (TaskKind.kv); without it they fail with 0A000. */
   kv?: KvTaskServer;
+  /** The app's scheduler class: every task of the ring runs in it (default interactive). */
+  taskClass?: TaskClass;
 }
 
 /** Serves one app's task ring until stopped. */
@@ -63,6 +66,7 @@ export class TaskRingServer {
   /** Step-program tasks (verification cache, counters). */
   readonly programs: ProgramTasks;
   readonly #kv: KvTaskServer | undefined;
+  readonly #taskClass: TaskClass;
   #stopped = false;
   #served: Promise<void> | undefined;
 
@@ -75,6 +79,7 @@ export class TaskRingServer {
     this.#appliance = appliance;
     this.programs = new ProgramTasks(() => appliance.engine);
     this.#kv = options.kv;
+    this.#taskClass = options.taskClass ?? "interactive";
     this.#shared = shared;
     this.#submissions = new RingConsumer(shared.submissions);
     this.#completions = new RingProducer(shared.completions);
@@ -112,7 +117,7 @@ export class TaskRingServer {
       const kind = ring.words[at + 3]!;
       ring.release(1);
       await this.#appliance.scheduler.spawn(
-        "interactive",
+        this.#taskClass,
         "task ring",
         () => this.#runTask(taskId, kind, procedureId, requestBytes),
       );

@@ -505,3 +505,24 @@ Deno.test("a row changed since the program read it fails with 40001; delete remo
     assert.equal(String(count!.rows![0]![0]), "0");
   });
 });
+
+Deno.test("a ring's tasks run in the app's scheduler class", async () => {
+  await withAppliance(async (appliance) => {
+    const shared = createTaskRingMemory(4, 4096, []);
+    const server = new TaskRingServer(appliance, shared, [], { taskClass: "background" });
+    const serving = server.serve();
+    try {
+      const before = appliance.scheduler.stats();
+      const p = new ProgramBuilder();
+      p.emit(p.constant("int", 7n));
+      assert.deepEqual(await new TaskRingClient(shared).runProgram(p.build()), [7n]);
+      const after = appliance.scheduler.stats();
+      // Background timers may run tasks too: the ring's task is one more, none is interactive.
+      assert.ok(after.background.completed >= before.background.completed + 1);
+      assert.equal(after.interactive.completed, before.interactive.completed);
+    } finally {
+      await server.stop();
+      await serving;
+    }
+  });
+});

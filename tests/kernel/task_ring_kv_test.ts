@@ -6,7 +6,7 @@ import { TaskRingServer } from "../../kernel/task_ring/server.ts";
 import { KvTaskServer } from "../../kernel/task_ring/kv_task_server.ts";
 import { runOps } from "./_kv_ops.ts";
 
-const opsPerSeed = 800;
+const opsPerSeed = 500;
 /** Seeds, each with how the app waits for its tasks. */
 const seeds = [{ seed: 11, blocking: false }, { seed: 12, blocking: true }];
 

@@ -51,6 +51,12 @@ function badResource(): Error {
   return new Deno.errors.BadResource("Bad resource ID");
 }
 
+/** Kv's consistency check (same message), for the checks made here on a closed handle. */
+function checkConsistency(consistency: unknown): void {
+  if (consistency === undefined || consistency === "strong" || consistency === "eventual") return;
+  throw new TypeError(`unknown variant \`${consistency}\`, expected \`strong\` or \`eventual\``);
+}
+
 /** Rebuilds the error the kernel's Kv threw. */
 function kernelError(sqlState: string, message: string, errorClass: string): Error {
   switch (errorClass) {
@@ -130,6 +136,7 @@ export class RingKv {
   ): Promise<RingKvEntryMaybe> {
     if (this.#closed) {
       encodeKey(key);
+      checkConsistency(options?.consistency);
       throw badResource();
     }
     const wire = await this.#task({ op: "get", key, consistency: options?.consistency }) as
@@ -143,7 +150,9 @@ export class RingKv {
     options?: { consistency?: string },
   ): Promise<RingKvEntryMaybe[]> {
     if (this.#closed) {
+      assertKeyArray(keys);
       for (const key of keys) encodeKey(key);
+      checkConsistency(options?.consistency);
       throw badResource();
     }
     const wires = await this.#task({

@@ -14,3 +14,22 @@ export async function runOps(kv: AnyKv, seed: number, ops: number): Promise<stri
   lines.push(`final: ${await listAll(kv, { prefix: [] }, {}, stamps)}`);
   return lines;
 }
+
+/** Outcomes of calls on a handle after close() (each must fail as Deno's do). */
+export async function afterClose(kv: AnyKv): Promise<string[]> {
+  const stamps = new Stamps();
+  const steps: ((kv: AnyKv) => unknown)[] = [
+    (kv) => kv.close(),
+    (kv) => kv.get(["a"]),
+    (kv) => kv.get(["a"], { consistency: "bogus" }),
+    (kv) => kv.getMany([["a"], ["b"]]),
+    (kv) => kv.set(["a"], 1),
+    (kv) => kv.delete(["a"]),
+    (kv) => kv.atomic().set(["a"], 1).commit(),
+    (kv) => kv.list({ prefix: [] }).next(),
+    (kv) => kv.close(),
+  ];
+  const lines: string[] = [];
+  for (const step of steps) lines.push(await outcome(() => step(kv), stamps));
+  return lines;
+}

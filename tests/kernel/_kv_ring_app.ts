@@ -9,7 +9,7 @@ import { TaskRingClient } from "../../kernel/task_ring/client.ts";
 import type { TaskRingShared } from "../../kernel/task_ring/layout.ts";
 import { RingKv } from "../../kernel/task_ring/kv_ring_client.ts";
 import { KvU64 } from "../../dbengine/kv/mod.ts";
-import { runOps } from "./_kv_ops.ts";
+import { afterClose, runOps } from "./_kv_ops.ts";
 
 const port = self as unknown as {
   onmessage: ((event: MessageEvent) => void) | null;
@@ -22,11 +22,13 @@ port.onmessage = async (event) => {
   const data = event.data as
     | { shared: TaskRingShared; blocking: boolean }
     | { seed: number; ops: number }
-    | { atomic: true };
+    | { atomic: true }
+    | { close: true };
   if ("shared" in data) {
     kv = new RingKv(new TaskRingClient(data.shared), { blocking: data.blocking });
     return port.postMessage("attached");
   }
+  if ("close" in data) return port.postMessage(await afterClose(kv!));
   if ("atomic" in data) {
     const a = await kv!.get(["x", 1]);
     const b = await kv!.get(["x", 2]);

@@ -17,6 +17,10 @@
  *    looks again (row-level write lock). Versions of rolled-back writers are skipped.
  * 3. Every added version registers an undo step (delete that exact tree key) with its writer.
  * 4. Keys must be self-delimiting (key_codec.ts), so `key ‖ 8 bytes` belongs to `key` alone.
+ * 5. Vacuum work arises only where a key gets a second version (update, delete, insert over a
+ *    tombstone) or a writer never finished (crash losers, found at boot). Such keys are noted
+ *    per tree (shared by every handle on it); a pass visits only them, and walks the whole tree
+ *    when the store was just opened or too many keys were noted.
  */
 import { assert } from "../lib/assert.ts";
 import { ExoError } from "../lib/errors.ts";
@@ -96,6 +100,41 @@ function encodeValue(writer: number, cid: number, row: Uint8Array | null): Uint8
   return out;
 }
 
+/** Keys of one tree that may hold removable versions (rule 5). */
+interface DirtyKeys {
+  /** The next pass must walk the whole tree. */
+  full: boolean;
+  /** Noted keys, by their bytes as a latin-1 string. */
+  keys: Map<string, Uint8Array>;
+}
+
+/** Beyond this many noted keys a tree gets a whole-tree pass instead. */
+const dirtyKeysMax = 200_000;
+
+/** Per store (one mounted engine), per tree root block: the noted keys. */
+const dirtyByStore = new WeakMap<object, Map<number, DirtyKeys>>();
+
+function dirtyKeysOf(tree: BTree): DirtyKeys {
+  let byRoot = dirtyByStore.get(tree.store);
+  if (byRoot === undefined) {
+    byRoot = new Map();
+    dirtyByStore.set(tree.store, byRoot);
+  }
+  let dirty = byRoot.get(tree.root);
+  if (dirty === undefined) {
+    // Unknown since the store opened: recovery may have left loser versions anywhere.
+    dirty = { full: true, keys: new Map() };
+    byRoot.set(tree.root, dirty);
+  }
+  return dirty;
+}
+
+function keyString(key: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < key.length; i++) out += String.fromCharCode(key[i]!);
+  return out;
+}
+
 /** What {@link VersionedTree.write} should do. */
 export type WriteMode = "insert" | "upsert" | "update" | "delete";
 
@@ -106,11 +145,32 @@ export class VersionedTree {
   /** Name used in unique-violation messages. */
   readonly constraintName: string;
 
+  readonly #dirty: DirtyKeys;
+
   constructor(tree: BTree, txns: TransactionManager, log: TxnLog, constraintName: string) {
     this.tree = tree;
     this.#txns = txns;
     this.#log = log;
     this.constraintName = constraintName;
+    this.#dirty = dirtyKeysOf(tree);
+  }
+
+  /** True when a vacuum pass may find something to remove (rule 5). */
+  needsVacuum(): boolean {
+    return this.#dirty.full || this.#dirty.keys.size > 0;
+  }
+
+  /** Notes `key` for the next vacuum pass (rule 5). */
+  #noteDirty(key: Uint8Array): void {
+    const dirty = this.#dirty;
+    if (dirty.full) return;
+    if (dirty.keys.size >= dirtyKeysMax) {
+      dirty.full = true;
+      dirty.keys.clear();
+      return;
+    }
+    const name = keyString(key);
+    if (!dirty.keys.has(name)) dirty.keys.set(name, key.slice());
   }
 
   /** Every version of `key`, newest first (all writers). */
@@ -343,6 +403,8 @@ export class VersionedTree {
       if (next === undefined) return { before, written: false };
       const treeKey = versionKey(key, newestStamp + 1n);
       this.#log.run(txn.id, () => this.tree.put(treeKey, encodeValue(txn.id, txn.cid, next)));
+      // An older version exists: once this one commits it is garbage (rule 5).
+      if (newestStamp > 0n) this.#noteDirty(key);
       txn.undo.push(() => {
         this.tree.delete(treeKey);
       });
@@ -377,10 +439,22 @@ export class VersionedTree {
    * and every version of a rolled-back writer. Returns how many versions were removed.
    */
   vacuum(txn: number): number {
+    const dirty = this.#dirty;
+    if (!dirty.full) return this.#vacuumNoted(txn);
+    // A whole-tree pass: keys noted from here on are kept for the next pass, and keys whose
+    // garbage is still visible to some snapshot are noted again as the walk meets them.
+    dirty.full = false;
+    dirty.keys.clear();
     let removed = 0;
     let cursor: Uint8Array | undefined;
     let currentKey: Uint8Array | undefined;
     let settled = false;
+    /** Versions of `currentKey` the walk keeps, and whether the last one kept is a tombstone. */
+    let kept = 0;
+    let keptTombstone = false;
+    const keyDone = () => {
+      if (currentKey !== undefined && (kept > 1 || keptTombstone)) this.#noteDirty(currentKey);
+    };
     for (;;) {
       const batch = this.tree.batch(
         cursor ? { start: cursor, startInclusive: false, limit: 256 } : { limit: 256 },
@@ -390,8 +464,11 @@ export class VersionedTree {
         const key = entry.key.subarray(0, entry.key.length - stampBytes);
         const version = decodeVersion(entry, key.length);
         if (currentKey === undefined || compareKeys(currentKey, key) !== 0) {
+          keyDone();
           currentKey = key.slice();
           settled = false;
+          kept = 0;
+          keptTombstone = false;
         }
         if (this.#txns.isAborted(version.writer)) {
           doomed.push(entry.key);
@@ -403,13 +480,60 @@ export class VersionedTree {
         }
         if (this.#txns.visibleToAll(version.writer)) {
           settled = true;
-          if (version.tombstone) doomed.push(entry.key);
+          if (version.tombstone) {
+            doomed.push(entry.key);
+            continue;
+          }
         }
+        kept++;
+        keptTombstone = version.tombstone;
       }
       for (const key of doomed) this.#log.run(txn, () => this.tree.delete(key), true);
       removed += doomed.length;
-      if (batch.length < 256) return removed;
+      if (batch.length < 256) {
+        keyDone();
+        return removed;
+      }
       cursor = batch[batch.length - 1]!.key;
     }
+  }
+
+  /**
+   * The pass over noted keys only (rule 5), with the whole-tree rules applied per key: versions
+   * older than the newest one every snapshot sees as committed go, that one too when it is a
+   * tombstone, and so do versions of rolled-back writers. A key with garbage some snapshot
+   * still sees stays noted.
+   */
+  #vacuumNoted(txn: number): number {
+    const dirty = this.#dirty;
+    const keys = [...dirty.keys.values()];
+    dirty.keys.clear();
+    let removed = 0;
+    for (const key of keys) {
+      const doomed: Uint8Array[] = [];
+      let settled = false;
+      let kept = 0;
+      let keptTombstone = false;
+      for (const version of this.versions(key)) {
+        const treeKey = versionKey(key, version.stamp);
+        if (this.#txns.isAborted(version.writer) || settled) {
+          doomed.push(treeKey);
+          continue;
+        }
+        if (this.#txns.visibleToAll(version.writer)) {
+          settled = true;
+          if (version.tombstone) {
+            doomed.push(treeKey);
+            continue;
+          }
+        }
+        kept++;
+        keptTombstone = version.tombstone;
+      }
+      for (const treeKey of doomed) this.#log.run(txn, () => this.tree.delete(treeKey), true);
+      removed += doomed.length;
+      if (kept > 1 || keptTombstone) this.#noteDirty(key);
+    }
+    return removed;
   }
 }

@@ -338,6 +338,8 @@ export class Table {
 
   /** Removes dead versions and index entries no row version needs. Returns counts. */
   vacuum(txn: number): { versions: number; indexEntries: number } {
+    // Index entries die only with row versions: nothing noted, nothing to walk (mvcc.ts rule 5).
+    if (!this.rows.needsVacuum()) return { versions: 0, indexEntries: 0 };
     const versions = this.rows.vacuum(txn);
     let indexEntries = 0;
     for (const index of this.#indexes) {

@@ -413,6 +413,35 @@ export class VersionedTree {
   }
 
   /**
+   * Writes the first version of each of `rows` for `txn`: a bulk load in key order. Every key
+   * must sort above every key in the tree and above the one before it, so no version of it
+   * exists (no lock to wait for, no unique check, nothing for vacuum); violations throw before
+   * anything is written. One page-change group and one undo step cover the whole batch, so
+   * keep batches small enough for one group (a few hundred short rows).
+   */
+  appendNewKeys(txn: Transaction, rows: readonly { key: Uint8Array; row: Uint8Array }[]): void {
+    assert(txn.state === "active", "writes belong to an active transaction");
+    if (rows.length === 0) return;
+    const last = this.tree.batch({ reverse: true, limit: 1 })[0]?.key;
+    let previous = last?.subarray(0, last.length - stampBytes);
+    const treeKeys = rows.map(({ key }) => {
+      if (previous !== undefined && compareKeys(key, previous) <= 0) {
+        throw new ExoError("22000", "bulk load keys must ascend above every key in the table");
+      }
+      previous = key;
+      return versionKey(key, 1n);
+    });
+    this.#log.run(txn.id, () => {
+      for (let i = 0; i < rows.length; i++) {
+        this.tree.put(treeKeys[i]!, encodeValue(txn.id, txn.cid, rows[i]!.row));
+      }
+    });
+    txn.undo.push(() => {
+      for (const treeKey of treeKeys) this.tree.delete(treeKey);
+    });
+  }
+
+  /**
    * Calls `visit` for every row version in tree order (per key newest first), tombstones
    * included, skipping those of rolled-back writers (CREATE INDEX indexes all the others).
    */

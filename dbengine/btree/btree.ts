@@ -163,7 +163,10 @@ export class BTree {
       }
       const cells = node.cellsBetween(0, node.count);
       cells.splice(slot, 0, leafCell(key, stored, overflow));
-      this.#splitAndPromote(leaf, cells, path);
+      // A key above every key of the tree (an ascending load) starts a new rightmost leaf and
+      // leaves this one full, instead of two half-full leaves that never fill again.
+      const appending = slot === node.count && node.right === 0 && leaf.blockNumber !== this.root;
+      this.#splitAndPromote(leaf, cells, path, appending ? cells.length - 1 : undefined);
       return !found;
     } finally {
       leaf[Symbol.dispose]();
@@ -427,7 +430,12 @@ export class BTree {
    * Splits the node behind `guard`, whose cells after the change are `cells`, and promotes the
    * separator into the parent (recursively). A root split keeps the root block.
    */
-  #splitAndPromote(guard: PageGuard, cells: Uint8Array[], path: PathStep[]): void {
+  #splitAndPromote(
+    guard: PageGuard,
+    cells: Uint8Array[],
+    path: PathStep[],
+    leafSplitAt?: number,
+  ): void {
     crashPoint("btree-split");
     const node = new Node(guard.bytes);
     const leaf = node.isLeaf;
@@ -439,7 +447,7 @@ export class BTree {
     try {
       const rightNode = new Node(right.bytes);
       rightNode.init(node.level, this.treeId);
-      const separator = this.#distribute(node, rightNode, cells);
+      const separator = this.#distribute(node, rightNode, cells, leafSplitAt);
       if (leaf) this.#linkRight(guard, node, right, rightNode);
       this.store.changed(guard, { kind: "image" });
       this.store.changed(right, { kind: "image" });
@@ -449,10 +457,13 @@ export class BTree {
     }
   }
 
-  /** Fills `left` and `right` from `cells`, split by bytes; returns the separator for `right`. */
-  #distribute(left: Node, right: Node, cells: Uint8Array[]): Uint8Array {
+  /**
+   * Fills `left` and `right` from `cells`, split by bytes (or, for a leaf, at `leafSplitAt`);
+   * returns the separator for `right`.
+   */
+  #distribute(left: Node, right: Node, cells: Uint8Array[], leafSplitAt?: number): Uint8Array {
     const leaf = left.isLeaf;
-    const split = evenSplit(cells);
+    const split = leaf && leafSplitAt !== undefined ? leafSplitAt : evenSplit(cells);
     if (leaf) {
       left.clearCells();
       left.appendCells(cells.slice(0, split));

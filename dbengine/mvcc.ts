@@ -129,6 +129,16 @@ function dirtyKeysOf(tree: BTree): DirtyKeys {
   return dirty;
 }
 
+/**
+ * Marks `tree`, created since the store opened, as holding nothing for vacuum: only versions
+ * written from now on can leave garbage, and those are noted (rule 5).
+ */
+export function markTreeNew(tree: BTree): void {
+  const dirty = dirtyKeysOf(tree);
+  dirty.full = false;
+  dirty.keys.clear();
+}
+
 function keyString(key: Uint8Array): string {
   let out = "";
   for (let i = 0; i < key.length; i++) out += String.fromCharCode(key[i]!);

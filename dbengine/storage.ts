@@ -23,6 +23,7 @@ import type { BufferPool } from "../io/buffer_pool.ts";
 import { checksumMatches } from "../io/block.ts";
 import type { DiskImage } from "../io/disk_image.ts";
 import { BTree } from "./btree/btree.ts";
+import { markTreeNew } from "./mvcc.ts";
 import { LoggedPageStore, redoGroup } from "./page_store.ts";
 import { isPageRecord, readU64, RecordType, type WalRecord, writeU64 } from "./wal/record.ts";
 import { firstLsn, Wal, WalReader } from "./wal/wal.ts";
@@ -207,11 +208,13 @@ export class Storage {
 
   /** Creates a new empty B+tree and returns it (its root block never changes). */
   createTree(): BTree {
-    return this.store.run(0, () => {
+    const tree = this.store.run(0, () => {
       const treeId = this.store.meta("nextTreeId");
       this.store.setMeta("nextTreeId", treeId + 1);
       return BTree.create(this.store, treeId);
     });
+    markTreeNew(tree); // no loser versions in it: vacuum starts from noted keys (mvcc.ts)
+    return tree;
   }
 
   /** Creates a new empty B+tree with a reserved id (catalog trees). */

@@ -9,8 +9,12 @@ import type { Table } from "./table.ts";
 import type { Transaction } from "./txn.ts";
 import type { SqlValue } from "./types.ts";
 
-/** Rows per page-change group: a few pages of short rows, well inside a group's log reserve. */
-const rowsPerGroup = 128;
+/**
+ * A page-change group ends after this many rows or bytes of keys and rows: a few pages of
+ * images, well inside the log space a group reserves (page_store.ts: 32 pages).
+ */
+const rowsPerGroup = 512;
+const bytesPerGroup = 64 * 1024;
 
 /**
  * Appends `rows` (full rows in column order, primary keys ascending above the table's) to
@@ -34,15 +38,19 @@ export function bulkAppendSorted(
   }
   let written = 0;
   let batch: { key: Uint8Array; row: Uint8Array }[] = [];
+  let batchBytes = 0;
   const flush = () => {
     table.rows.appendNewKeys(txn, batch);
     written += batch.length;
     batch = [];
+    batchBytes = 0;
   };
   for (const values of rows) {
     table.checkNotNull(values);
-    batch.push({ key: table.rowKey(values), row: table.encode(values) });
-    if (batch.length === rowsPerGroup) flush();
+    const entry = { key: table.rowKey(values), row: table.encode(values) };
+    batch.push(entry);
+    batchBytes += entry.key.length + entry.row.length;
+    if (batch.length === rowsPerGroup || batchBytes >= bytesPerGroup) flush();
   }
   flush();
   return written;

@@ -437,7 +437,7 @@ function scalingMarkdown(f: ScalingFigures): string {
     "A prepared `select v, filler from scale_t where id = $1` in process (plan cache hit), keys",
     `spread over the table; the table grew ${
       f.loadMethod === "bulk append"
-        ? "by bulk append in key order (dbengine/bulk_append.ts: first versions written straight to the row tree, one page-change group per 128 rows, WAL-logged as usual), committed"
+        ? "by bulk append in key order (dbengine/bulk_append.ts: first versions written straight to the row tree, one page-change group per 512 rows, WAL-logged as usual), committed"
         : "by INSERT … SELECT generate_series"
     } in batches of`,
     `${batchRows.toLocaleString("en")} rows at ${

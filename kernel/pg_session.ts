@@ -30,6 +30,7 @@ import {
   type StartupMessage,
 } from "../io/pgwire/messages.ts";
 import { type SqlValue, TypeId } from "../dbengine/types.ts";
+import { decodeUtf8 } from "../dbengine/utf8.ts";
 import { Binder } from "../query/binder.ts";
 import { decodeBinary, encodeBinary } from "../query/pg_binary.ts";
 import { formatValue, parseValue } from "../query/pg_text.ts";
@@ -511,7 +512,7 @@ export async function servePostgres(
           if (format === 1) return decodeBinary(bytes, type.id === 0 ? t.text : type);
           let text: string;
           try {
-            text = utf8.decode(bytes);
+            text = decodeUtf8(bytes); // short ASCII without a runtime op
           } catch {
             throw new ExoError("22021", 'invalid byte sequence for encoding "UTF8"');
           }

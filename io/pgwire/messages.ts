@@ -70,6 +70,45 @@ export type FrontendMessage =
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
+/**
+ * Strings up to this many bytes that are all ASCII are decoded and encoded in JS: Deno's
+ * TextDecoder.decode and TextEncoder.encodeInto are a runtime op per call, which costs more than
+ * the work for the short names, tags and values of a typical message.
+ */
+const asciiFastMax = 64;
+
+/** Strict UTF-8 of `bytes[start, end)` (invalid bytes throw). */
+function decodeRange(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= asciiFastMax) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      return String.fromCharCode.apply(null, bytes.subarray(start, end) as unknown as number[]);
+    }
+  }
+  return decoder.decode(bytes.subarray(start, end));
+}
+
+/** Writes `text` as UTF-8 at `at` (room for 3 bytes per UTF-16 unit is ensured by the caller). */
+function encodeAt(text: string, bytes: Uint8Array, at: number): number {
+  const n = text.length;
+  if (n <= asciiFastMax) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) break;
+      bytes[at + i] = c;
+    }
+    if (i === n) return n;
+  }
+  return encoder.encodeInto(text, bytes.subarray(at)).written;
+}
+
 /** Reads fields of one message body with the protocol's strictness. */
 class BodyReader {
   readonly #bytes: Uint8Array;
@@ -111,7 +150,7 @@ class BodyReader {
     if (end < 0) throw new ProtocolViolation("invalid string in message", false);
     let text: string;
     try {
-      text = decoder.decode(this.#bytes.subarray(this.#at, end));
+      text = decodeRange(this.#bytes, this.#at, end);
     } catch {
       throw new ProtocolViolation('invalid byte sequence for encoding "UTF8"', false, "22021");
     }
@@ -452,7 +491,7 @@ export class BackendWriter {
 
   #string(text: string): void {
     this.#ensure(text.length * 3 + 1);
-    const { written } = encoder.encodeInto(text, this.#bytes.subarray(this.#at));
+    const written = encodeAt(text, this.#bytes, this.#at);
     this.#at += written;
     this.#bytes[this.#at++] = 0;
   }
@@ -595,7 +634,7 @@ export class BackendWriter {
         this.#ensure(4 + value.length * 3);
         const lengthAt = this.#at;
         this.#at += 4;
-        const { written } = encoder.encodeInto(value, this.#bytes.subarray(this.#at));
+        const written = encodeAt(value, this.#bytes, this.#at);
         this.#view.setInt32(lengthAt, written);
         this.#at += written;
       } else {

@@ -205,3 +205,29 @@ Deno.test("every backend message is framed with a length that counts itself", ()
   const row = out.take();
   assert.equal(new DataView(row.buffer).getInt32(7), 2);
 });
+
+Deno.test("strings decode and encode alike on the ASCII fast path and the UTF-8 one", () => {
+  const long = "x".repeat(100) + "é"; // past the fast path's length, and not ASCII
+  for (const sql of ["select 1", "", "select 'é'", "x".repeat(64), "x".repeat(65), long]) {
+    assert.deepEqual(typed(frame("Q", cstr(sql))), { kind: "query", sql });
+  }
+  // Invalid UTF-8 is refused whichever path reads it.
+  for (const bad of [[0x61, 0xff], [...new Array(80).fill(0x61), 0xc3]]) {
+    const body = new Uint8Array([...bad, 0]);
+    assert.throws(
+      () => typed(frame("Q", body)),
+      (e: unknown) => e instanceof ProtocolViolation && e.sqlState === "22021",
+    );
+  }
+  const out = new BackendWriter();
+  for (const tag of ["SELECT 1", "héllo", "y".repeat(64), "ü".repeat(70)]) {
+    out.commandComplete(tag);
+    const bytes = out.take();
+    assert.equal(new TextDecoder().decode(bytes.subarray(5, bytes.length - 1)), tag);
+    assert.equal(new DataView(bytes.buffer).getInt32(1), bytes.length - 1);
+    out.dataRow([tag]);
+    const row = out.take();
+    const length = new DataView(row.buffer).getInt32(7);
+    assert.equal(new TextDecoder().decode(row.subarray(11, 11 + length)), tag);
+  }
+});

@@ -169,6 +169,11 @@ export function storedChecksum(block: Uint8Array): number {
 }
 
 function isZeroed(block: Uint8Array): boolean {
+  // A block inside a received frame may start at any byte offset: word reads need alignment.
+  if (block.byteOffset % 4 !== 0) {
+    for (let i = 0; i < block.length; i++) if (block[i] !== 0) return false;
+    return true;
+  }
   const words = new Int32Array(block.buffer, block.byteOffset, block.byteLength >>> 2);
   for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
   return true;

@@ -102,3 +102,13 @@ Deno.test("a block from another image is refused as foreign", () => {
   sealBlock(block, { type: BlockType.test, blockNumber: 9, imageTag: 0x1234, lsn: 0 });
   rejects(block, 9, "foreign");
 });
+
+Deno.test("blocks at any byte offset of a received frame verify and are told apart", () => {
+  // A backup frame carries blocks after headers and WAL records of any length.
+  const frame = new Uint8Array(1 + 8192 * 2);
+  frame.set(sealed(9, 3), 1);
+  verifyBlock(frame.subarray(1, 1 + 8192), "disk.img", 9, imageTag);
+  rejects(frame.subarray(1 + 8192), 10, "zeroed");
+  frame[1 + 8192 + 100] = 1;
+  rejects(frame.subarray(1 + 8192), 10, "checksum");
+});

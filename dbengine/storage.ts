@@ -17,6 +17,8 @@
  * before the redo point.
  */
 import { assert } from "../lib/assert.ts";
+import type { TaskContext } from "../lib/task_context.ts";
+import { timeSlicedContext } from "../lib/yield.ts";
 import { ExoError, SqlState } from "../lib/errors.ts";
 import { crashPoint } from "../lib/crash_hooks.ts";
 import type { BufferPool } from "../io/buffer_pool.ts";
@@ -56,6 +58,9 @@ export interface RecoveryReport {
   elapsedMs: number;
   formatted: boolean;
 }
+
+/** Frames a checkpoint sweeps between two looks at the clock (a written frame costs ~10 µs). */
+const checkpointFramesPerStep = 16;
 
 /** Options for {@link Storage.open}. */
 export interface StorageOptions {
@@ -259,23 +264,35 @@ export class Storage {
     return this.checkpoint().catch(() => {}); // a failed checkpoint surfaces on the next write
   }
 
-  /** Runs a checkpoint (one at a time; a second call waits for the running one). */
-  checkpoint(): Promise<void> {
-    this.#checkpointing ??= this.#checkpoint().finally(() => {
+  /**
+   * Runs a checkpoint (one at a time; a second call waits for the running one, without holding
+   * the thread). It works in slices, yielding through `context` (the time slicer by default).
+   */
+  checkpoint(context: TaskContext = timeSlicedContext): Promise<void> {
+    if (this.#checkpointing !== undefined) return context.suspend(this.#checkpointing);
+    this.#checkpointing = this.#checkpoint(context).finally(() => {
       this.#checkpointing = undefined;
     });
     return this.#checkpointing;
   }
 
-  async #checkpoint(): Promise<void> {
+  /**
+   * A fuzzy checkpoint in slices: every page dirty when it starts is written by the sweep (a
+   * page dirtied again behind the sweep changed after `redoLsn`, so the log covers it), and
+   * statements run between slices.
+   */
+  async #checkpoint(context: TaskContext): Promise<void> {
     this.#options.onEvent?.("checkpoint-start");
     const redoLsn = this.wal.insertLsn;
     this.store.fullPageLsn = redoLsn; // rule 2 of page_store.ts: first change after this logs an image
-    this.pool.flushAll();
+    for (let frame = 0; frame < this.pool.frameCount;) {
+      frame = this.pool.flushFrames(frame, checkpointFramesPerStep);
+      if (context.shouldYield()) await context.yield();
+    }
     const written = this.pool.takeWritten();
     crashPoint("checkpoint");
-    await this.image.device.flushAsync();
-    this.#verifyWritten(written);
+    await context.suspend(this.image.device.flushAsync());
+    await this.#verifyWritten(written, context);
     this.#options.onEvent?.("checkpoint-pages-written");
     const payload = encodeCheckpoint({
       redoLsn,
@@ -284,7 +301,7 @@ export class Storage {
       aborted: [...this.txns.aborted],
     });
     const lsn = this.wal.append(RecordType.checkpoint, 0, 0, payload);
-    await this.wal.flush();
+    await context.suspend(this.wal.flush());
     this.image.writeSuperblock({ checkpointLsn: lsn });
     this.#lastCheckpoint = { lsn, redoLsn };
     this.wal.recycleTo(redoLsn);
@@ -298,10 +315,12 @@ export class Storage {
    * the checkpoint is abandoned (the log is kept) and the store stops accepting changes; a
    * restart recovers the page from its full-page image in the log.
    */
-  #verifyWritten(written: Map<number, number>): void {
+  async #verifyWritten(written: Map<number, number>, context: TaskContext): Promise<void> {
     const scratch = new Uint8Array(this.image.device.blockSizeBytes);
     for (const [block, checksum] of written) {
-      if (this.pool.rewrittenSince(block)) continue; // a newer write will be checked next time
+      if (context.shouldYield()) await context.yield();
+      // Checked right before the read (both synchronous): a newer write is checked next time.
+      if (this.pool.rewrittenSince(block)) continue;
       this.image.device.read(block, scratch);
       const stored = new DataView(scratch.buffer).getUint32(0, true);
       // The stored checksum must be the one written (a dropped or misdirected write leaves

@@ -198,14 +198,19 @@ export class BufferPool {
 
   /** Writes every dirty frame (a checkpoint's flush) and returns how many were written. */
   flushAll(): number {
-    let written = 0;
-    for (let f = 0; f < this.frameCount; f++) {
-      if (this.#dirty[f]) {
-        this.#writeFrame(f);
-        written++;
-      }
-    }
-    return written;
+    const before = this.#writes;
+    this.flushFrames(0, this.frameCount);
+    return this.#writes - before;
+  }
+
+  /**
+   * Writes the dirty frames among `count` frames from `first` (a checkpoint's sweep, one slice
+   * at a time) and returns the frame to continue from.
+   */
+  flushFrames(first: number, count: number): number {
+    const end = Math.min(this.frameCount, first + count);
+    for (let f = first; f < end; f++) if (this.#dirty[f]) this.#writeFrame(f);
+    return end;
   }
 
   /**

@@ -51,7 +51,7 @@ export interface Appliance {
   /** The current engine (read it per statement: a restart replaces it). */
   engine: Engine;
   listener: TcpListener;
-  /** The cooperative scheduler that runs maintenance (and, later, sessions) as tasks. */
+  /** The cooperative scheduler that runs statements and maintenance as tasks. */
   scheduler: Scheduler;
   /** How many times the engine was restarted to recover from a failure. */
   restarts: number;
@@ -156,9 +156,9 @@ export async function boot(
   logger.info(
     `boot config ${
       (options.configMs ?? 0).toFixed(1)
-    } ms (profile ${config.profile}, crc32c ${crc32cImplementation})`,
+    } ms (profile ${config.profile}, crc32c ${crc32cImplementation}, scheduler ${config.scheduler})`,
   );
-  const scheduler = new Scheduler();
+  const scheduler = new Scheduler({ mode: config.scheduler });
   // exodb_stat_scheduler reads this scheduler (process-wide, like exodb_scrub()).
   setSchedulerStatsProvider(() =>
     Object.entries(scheduler.stats()).map(([name, stats]) => ({ name, ...stats }))

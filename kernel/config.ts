@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { isPowerOfTwo, limits } from "../lib/limits.ts";
 import { parseSizeBytes } from "../lib/units.ts";
+import { schedulerModes } from "./scheduler.ts";
 
 /** A size in bytes given as a number or text such as `64MiB`. */
 function sizeBytes(min: number, max: number) {
@@ -92,6 +93,9 @@ export const configSchema = z.object({
       "I/O worker), ring (everything on the I/O worker) or direct (no worker)",
   ),
   logLevel: z.enum(["debug", "info", "warn", "error"]).describe("least severe log level printed"),
+  scheduler: z.enum(schedulerModes).describe(
+    "fair (interactive before maintenance before background, with aging) or fifo (arrival order)",
+  ),
 });
 
 /** A validated configuration. */
@@ -125,6 +129,7 @@ export const settings: Record<ConfigKey, { flag: string; env: string; default: s
   profile: { flag: "profile", env: "EXODB_PROFILE", default: "exo" },
   ioPath: { flag: "io-path", env: "EXODB_IO_PATH", default: "mixed" },
   logLevel: { flag: "log-level", env: "EXODB_LOG_LEVEL", default: "info" },
+  scheduler: { flag: "scheduler", env: "EXODB_SCHEDULER", default: "fair" },
 };
 
 /** The result of {@link resolveConfig}: a config, or every problem found. */

@@ -82,7 +82,7 @@ export function startMaintenance(
     checkpointing ??= scheduler.spawn("background", "checkpoint", async (context) => {
       if (stopped || storage.store.poisoned !== undefined) return;
       const lsn = storage.wal.insertLsn;
-      await context.suspend(storage.checkpoint()); // I/O: the thread is free meanwhile
+      await storage.checkpoint(context); // in slices; its syncs are suspended I/O
       stats.checkpoints++;
       lastCheckpointLsn = lsn;
     }).catch((error) => {
@@ -97,14 +97,19 @@ export function startMaintenance(
   const vacuumNow = (): Promise<void> => {
     vacuuming ??= scheduler.spawn("background", "vacuum", async (context) => {
       if (stopped || storage.store.poisoned !== undefined) return;
+      // The snapshot is held for the whole pass: a table dropped meanwhile keeps its trees
+      // until the pass ends (catalog.ts frees them once every snapshot sees the drop).
       const snapshot = storage.txns.snapshot();
-      const tables = catalog.tables(undefined, snapshot);
-      storage.txns.release(snapshot);
-      for (const def of tables) {
-        if (stopped) return;
-        const removed = catalog.handle(def).vacuum(0);
-        stats.versionsRemoved += removed.versions + removed.indexEntries;
-        if (context.shouldYield()) await context.yield(); // statements run between tables
+      try {
+        for (const def of catalog.tables(undefined, snapshot)) {
+          if (stopped) return;
+          // In slices of ~1 ms: statements run between them (and between tables).
+          const removed = await catalog.handle(def).vacuum(0, context);
+          stats.versionsRemoved += removed.versions + removed.indexEntries;
+          if (context.shouldYield()) await context.yield();
+        }
+      } finally {
+        storage.txns.release(snapshot);
       }
       stats.vacuums++;
     }).catch((error) => {
@@ -157,7 +162,7 @@ export function startMaintenance(
     void checkpointNow();
   }, options.checkpointIntervalMs ?? 30_000);
   // A periodic pass only after committed writes (a rolled-back transaction leaves no versions
-  // behind): a whole-table pass holds the thread, and read-only workloads need none. The first
+  // behind): read-only workloads need none. The first
   // pass always runs (crash losers from recovery).
   let vacuumedAtCsn = -1;
   const vacuumTimer = setInterval(() => {

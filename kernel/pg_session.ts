@@ -109,6 +109,7 @@ export async function servePostgres(
   const processId = nextProcessId++;
   const secretKey = crypto.getRandomValues(new Uint32Array(1))[0]! | 0;
   const session = new SqlSession(() => appliance.engine);
+  session.taskRunner = appliance.scheduler.runner; // each statement is an interactive task
   session.backendPid = processId;
   session.afterStatement = (outcome, durationMs) =>
     appliance.statementLog.record(processId, outcome, durationMs);

@@ -1,33 +1,60 @@
 /**
  * The cooperative scheduler: one kernel thread runs tasks in three classes (interactive,
- * maintenance, background; lib/task_context.ts). Seastar's model (STYLE.md §6): each class has
- * shares and a virtual runtime that grows by CPU time × (1000 ÷ shares); the class with the
- * lowest virtual runtime runs next, ties going to the more urgent class. So when every class is
- * busy, CPU follows shares (interactive 1000 : maintenance 250 : background 100 by default),
- * and a class that was idle is raised to the floor when it wakes, so it cannot bank idle time
- * and then monopolize the thread.
+ * maintenance, background; lib/task_context.ts). Client statements are interactive tasks
+ * (query/sql_session.ts runs them through the {@link TaskRunner} the kernel installs), VACUUM,
+ * CHECKPOINT and CREATE INDEX on request are maintenance, periodic checkpoints, vacuum and the
+ * scrub are background (kernel/maintenance.ts).
+ *
+ * Two modes. `fair` (the default) is Seastar's model (STYLE.md §6): each class has shares and a
+ * virtual runtime that grows by CPU time × (1000 ÷ shares); the class with the lowest virtual
+ * runtime runs next, ties going to the more urgent class. So when every class is busy, CPU
+ * follows shares (interactive 1000 : maintenance 250 : background 100 by default), and a class
+ * that was idle is raised to the floor when it wakes, so it cannot bank idle time and then
+ * monopolize the thread. `fifo` grants in arrival order, with no class preference (the baseline
+ * the scheduler benchmark compares with).
  *
  * Invariants:
  * 1. At most one task holds the thread; it holds it from its grant until it yields, suspends
- *    (awaits I/O through `suspend`) or ends. Only then is its CPU time charged.
- * 2. A queued task of class c waits at most `maxDelayMs[c]` plus one slice: a task waiting
+ *    (awaits I/O through `suspend`), ends, or leaves the thread idle: a task still holding when
+ *    a later macrotask runs is awaiting something outside the thread (a log flush, a row lock,
+ *    I/O) and is released then (counted as `detached`). Such a task, when it resumes, runs to
+ *    its next yield point or its end and then queues like any other. Only a release charges CPU.
+ * 2. fair: a queued task of class c waits at most `maxDelayMs[c]` plus one slice: a task waiting
  *    longer is picked ahead of virtual runtime (aging), so background work never starves.
+ *    fifo: the task that queued first is granted first.
  * 3. Every queue is bounded (`queueLengthMax`); a full queue refuses new tasks with 53400.
- * 4. Every grant happens from `defer` (a macrotask in production), so sockets and timers run
- *    between slices; the clock and `defer` are injected, so tests are deterministic.
+ * 4. A task spawned while the thread is free and nothing waits starts at once (it arrived from
+ *    the event loop already); every other grant happens from `defer` (a macrotask in
+ *    production), so sockets and timers run between slices. Before granting a slice to a
+ *    non-interactive class, fair mode lets the event loop poll sockets (`pollDefer`), so a
+ *    client statement that arrived meanwhile is queued and preferred. The clock and both
+ *    deferrals are injected, so tests are deterministic.
  */
 import { setImmediate } from "node:timers";
 import { ExoError } from "../lib/errors.ts";
 import { pollMs } from "../lib/yield.ts";
-import { type TaskClass, taskClasses, type TaskContext } from "../lib/task_context.ts";
+import {
+  type TaskClass,
+  taskClasses,
+  type TaskContext,
+  type TaskRunner,
+} from "../lib/task_context.ts";
 
 /** Where the scheduler reads the time (milliseconds, monotonic). */
 export interface SchedulerClock {
   nowMs(): number;
 }
 
+/** How the next task is chosen: class shares with aging, or plain arrival order. */
+export type SchedulerMode = "fair" | "fifo";
+
+/** Scheduler modes, for the config schema. */
+export const schedulerModes = ["fair", "fifo"] as const;
+
 /** Options for {@link Scheduler}. */
 export interface SchedulerOptions {
+  /** fair (class shares, aging) or fifo (arrival order); fair by default. */
+  mode?: SchedulerMode;
   /** The work a task may do before `shouldYield()` says yield; 1 ms by default. */
   sliceMs?: number;
   /** Shares per class; more shares, more CPU when classes compete. */
@@ -44,6 +71,16 @@ export interface SchedulerOptions {
    * `setImmediate` alone lets socket reads wait tens of milliseconds behind busy work).
    */
   defer?: (grant: () => void) => void;
+  /**
+   * Runs `grant` after the event loop polled sockets (fair mode, before a non-interactive
+   * slice). Default {@link pollingDefer}: an immediately completing async op (~12 µs).
+   */
+  pollDefer?: (grant: () => void) => void;
+  /**
+   * Runs `check` in a later macrotask (invariant 1: a holder still holding then is waiting
+   * outside the thread). Default `setImmediate`.
+   */
+  watch?: (check: () => void) => void;
 }
 
 /** Options for {@link Scheduler.spawn}. */
@@ -59,7 +96,7 @@ export interface SchedulerClassStats {
   queued: number;
   /** 1 while a task of this class holds the thread. */
   running: number;
-  /** CPU time charged to this class (grant to yield, suspend or end). */
+  /** CPU time charged to this class (grant to yield, suspend, end or detach). */
   cpuMs: number;
   /** Time this class's tasks spent queued before a grant. */
   waitMs: number;
@@ -69,26 +106,26 @@ export interface SchedulerClassStats {
   slices: number;
   /** Slices that ran past twice the slice length (logged as stalls in Seastar). */
   stalls: number;
+  /** Releases of a holder found waiting outside the thread (invariant 1). */
+  detached: number;
   completed: number;
   failed: number;
   /** Virtual runtime (CPU ms × 1000 ÷ shares). */
   vruntime: number;
 }
 
-interface Task {
-  readonly taskClass: TaskClass;
-  readonly name: string;
-  holding: boolean;
-}
-
 interface Waiter {
-  readonly task: Task;
+  readonly task: ScheduledTask;
   readonly readyAtMs: number;
+  /** Arrival order across every class (fifo mode). */
+  readonly sequence: number;
   readonly grant: () => void;
 }
 
 class ClassQueue {
-  readonly waiters: Waiter[] = [];
+  /** Oldest first; `head` indexes the next to grant (shifted out in amortized O(1)). */
+  waiters: Waiter[] = [];
+  head = 0;
   readonly stats: SchedulerClassStats;
   constructor(shares: number) {
     this.stats = {
@@ -100,10 +137,25 @@ class ClassQueue {
       waitMsMax: 0,
       slices: 0,
       stalls: 0,
+      detached: 0,
       completed: 0,
       failed: 0,
       vruntime: 0,
     };
+  }
+  get length(): number {
+    return this.waiters.length - this.head;
+  }
+  peek(): Waiter | undefined {
+    return this.waiters[this.head];
+  }
+  shift(): Waiter {
+    const waiter = this.waiters[this.head++]!;
+    if (this.head > 64 && this.head * 2 > this.waiters.length) {
+      this.waiters = this.waiters.slice(this.head);
+      this.head = 0;
+    }
+    return waiter;
   }
 }
 
@@ -126,32 +178,80 @@ const pollInput = new Uint8Array(1);
 /** The production grant deferral (see {@link SchedulerOptions.defer}). */
 export function macrotaskDefer(grant: () => void): void {
   const now = performance.now();
-  if (now - lastPollMs >= pollMs) {
-    lastPollMs = now;
-    crypto.subtle.digest("SHA-1", pollInput).then(grant);
-  } else {
-    setImmediate(grant);
+  if (now - lastPollMs >= pollMs) pollingDefer(grant);
+  else setImmediate(grant);
+}
+
+/** Runs `grant` after an async op that completes at once: the event loop polls I/O first. */
+export function pollingDefer(grant: () => void): void {
+  lastPollMs = performance.now();
+  crypto.subtle.digest("SHA-1", pollInput).then(grant);
+}
+
+/** One spawned task: its class, whether it holds the thread, and the context it yields through. */
+class ScheduledTask implements TaskContext {
+  readonly taskClass: TaskClass;
+  readonly name: string;
+  readonly signal: AbortSignal | undefined;
+  readonly #scheduler: Scheduler;
+  holding = false;
+
+  constructor(
+    scheduler: Scheduler,
+    taskClass: TaskClass,
+    name: string,
+    signal: AbortSignal | undefined,
+  ) {
+    this.#scheduler = scheduler;
+    this.taskClass = taskClass;
+    this.name = name;
+    this.signal = signal;
+  }
+
+  shouldYield(): boolean {
+    // A task running without a grant (resumed after a detach) queues at its first yield point.
+    return !this.holding || this.#scheduler.heldMs() >= this.#scheduler.sliceMs;
+  }
+
+  yield(): Promise<void> {
+    return this.#scheduler.yieldTask(this);
+  }
+
+  suspend<T>(work: Promise<T>): Promise<T> {
+    return this.#scheduler.suspendTask(this, work);
   }
 }
 
 /** Runs tasks of three classes on the one kernel thread, cooperatively. */
 export class Scheduler {
   readonly sliceMs: number;
+  readonly mode: SchedulerMode;
   readonly #clock: SchedulerClock;
   readonly #defer: (grant: () => void) => void;
+  readonly #pollDefer: (grant: () => void) => void;
+  readonly #watch: (check: () => void) => void;
   readonly #queueLengthMax: number;
   readonly #maxDelayMs: Record<TaskClass, number>;
   readonly #queues: Record<TaskClass, ClassQueue>;
-  #running: Task | undefined;
+  #running: ScheduledTask | undefined;
   #grantedAtMs = 0;
   #dispatchPending = false;
+  #watchPending = false;
+  #queuedCount = 0;
+  #sequence = 0;
   #idleWaiters: (() => void)[] = [];
   #live = 0;
 
+  /** Spawns through this scheduler (what the kernel installs in lower layers). */
+  readonly runner: TaskRunner = (taskClass, name, body) => this.spawn(taskClass, name, body);
+
   constructor(options: SchedulerOptions = {}) {
+    this.mode = options.mode ?? "fair";
     this.sliceMs = options.sliceMs ?? 1;
     this.#clock = options.clock ?? performanceClock;
     this.#defer = options.defer ?? macrotaskDefer;
+    this.#pollDefer = options.pollDefer ?? (options.defer ?? pollingDefer);
+    this.#watch = options.watch ?? setImmediate;
     this.#queueLengthMax = options.queueLengthMax ?? 1024;
     this.#maxDelayMs = { ...defaultMaxDelayMs, ...options.maxDelayMs };
     const shares = { ...defaultShares, ...options.shares };
@@ -178,7 +278,7 @@ export class Scheduler {
     options: SpawnOptions = {},
   ): Promise<T> {
     const queue = this.#queues[taskClass];
-    if (queue.waiters.length >= this.#queueLengthMax) {
+    if (queue.length >= this.#queueLengthMax) {
       return Promise.reject(
         new ExoError(
           "53400",
@@ -186,14 +286,13 @@ export class Scheduler {
         ),
       );
     }
-    const task: Task = { taskClass, name, holding: false };
-    const context = this.#context(task, options.signal);
+    const task = new ScheduledTask(this, taskClass, name, options.signal);
     this.#live++;
     return new Promise<T>((resolve, reject) => {
-      this.#enqueue(task, () => {
+      const start = () => {
         let result: Promise<T>;
         try {
-          result = Promise.resolve(body(context));
+          result = Promise.resolve(body(task));
         } catch (error) {
           result = Promise.reject(error);
         }
@@ -207,7 +306,12 @@ export class Scheduler {
             reject(error);
           },
         );
-      }, true);
+      };
+      if (this.#running === undefined && this.#queuedCount === 0 && !this.#dispatchPending) {
+        this.#wake(task);
+        this.#grant(task, this.#clock.nowMs(), 0);
+        start();
+      } else this.#enqueue(task, start, true);
     });
   }
 
@@ -216,7 +320,7 @@ export class Scheduler {
     const out = {} as Record<TaskClass, SchedulerClassStats>;
     for (const c of taskClasses) {
       const queue = this.#queues[c];
-      out[c] = { ...queue.stats, queued: queue.waiters.length };
+      out[c] = { ...queue.stats, queued: queue.length };
     }
     return out;
   }
@@ -227,46 +331,56 @@ export class Scheduler {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  #context(task: Task, signal: AbortSignal | undefined): TaskContext {
-    return {
-      taskClass: task.taskClass,
-      signal,
-      shouldYield: (): boolean => this.#clock.nowMs() - this.#grantedAtMs >= this.sliceMs,
-      yield: (): Promise<void> => {
-        this.#release(task);
-        if (signal?.aborted) return Promise.reject(signal.reason);
-        return new Promise<void>((resume) => this.#enqueue(task, resume, false));
-      },
-      suspend: async <T>(work: Promise<T>): Promise<T> => {
-        this.#release(task);
-        try {
-          return await work;
-        } finally {
-          await new Promise<void>((resume) => this.#enqueue(task, resume, true));
-        }
-      },
-    };
+  /** How long the current holder has held the thread. */
+  heldMs(): number {
+    return this.#clock.nowMs() - this.#grantedAtMs;
+  }
+
+  /** {@link TaskContext.yield} of `task`. */
+  yieldTask(task: ScheduledTask): Promise<void> {
+    this.#release(task);
+    if (task.signal?.aborted) return Promise.reject(task.signal.reason);
+    return new Promise<void>((resume) => this.#enqueue(task, resume, false));
+  }
+
+  /** {@link TaskContext.suspend} of `task`. */
+  async suspendTask<T>(task: ScheduledTask, work: Promise<T>): Promise<T> {
+    this.#release(task);
+    try {
+      return await work;
+    } finally {
+      await new Promise<void>((resume) => this.#enqueue(task, resume, true));
+    }
+  }
+
+  /** A waking class starts at the floor of the busy ones: idle time is not banked. */
+  #wake(task: ScheduledTask): void {
+    const queue = this.#queues[task.taskClass];
+    if (queue.length > 0 || this.#running?.taskClass === task.taskClass) return;
+    let floor = Infinity;
+    for (const c of taskClasses) {
+      const other = this.#queues[c];
+      if (c !== task.taskClass && (other.length > 0 || this.#running?.taskClass === c)) {
+        floor = Math.min(floor, other.stats.vruntime);
+      }
+    }
+    if (floor !== Infinity) queue.stats.vruntime = Math.max(queue.stats.vruntime, floor);
   }
 
   /** Queues a grant; `waking` when the task was not just running (new, or back from I/O). */
-  #enqueue(task: Task, grant: () => void, waking: boolean): void {
-    const queue = this.#queues[task.taskClass];
-    if (waking && queue.waiters.length === 0 && this.#running?.taskClass !== task.taskClass) {
-      // A waking class starts at the floor of the busy ones: idle time is not banked.
-      let floor = Infinity;
-      for (const c of taskClasses) {
-        const other = this.#queues[c];
-        if (c !== task.taskClass && (other.waiters.length > 0 || this.#running?.taskClass === c)) {
-          floor = Math.min(floor, other.stats.vruntime);
-        }
-      }
-      if (floor !== Infinity) queue.stats.vruntime = Math.max(queue.stats.vruntime, floor);
-    }
-    queue.waiters.push({ task, readyAtMs: this.#clock.nowMs(), grant });
+  #enqueue(task: ScheduledTask, grant: () => void, waking: boolean): void {
+    if (waking) this.#wake(task);
+    this.#queues[task.taskClass].waiters.push({
+      task,
+      readyAtMs: this.#clock.nowMs(),
+      sequence: this.#sequence++,
+      grant,
+    });
+    this.#queuedCount++;
     this.#scheduleDispatch();
   }
 
-  #release(task: Task): void {
+  #release(task: ScheduledTask): void {
     if (!task.holding) return;
     const queue = this.#queues[task.taskClass];
     const ranMs = this.#clock.nowMs() - this.#grantedAtMs;
@@ -279,7 +393,7 @@ export class Scheduler {
     this.#scheduleDispatch();
   }
 
-  #finish(task: Task, ok: boolean): void {
+  #finish(task: ScheduledTask, ok: boolean): void {
     this.#release(task);
     const stats = this.#queues[task.taskClass].stats;
     if (ok) stats.completed++;
@@ -293,38 +407,71 @@ export class Scheduler {
   }
 
   #scheduleDispatch(): void {
-    if (this.#dispatchPending || this.#running !== undefined) return;
+    if (this.#dispatchPending || this.#running !== undefined || this.#queuedCount === 0) return;
     this.#dispatchPending = true;
-    this.#defer(() => this.#dispatch());
+    // fair: poll sockets before a non-interactive slice, so waiting statements go first.
+    const poll = this.mode === "fair" && this.#queues.interactive.length < this.#queuedCount;
+    (poll ? this.#pollDefer : this.#defer)(() => this.#dispatch());
   }
 
   #dispatch(): void {
     this.#dispatchPending = false;
     if (this.#running !== undefined) return;
     const now = this.#clock.nowMs();
-    const taskClass = this.#pick(now);
+    const taskClass = this.mode === "fifo" ? this.#pickFifo() : this.#pickFair(now);
     if (taskClass === undefined) return;
-    const queue = this.#queues[taskClass];
-    const waiter = queue.waiters.shift()!;
-    const waitedMs = now - waiter.readyAtMs;
-    queue.stats.waitMs += waitedMs;
-    queue.stats.waitMsMax = Math.max(queue.stats.waitMsMax, waitedMs);
-    queue.stats.slices++;
-    queue.stats.running = 1;
-    waiter.task.holding = true;
-    this.#running = waiter.task;
-    this.#grantedAtMs = now;
+    const waiter = this.#queues[taskClass].shift();
+    this.#queuedCount--;
+    this.#grant(waiter.task, now, now - waiter.readyAtMs);
     waiter.grant();
   }
 
-  /** The class to run next: the most overdue aged one, else the lowest virtual runtime. */
-  #pick(now: number): TaskClass | undefined {
+  #grant(task: ScheduledTask, now: number, waitedMs: number): void {
+    const stats = this.#queues[task.taskClass].stats;
+    stats.waitMs += waitedMs;
+    stats.waitMsMax = Math.max(stats.waitMsMax, waitedMs);
+    stats.slices++;
+    stats.running = 1;
+    task.holding = true;
+    this.#running = task;
+    this.#grantedAtMs = now;
+    if (!this.#watchPending) {
+      this.#watchPending = true;
+      this.#watch(() => this.#checkHolder());
+    }
+  }
+
+  /** Runs in a later macrotask than any grant before it: a holder now waits outside (rule 1). */
+  #checkHolder(): void {
+    this.#watchPending = false;
+    const holder = this.#running;
+    if (holder === undefined) return;
+    this.#queues[holder.taskClass].stats.detached++;
+    this.#release(holder);
+  }
+
+  /** fifo: the class whose oldest waiter arrived first. */
+  #pickFifo(): TaskClass | undefined {
+    let first: TaskClass | undefined;
+    let firstSequence = Infinity;
+    for (const c of taskClasses) {
+      const oldest = this.#queues[c].peek();
+      if (oldest !== undefined && oldest.sequence < firstSequence) {
+        first = c;
+        firstSequence = oldest.sequence;
+      }
+    }
+    return first;
+  }
+
+  /** fair: the most overdue aged class, else the lowest virtual runtime. */
+  #pickFair(now: number): TaskClass | undefined {
     let aged: TaskClass | undefined;
     let agedOverdueMs = 0;
     let lowest: TaskClass | undefined;
     for (const c of taskClasses) {
       const queue = this.#queues[c];
-      const oldest = queue.waiters[0];
+      const oldest = queue.peek();
       if (oldest === undefined) continue;
       const overdueMs = now - oldest.readyAtMs - this.#maxDelayMs[c];
       if (overdueMs >= 0 && (aged === undefined || overdueMs > agedOverdueMs)) {

@@ -31,6 +31,17 @@ export interface TaskContext {
 }
 
 /**
+ * Runs `body` as a task of `taskClass` and settles with its result. The kernel installs its
+ * scheduler's runner where lower layers start work (a session's statements); they never import
+ * the kernel.
+ */
+export type TaskRunner = <T>(
+  taskClass: TaskClass,
+  name: string,
+  body: (context: TaskContext) => Promise<T>,
+) => Promise<T>;
+
+/**
  * A context for code run outside any scheduler (tools, tests, boot): never asks to yield, and
  * `yield()` returns to the caller at once.
  */

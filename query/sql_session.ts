@@ -20,6 +20,7 @@ import type { Transaction } from "../dbengine/txn.ts";
 import { type SqlValue, TypeId } from "../dbengine/types.ts";
 import { ExoError } from "../lib/errors.ts";
 import { yieldPoint } from "../lib/yield.ts";
+import type { TaskClass, TaskContext, TaskRunner } from "../lib/task_context.ts";
 import { Binder, BindError, notSupported, resolveTypeName, type Scope } from "./binder.ts";
 import { crossingKinds, crossings, diffCrossings } from "../hw/crossings.ts";
 import { analyzeTable } from "./analyze.ts";
@@ -141,6 +142,13 @@ export class SqlSession {
   #active = false;
   /** Called after every statement with its tag (or `error SQLSTATE`) and duration: the log. */
   afterStatement: ((outcome: string, durationMs: number) => void) | undefined;
+  /**
+   * Runs each statement as a scheduler task (the kernel installs its scheduler's runner); its
+   * yield points then go through that task. Unset (tools, tests): the time slicer.
+   */
+  taskRunner: TaskRunner | undefined;
+  /** The task the running statement holds, while one runs through {@link taskRunner}. */
+  #task: TaskContext | undefined;
 
   constructor(engine: () => EngineAccess) {
     this.#engine = engine;
@@ -228,9 +236,10 @@ export class SqlSession {
     const startMs = this.afterStatement === undefined ? 0 : performance.now();
     let outcome = "error";
     try {
-      const result = await chargeCrossings(
-        this.crossings,
-        () => this.#execute(statement, params, paramTypes),
+      const result = await this.#asTask(
+        statementClass(statement),
+        statement.kind,
+        () => chargeCrossings(this.crossings, () => this.#execute(statement, params, paramTypes)),
       );
       outcome = result.tag;
       return result;
@@ -241,6 +250,20 @@ export class SqlSession {
       this.#active = false;
       this.afterStatement?.(outcome, performance.now() - startMs);
     }
+  }
+
+  /** Runs `body` as a task of the installed runner (or directly without one). */
+  #asTask<T>(taskClass: TaskClass, name: string, body: () => Promise<T>): Promise<T> {
+    const runner = this.taskRunner;
+    if (runner === undefined) return body();
+    return runner(taskClass, name, async (task) => {
+      this.#task = task;
+      try {
+        return await body();
+      } finally {
+        this.#task = undefined;
+      }
+    });
   }
 
   async #execute(
@@ -354,7 +377,15 @@ export class SqlSession {
   }
 
   /** COPY … FROM STDIN: inserts rows of text fields (NULL for \\N), in one statement. */
-  async copyIn(
+  copyIn(
+    tableName: string,
+    columnNames: string[] | undefined,
+    lines: (string | null)[][],
+  ): Promise<number> {
+    return this.#asTask("interactive", "copy", () => this.#copyIn(tableName, columnNames, lines));
+  }
+
+  async #copyIn(
     tableName: string,
     columnNames: string[] | undefined,
     lines: (string | null)[][],
@@ -590,7 +621,7 @@ export class SqlSession {
       // Time-sliced: other sessions, timers, socket reads and log syncs get their turn.
       // Cancellation and statement_timeout are checked at every yield point.
       yieldPoint: async () => {
-        await yieldPoint();
+        await yieldPoint(this.#task);
         // Writers wait for a running checkpoint while the log is nearly full (no 53100).
         const logSpace = this.#engine().storage.logSpace();
         if (logSpace !== undefined) await logSpace;
@@ -820,13 +851,13 @@ export class SqlSession {
           };
         }
         case "utility":
-          if (statement.tag === "CHECKPOINT") await storage.checkpoint();
+          if (statement.tag === "CHECKPOINT") await storage.checkpoint(this.#task);
           if (statement.tag === "VACUUM" || statement.tag === "ANALYZE") {
             const defs = statement.tables.length > 0
               ? statement.tables.map((name) => binder.table(name))
               : catalog.tables(txn, snapshot).map((def) => catalog.handle(def));
             for (const table of defs) {
-              if (statement.tag === "VACUUM") table.vacuum(txn.id);
+              if (statement.tag === "VACUUM") await table.vacuum(txn.id, this.#task);
               if (statement.analyze) {
                 const stats = await analyzeTable(table, txn, snapshot, ctx.yieldPoint);
                 await catalog.setStatistics(txn, table.def.name, stats);
@@ -1737,4 +1768,13 @@ function oidOutput(columns: OutputColumn[], rows: Row[], view: SessionView): Row
     }
     return out;
   });
+}
+
+/** The scheduling class of a statement: VACUUM, CHECKPOINT and CREATE INDEX on request are maintenance. */
+function statementClass(statement: Statement): TaskClass {
+  if (statement.kind === "createIndex") return "maintenance";
+  if (statement.kind === "utility" && (statement.tag === "VACUUM" || statement.tag === "CHECKPOINT")) {
+    return "maintenance";
+  }
+  return "interactive";
 }

@@ -126,7 +126,7 @@ Deno.test("rows with a primary key and a unique index: lookups, index scans, vio
     });
     assert.equal(old.length, 0, "the stale entry is filtered by the recheck");
   });
-  const v = table.vacuum(0);
+  const v = await table.vacuum(0);
   assert.ok(v.versions >= 1 && v.indexEntries >= 1, JSON.stringify(v));
 });
 

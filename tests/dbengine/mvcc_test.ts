@@ -231,7 +231,7 @@ Deno.test("scans return the newest visible version of each key, forward and back
   ]);
   storage.txns.release(snap);
   // Vacuum removes the superseded versions once no snapshot needs them.
-  const removed = tree.vacuum(0);
+  const removed = await tree.vacuum(0);
   assert.equal(
     removed,
     100 + 100 * 2,

@@ -55,7 +55,7 @@ Deno.test("a table filled and emptied in a loop (with vacuum) does not grow with
     empty.cid++;
     for (let i = 0; i < 2000; i++) await table.delete(empty, table.keyOf([i]));
     await storage.txns.commit(empty);
-    table.vacuum(0);
+    await table.vacuum(0);
     await storage.checkpoint();
     highWater.push(storage.store.meta("highWater"));
   }

@@ -29,20 +29,43 @@ function spinner(clock: FakeClock, untilMs: number, trace?: string[], label?: st
   };
 }
 
+/** Spawns a task that holds the thread until the returned release is called. */
+function holder(s: Scheduler) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => release = resolve);
+  const task = s.spawn("background", "holder", async (context) => {
+    await gate; // holds the thread: microtasks only, so no later macrotask detaches it
+    await context.yield();
+  });
+  return { release, task };
+}
+
+Deno.test("a task spawned while the thread is free starts at once", () => {
+  const { s } = scheduler();
+  let ran = false;
+  const task = s.spawn("background", "b", () => {
+    ran = true;
+  });
+  assert.equal(ran, true, "started inside spawn, no deferral");
+  return task;
+});
+
 Deno.test("the more urgent class is granted first when tasks queue together", async () => {
   const { s } = scheduler();
   const order: string[] = [];
   const record = (name: string) => () => void order.push(name);
+  const hold = holder(s);
   const all = [
     s.spawn("background", "b", record("background")),
     s.spawn("maintenance", "m", record("maintenance")),
     s.spawn("interactive", "i", record("interactive")),
   ];
-  await Promise.all(all);
+  hold.release();
+  await Promise.all([hold.task, ...all]);
   assert.deepEqual(order, ["interactive", "maintenance", "background"]);
   const stats = s.stats();
   assert.equal(stats.interactive.completed, 1);
-  assert.equal(stats.background.completed, 1);
+  assert.equal(stats.background.completed, 2, "b and the holder");
 });
 
 Deno.test("busy classes share the thread by shares (1000:100)", async () => {
@@ -91,6 +114,7 @@ Deno.test("counters: queue length, CPU, wait time and stalls per class", async (
   let release!: () => void;
   const gate = new Promise<void>((resolve) => release = resolve);
   const blocker = s.spawn("interactive", "blocker", async (context) => {
+    await Promise.resolve(); // granted at once; the others queue before its work
     clock.t += 3; // a 3 ms slice without yielding: a stall
     await context.suspend(gate);
   });
@@ -150,11 +174,14 @@ Deno.test("a cancelled task stops at its next yield and is counted as failed", a
 
 Deno.test("a full queue refuses new tasks with 53400", async () => {
   const { s } = scheduler({ queueLengthMax: 2 });
+  const hold = holder(s); // holds the thread, so the next two queue
   const a = s.spawn("background", "a", () => 1);
   const b = s.spawn("background", "b", () => 2);
   await assert.rejects(
     s.spawn("background", "c", () => 3),
     (error) => error instanceof ExoError && error.sqlState === "53400",
   );
+  hold.release();
   assert.deepEqual(await Promise.all([a, b]), [1, 2]);
+  await hold.task;
 });

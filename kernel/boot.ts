@@ -27,6 +27,7 @@ import type { Config } from "./config.ts";
 import { servePostgres } from "./pg_session.ts";
 import {
   setIoWorkerStatsProvider,
+  setMaintenanceStatsProvider,
   setSchedulerStatsProvider,
 } from "../query/exodb_stat_relations.ts";
 import { setScrubStarter } from "../query/functions.ts";
@@ -189,6 +190,10 @@ export async function boot(
     io?.close();
     throw error;
   }
+  setMaintenanceStatsProvider(() => ({
+    ...engine.maintenance.stats,
+    lastScrub: engine.maintenance.lastScrub,
+  }));
 
   const stage = performance.now();
   let listener: TcpListener;

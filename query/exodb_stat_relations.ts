@@ -7,7 +7,9 @@
  * - exodb_stat_io: block traffic of the disk image and the log device;
  * - exodb_stat_io_worker: the exo profile's I/O worker (submissions, syscalls it made, syncs);
  * - exodb_stat_scheduler: the cooperative scheduler's classes (CPU, waits, queues), from the
- *   provider the kernel installs at boot.
+ *   provider the kernel installs at boot;
+ * - exodb_stat_maintenance: checkpoints, vacuum passes and scrubs the maintenance tasks finished
+ *   (kernel/maintenance.ts), from the provider the kernel installs at boot.
  */
 import { crossingKinds, crossings } from "../hw/crossings.ts";
 import { liveSessions } from "./session_stats.ts";
@@ -224,6 +226,7 @@ export interface SchedulerClassRow {
   waitMsMax: number;
   slices: number;
   stalls: number;
+  detached: number;
   completed: number;
   failed: number;
 }
@@ -249,6 +252,7 @@ view(
     ["stalls", t.int8],
     ["completed", t.int8],
     ["failed", t.int8],
+    ["detached", t.int8],
   ],
   () =>
     (schedulerRows?.() ?? []).map((c) => ({
@@ -263,5 +267,51 @@ view(
       stalls: BigInt(c.stalls),
       completed: BigInt(c.completed),
       failed: BigInt(c.failed),
+      detached: BigInt(c.detached),
     })),
+);
+
+/** The maintenance counters as exodb_stat_maintenance shows them. */
+export interface MaintenanceRow {
+  checkpoints: number;
+  vacuums: number;
+  versionsRemoved: number;
+  scrubs: number;
+  scrubErrors: number;
+  failures: number;
+  /** The last finished scrub, if any. */
+  lastScrub: { blocksChecked: number } | undefined;
+}
+
+let maintenanceRow: (() => MaintenanceRow) | undefined;
+
+/** Installs what exodb_stat_maintenance reads (the kernel does at boot; undefined removes it). */
+export function setMaintenanceStatsProvider(provider: (() => MaintenanceRow) | undefined): void {
+  maintenanceRow = provider;
+}
+
+view(
+  "exodb_stat_maintenance",
+  [
+    ["checkpoints", t.int8],
+    ["vacuums", t.int8],
+    ["versions_removed", t.int8],
+    ["scrubs", t.int8],
+    ["scrub_errors", t.int8],
+    ["failures", t.int8],
+    ["last_scrub_blocks", t.int8],
+  ],
+  () => {
+    const m = maintenanceRow?.();
+    if (m === undefined) return [];
+    return [{
+      checkpoints: BigInt(m.checkpoints),
+      vacuums: BigInt(m.vacuums),
+      versions_removed: BigInt(m.versionsRemoved),
+      scrubs: BigInt(m.scrubs),
+      scrub_errors: BigInt(m.scrubErrors),
+      failures: BigInt(m.failures),
+      last_scrub_blocks: BigInt(m.lastScrub?.blocksChecked ?? 0),
+    }];
+  },
 );

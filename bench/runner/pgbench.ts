@@ -134,6 +134,12 @@ export interface ExoDbServerOptions {
   imageSize?: string;
   logSize?: string;
   maxConnections?: number;
+  /** The scheduler mode (`--scheduler`); the server's default when absent. */
+  scheduler?: "fair" | "fifo";
+  /** Serve this data directory instead of a new empty one. */
+  dataDir?: string;
+  /** Leave the data directory in place on stop (it is removed by default). */
+  keepDataDir?: boolean;
 }
 
 /** A running ExoDB server process. */
@@ -161,7 +167,7 @@ function childPids(pid: number): number[] {
 
 /** Starts ExoDB through `cli.ts start` on a free port; resolves once it accepts connections. */
 export async function startExoDb(options: ExoDbServerOptions = {}): Promise<ExoDbServer> {
-  const dataDir = Deno.makeTempDirSync({ prefix: "exodb-bench-" });
+  const dataDir = options.dataDir ?? Deno.makeTempDirSync({ prefix: "exodb-bench-" });
   const port = freePort();
   const root = new URL("../../", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
@@ -181,6 +187,7 @@ export async function startExoDb(options: ExoDbServerOptions = {}): Promise<ExoD
       `--profile=${options.profile ?? "exo"}`,
       `--max-connections=${options.maxConnections ?? 100}`,
       "--log-level=warn",
+      ...(options.scheduler === undefined ? [] : [`--scheduler=${options.scheduler}`]),
     ],
     stdout: "null",
     stderr: "inherit",
@@ -229,7 +236,7 @@ export async function startExoDb(options: ExoDbServerOptions = {}): Promise<ExoD
     async stop() {
       child.kill("SIGTERM");
       await child.status;
-      Deno.removeSync(dataDir, { recursive: true });
+      if (!options.keepDataDir) Deno.removeSync(dataDir, { recursive: true });
     },
   };
 }

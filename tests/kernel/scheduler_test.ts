@@ -185,3 +185,90 @@ Deno.test("a full queue refuses new tasks with 53400", async () => {
   assert.deepEqual(await Promise.all([a, b]), [1, 2]);
   await hold.task;
 });
+
+Deno.test("fifo mode grants in arrival order, with no class preference", async () => {
+  const { s } = scheduler({ mode: "fifo" });
+  const order: string[] = [];
+  const record = (name: string) => () => void order.push(name);
+  const hold = holder(s);
+  const all = [
+    s.spawn("background", "b", record("background")),
+    s.spawn("maintenance", "m", record("maintenance")),
+    s.spawn("interactive", "i", record("interactive")),
+    s.spawn("background", "b2", record("background 2")),
+  ];
+  hold.release();
+  await Promise.all([hold.task, ...all]);
+  assert.deepEqual(order, ["background", "maintenance", "interactive", "background 2"]);
+});
+
+Deno.test("fifo mode: busy classes take turns slice by slice (no shares)", async () => {
+  const { clock, s } = scheduler({ mode: "fifo" });
+  const trace: string[] = [];
+  await Promise.all([
+    s.spawn("interactive", "i", spinner(clock, 200, trace, "i")),
+    s.spawn("background", "b", spinner(clock, 200, trace, "b")),
+  ]);
+  const stats = s.stats();
+  assert.equal(stats.interactive.cpuMs + stats.background.cpuMs, 200);
+  assert.ok(Math.abs(stats.interactive.cpuMs - stats.background.cpuMs) <= 2, JSON.stringify(stats));
+  // Strict alternation after the first slice: i b i b …
+  // i's first slice ran inside its spawn, before b queued; then strict alternation: i b i b …
+  assert.deepEqual(trace.slice(1, 7), ["i", "b", "i", "b", "i", "b"]);
+});
+
+Deno.test("fair mode: a queued interactive task goes before a background one that queued first", async () => {
+  const { clock, s } = scheduler();
+  const trace: string[] = [];
+  const background = s.spawn("background", "b", spinner(clock, 50, trace, "b"));
+  // Interactive arrives while background holds the thread; background's next yield hands over.
+  const interactive = s.spawn("interactive", "i", spinner(clock, 20, trace, "i"));
+  await Promise.all([background, interactive]);
+  const firstI = trace.indexOf("i");
+  assert.equal(firstI, 1, `interactive ran after one background slice: ${trace.join("")}`);
+  // Then background gets about one slice in ten (shares 1000:100) until interactive is done.
+  const whileBoth = trace.slice(1, trace.lastIndexOf("i") + 1);
+  const backgroundSlices = whileBoth.filter((t) => t === "b").length;
+  assert.ok(backgroundSlices >= 1 && backgroundSlices <= 3, whileBoth.join(""));
+});
+
+Deno.test("fair mode: background still runs within its bounded delay while interactive is busy", async () => {
+  const { clock, s } = scheduler({ maxDelayMs: { background: 10 } });
+  const trace: string[] = [];
+  const interactive = s.spawn("interactive", "i", spinner(clock, 300, trace, "i"));
+  const background = s.spawn("background", "b", spinner(clock, 300, trace, "b"));
+  await Promise.all([interactive, background]);
+  let run = 0;
+  let longestIRun = 0;
+  for (const t of trace) {
+    run = t === "i" ? run + 1 : 0;
+    longestIRun = Math.max(longestIRun, run);
+  }
+  assert.ok(longestIRun <= 10 + s.sliceMs, `background waited ${longestIRun} slices`);
+  assert.ok(s.stats().background.waitMsMax <= 10 + s.sliceMs);
+});
+
+Deno.test("a holder that awaits something outside the thread is released (detached)", async () => {
+  const { clock, s } = scheduler();
+  let resumedWithoutGrant = false;
+  const waiting = s.spawn("interactive", "waits on a timer", async (context) => {
+    clock.t += 1;
+    // Not through suspend: a row lock or a log flush resolves in a later macrotask.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    resumedWithoutGrant = context.shouldYield(); // no grant: asks to queue at once
+    await context.yield();
+    clock.t += 1;
+  });
+  let otherRan = false;
+  const other = s.spawn("background", "other", () => {
+    otherRan = true;
+  });
+  await other;
+  assert.equal(otherRan, true, "the other task ran while the first waited");
+  await waiting;
+  assert.equal(resumedWithoutGrant, true);
+  const stats = s.stats();
+  assert.equal(stats.interactive.detached, 1);
+  assert.equal(stats.interactive.completed, 1);
+  assert.equal(stats.interactive.cpuMs, 2, "charged until the detach, then its own slice");
+});

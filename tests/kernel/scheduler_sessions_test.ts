@@ -1,0 +1,176 @@
+/**
+ * Statements as scheduler tasks: over the wire and in process, the long-running work (a long
+ * statement, vacuum, checkpoint) yields slice by slice and others run in between.
+ */
+import assert from "node:assert/strict";
+import pg from "pg";
+import { sqlRunner, withAppliance } from "../query/_appliance.ts";
+import { parseSql } from "../../query/sql_parser.ts";
+import { SqlSession } from "../../query/sql_session.ts";
+import type { Appliance } from "../../kernel/boot.ts";
+import { type TaskContext, unscheduledContext } from "../../lib/task_context.ts";
+
+/** A session whose statements run through the appliance's scheduler, as pg_session's do. */
+function scheduledSession(appliance: Appliance) {
+  const session = new SqlSession(() => appliance.engine);
+  session.taskRunner = appliance.scheduler.runner;
+  return async (sql: string) => {
+    const results = [];
+    for (const { statement } of parseSql(sql)) results.push(await session.execute(statement));
+    return results;
+  };
+}
+
+/** A context that asks to yield at every look and counts the yields. */
+function countingContext() {
+  const counts = { yields: 0 };
+  const context: TaskContext = {
+    ...unscheduledContext,
+    taskClass: "background",
+    shouldYield: () => true,
+    yield: () => {
+      counts.yields++;
+      return Promise.resolve();
+    },
+  };
+  return { counts, context };
+}
+
+Deno.test("wire statements run as interactive tasks; CHECKPOINT and VACUUM as maintenance", async () => {
+  await withAppliance(async (appliance) => {
+    const client = new pg.Client({
+      host: "127.0.0.1",
+      port: appliance.listener.port,
+      user: "exodb",
+      database: "exodb",
+    });
+    await client.connect();
+    try {
+      const before = appliance.scheduler.stats();
+      await client.query("create table t (id int primary key, v text)");
+      await client.query("insert into t select g, 'x' from generate_series(1, 2000) g");
+      await client.query("select count(*) from t");
+      await client.query("checkpoint");
+      await client.query("vacuum t");
+      const view = await client.query(
+        "select class, cpu_ms, completed, slices from exodb_stat_scheduler order by class",
+      );
+      const row = (c: string) => view.rows.find((r: { class: string }) => r.class === c)!;
+      const interactive = row("interactive");
+      assert.ok(
+        Number(interactive.completed) - before.interactive.completed >= 3,
+        JSON.stringify(view.rows),
+      );
+      assert.ok(Number(interactive.cpu_ms) > before.interactive.cpuMs, "interactive CPU time");
+      assert.ok(
+        Number(row("maintenance").completed) - before.maintenance.completed >= 2,
+        JSON.stringify(view.rows),
+      );
+      const maintenance = await client.query("select checkpoints, scrubs from exodb_stat_maintenance");
+      assert.equal(maintenance.rows.length, 1);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+Deno.test("--scheduler=fifo boots a fifo scheduler; fair is the default", async () => {
+  await withAppliance((appliance) => {
+    assert.equal(appliance.scheduler.mode, "fair");
+    return Promise.resolve();
+  });
+  await withAppliance((appliance) => {
+    assert.equal(appliance.scheduler.mode, "fifo");
+    return Promise.resolve();
+  }, { scheduler: "fifo" });
+});
+
+Deno.test("a long statement yields to a short one that arrives meanwhile", async () => {
+  await withAppliance(async (appliance) => {
+    const setup = sqlRunner(appliance);
+    await setup.run("CREATE TABLE big (id int PRIMARY KEY, v text)");
+    await setup.run("INSERT INTO big SELECT g, repeat('z', 50) FROM generate_series(1, 6000) g");
+    const long = scheduledSession(appliance);
+    const short = scheduledSession(appliance);
+    const finished: string[] = [];
+    const slicesBefore = appliance.scheduler.stats().interactive.slices;
+    const longDone = long("SELECT count(*) FROM big a JOIN big b ON a.v = b.v AND a.id = b.id")
+      .then(() => finished.push("long"));
+    // The long statement holds the thread from its spawn until its first yield point.
+    const shortDone = short("SELECT 1").then(() => finished.push("short"));
+    await Promise.all([longDone, shortDone]);
+    assert.deepEqual(finished, ["short", "long"]);
+    const slices = appliance.scheduler.stats().interactive.slices - slicesBefore;
+    assert.ok(slices >= 3, `the long statement ran in slices (${slices} grants in all)`);
+  });
+});
+
+Deno.test("vacuum runs in slices: statements complete while a pass is under way", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    await run("CREATE INDEX t_v ON t (v)");
+    await run("INSERT INTO t SELECT g, 'value ' || g::text FROM generate_series(1, 6000) g");
+    await run("DELETE FROM t");
+    const statement = scheduledSession(appliance);
+    const before = appliance.scheduler.stats().background;
+    let vacuumed = false;
+    const pass = appliance.engine.maintenance.vacuumNow().then(() => vacuumed = true);
+    let during = 0;
+    while (!vacuumed) {
+      await statement("SELECT 1");
+      if (!vacuumed) during++;
+    }
+    await pass;
+    const after = appliance.scheduler.stats().background;
+    assert.ok(during >= 1, "statements ran between the vacuum's slices");
+    assert.ok(after.slices - before.slices >= 2, `${after.slices - before.slices} slices`);
+    assert.ok(appliance.engine.maintenance.stats.versionsRemoved >= 12_000);
+    const [count] = await run("SELECT count(*) FROM t");
+    assert.equal(String(count!.rows![0]![0]), "0");
+  });
+});
+
+Deno.test("Table.vacuum and checkpoints yield through their context", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    await run("INSERT INTO t SELECT g, repeat('q', 100) FROM generate_series(1, 3000) g");
+    await run("UPDATE t SET v = 'r'");
+    const { catalog, storage, pool } = appliance.engine;
+    const table = catalog.handle(catalog.tables(undefined, storage.txns.lastCommitCsn)
+      .find((def) => def.name === "t")!);
+    const vacuum = countingContext();
+    const removed = await table.vacuum(0, vacuum.context);
+    assert.ok(removed.versions >= 3000, JSON.stringify(removed));
+    assert.ok(vacuum.counts.yields >= Math.floor(6_000 / 256) - 1, `${vacuum.counts.yields}`);
+
+    const dirty = pool.stats().dirty;
+    assert.ok(dirty > 10, `${dirty} dirty pages`);
+    const checkpoint = countingContext();
+    await storage.checkpoint(checkpoint.context);
+    assert.equal(pool.stats().dirty, 0);
+    // One look per 16 frames of the sweep, one per written block read back.
+    assert.ok(checkpoint.counts.yields >= pool.frameCount / 16 + dirty, `${checkpoint.counts.yields}`);
+  });
+});
+
+Deno.test("a checkpoint runs in slices: statements complete while it writes", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    await run("INSERT INTO t SELECT g, repeat('c', 200) FROM generate_series(1, 4000) g");
+    const statement = scheduledSession(appliance);
+    assert.ok(appliance.engine.pool.stats().dirty > 100);
+    let done = false;
+    const checkpoint = appliance.engine.maintenance.checkpointNow().then(() => done = true);
+    let during = 0;
+    while (!done) {
+      await statement("SELECT count(*) FROM t WHERE id < 10");
+      if (!done) during++;
+    }
+    await checkpoint;
+    assert.ok(during >= 1, "statements ran between the checkpoint's slices");
+    assert.equal(appliance.engine.maintenance.stats.checkpoints, 1);
+  });
+});

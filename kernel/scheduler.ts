@@ -9,8 +9,9 @@
  * virtual runtime that grows by CPU time × (1000 ÷ shares); the class with the lowest virtual
  * runtime runs next, ties going to the more urgent class. So when every class is busy, CPU
  * follows shares (interactive 1000 : maintenance 250 : background 100 by default), and a class
- * that was idle is raised to the floor when it wakes, so it cannot bank idle time and then
- * monopolize the thread. `fifo` grants in arrival order, with no class preference (the baseline
+ * that was idle is raised to the floor when it wakes (less a small credit, `wakeCreditMs`: a
+ * stream of short statements is "idle" for microseconds between them and must keep its
+ * preference), so it cannot bank idle time and then monopolize the thread. `fifo` grants in arrival order, with no class preference (the baseline
  * the scheduler benchmark compares with).
  *
  * Invariants:
@@ -55,8 +56,20 @@ export const schedulerModes = ["fair", "fifo"] as const;
 export interface SchedulerOptions {
   /** fair (class shares, aging) or fifo (arrival order); fair by default. */
   mode?: SchedulerMode;
-  /** The work a task may do before `shouldYield()` says yield; 1 ms by default. */
+  /** The work an interactive task may do before `shouldYield()` says yield; 1 ms by default. */
   sliceMs?: number;
+  /**
+   * The slice of maintenance and background tasks; 0.5 ms by default. Shorter, because a client
+   * statement that arrives during one waits for its end (nothing preempts it).
+   */
+  backgroundSliceMs?: number;
+  /**
+   * How much of its own CPU time a waking class may keep ahead of the busy ones (fair mode): a
+   * class that was idle starts at the floor of the busy classes' virtual runtimes minus this
+   * much. So the stream of short statements, idle for microseconds between them, keeps its
+   * preference over a background task, while no class banks a long idle period. 5 ms by default.
+   */
+  wakeCreditMs?: number;
   /** Shares per class; more shares, more CPU when classes compete. */
   shares?: Partial<Record<TaskClass, number>>;
   /** Longest a queued task of each class waits before it jumps the virtual-runtime order. */
@@ -210,7 +223,7 @@ class ScheduledTask implements TaskContext {
 
   shouldYield(): boolean {
     // A task running without a grant (resumed after a detach) queues at its first yield point.
-    return !this.holding || this.#scheduler.heldMs() >= this.#scheduler.sliceMs;
+    return !this.holding || this.#scheduler.sliceUsed(this.taskClass);
   }
 
   yield(): Promise<void> {
@@ -224,8 +237,11 @@ class ScheduledTask implements TaskContext {
 
 /** Runs tasks of three classes on the one kernel thread, cooperatively. */
 export class Scheduler {
+  /** The interactive slice (ms). */
   readonly sliceMs: number;
   readonly mode: SchedulerMode;
+  readonly #sliceMs: Record<TaskClass, number>;
+  readonly #wakeCreditMs: number;
   readonly #clock: SchedulerClock;
   readonly #defer: (grant: () => void) => void;
   readonly #pollDefer: (grant: () => void) => void;
@@ -248,6 +264,13 @@ export class Scheduler {
   constructor(options: SchedulerOptions = {}) {
     this.mode = options.mode ?? "fair";
     this.sliceMs = options.sliceMs ?? 1;
+    const backgroundSliceMs = options.backgroundSliceMs ?? 0.5;
+    this.#sliceMs = {
+      interactive: this.sliceMs,
+      maintenance: backgroundSliceMs,
+      background: backgroundSliceMs,
+    };
+    this.#wakeCreditMs = options.wakeCreditMs ?? 5;
     this.#clock = options.clock ?? performanceClock;
     this.#defer = options.defer ?? macrotaskDefer;
     this.#pollDefer = options.pollDefer ?? (options.defer ?? pollingDefer);
@@ -331,9 +354,9 @@ export class Scheduler {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** How long the current holder has held the thread. */
-  heldMs(): number {
-    return this.#clock.nowMs() - this.#grantedAtMs;
+  /** True once the current holder, of `taskClass`, has used its slice. */
+  sliceUsed(taskClass: TaskClass): boolean {
+    return this.#clock.nowMs() - this.#grantedAtMs >= this.#sliceMs[taskClass];
   }
 
   /** {@link TaskContext.yield} of `task`. */
@@ -353,7 +376,7 @@ export class Scheduler {
     }
   }
 
-  /** A waking class starts at the floor of the busy ones: idle time is not banked. */
+  /** A waking class starts near the floor of the busy ones: idle time is not banked. */
   #wake(task: ScheduledTask): void {
     const queue = this.#queues[task.taskClass];
     if (queue.length > 0 || this.#running?.taskClass === task.taskClass) return;
@@ -364,7 +387,9 @@ export class Scheduler {
         floor = Math.min(floor, other.stats.vruntime);
       }
     }
-    if (floor !== Infinity) queue.stats.vruntime = Math.max(queue.stats.vruntime, floor);
+    if (floor === Infinity) return;
+    const credit = this.#wakeCreditMs * 1000 / queue.stats.shares;
+    queue.stats.vruntime = Math.max(queue.stats.vruntime, floor - credit);
   }
 
   /** Queues a grant; `waking` when the task was not just running (new, or back from I/O). */
@@ -386,7 +411,7 @@ export class Scheduler {
     const ranMs = this.#clock.nowMs() - this.#grantedAtMs;
     queue.stats.cpuMs += ranMs;
     queue.stats.vruntime += ranMs * 1000 / queue.stats.shares;
-    if (ranMs > 2 * this.sliceMs) queue.stats.stalls++;
+    if (ranMs > 2 * this.#sliceMs[task.taskClass]) queue.stats.stalls++;
     queue.stats.running = 0;
     task.holding = false;
     this.#running = undefined;

@@ -145,7 +145,7 @@ Deno.test("counters: queue length, CPU, wait time and stalls per class", async (
 
 Deno.test("shouldYield turns true after one slice of work", async () => {
   const { clock, s } = scheduler({ sliceMs: 2 });
-  const seen = await s.spawn("maintenance", "m", (context) => {
+  const seen = await s.spawn("interactive", "i", (context) => {
     const answers = [context.shouldYield()];
     clock.t += 1;
     answers.push(context.shouldYield());
@@ -154,6 +154,41 @@ Deno.test("shouldYield turns true after one slice of work", async () => {
     return answers;
   });
   assert.deepEqual(seen, [false, false, true]);
+  // Maintenance and background slices are half as long by default (0.5 ms).
+  const background = await s.spawn("background", "b", (context) => {
+    const answers = [context.shouldYield()];
+    clock.t += 0.25;
+    answers.push(context.shouldYield());
+    clock.t += 0.25;
+    answers.push(context.shouldYield());
+    return answers;
+  });
+  assert.deepEqual(background, [false, false, true]);
+});
+
+Deno.test("fair mode: statements that queue together all run before the next background slice", async () => {
+  // Statements from several clients arrive between two background slices. The interactive class
+  // counts as waking for the first of them; the credit a waking class keeps (wakeCreditMs)
+  // lets the rest run too, instead of alternating statement, background slice, statement …
+  const { clock, s } = scheduler({ maxDelayMs: { background: 10_000 } });
+  const trace: string[] = [];
+  const statements: Promise<void>[] = [];
+  await s.spawn("background", "b", async (context) => {
+    for (let round = 0; round < 5; round++) {
+      clock.t += 1;
+      trace.push("b");
+      const turn = context.yield(); // charged and queued; the next grant is deferred
+      for (let n = 0; n < 4; n++) { // meanwhile the event loop delivers four statements
+        statements.push(s.spawn("interactive", `statement ${round}.${n}`, () => {
+          clock.t += 0.1;
+          trace.push("i");
+        }));
+      }
+      await turn;
+    }
+  });
+  await Promise.all(statements);
+  assert.equal(trace.join(""), "biiiibiiiibiiiibiiiibiiii");
 });
 
 Deno.test("a cancelled task stops at its next yield and is counted as failed", async () => {

@@ -285,6 +285,10 @@ export class Storage {
     this.#options.onEvent?.("checkpoint-start");
     const redoLsn = this.wal.insertLsn;
     this.store.fullPageLsn = redoLsn; // rule 2 of page_store.ts: first change after this logs an image
+    // The log made durable first, without holding the thread: otherwise the first page write
+    // would sync all of it synchronously (WAL before data; a rolled-back bulk change can leave
+    // megabytes unflushed).
+    await context.suspend(this.wal.flush());
     for (let frame = 0; frame < this.pool.frameCount;) {
       frame = this.pool.flushFrames(frame, checkpointFramesPerStep);
       if (context.shouldYield()) await context.yield();
@@ -302,7 +306,7 @@ export class Storage {
     });
     const lsn = this.wal.append(RecordType.checkpoint, 0, 0, payload);
     await context.suspend(this.wal.flush());
-    this.image.writeSuperblock({ checkpointLsn: lsn });
+    await context.suspend(this.image.writeSuperblockAsync({ checkpointLsn: lsn }));
     this.#lastCheckpoint = { lsn, redoLsn };
     this.wal.recycleTo(redoLsn);
     this.#options.onEvent?.("checkpoint-done");

@@ -101,6 +101,24 @@ export class DiskImage {
     this.#superblock = next;
   }
 
+  /**
+   * {@link writeSuperblock} without holding the thread during the syncs (a checkpoint's last
+   * step): the new superblock is current at once, and each copy is written and synced in turn,
+   * with whatever superblock is current then, so a synchronous rewrite in between (growth) is
+   * never undone.
+   */
+  async writeSuperblockAsync(
+    changes: Partial<Pick<Superblock, "blockCount" | "checkpointLsn">> = {},
+  ): Promise<void> {
+    this.#superblock = { ...this.#superblock, ...changes, sequence: this.#superblock.sequence + 1 };
+    const block = new Uint8Array(this.#superblock.blockSizeBytes);
+    for (let copy = 0; copy < limits.superblockCopiesCount; copy++) {
+      encodeSuperblock(block, this.#superblock, copy);
+      this.device.write(copy, block);
+      await this.device.flushAsync(); // one copy at a time: a crash leaves the other copy whole
+    }
+  }
+
   /** Grows the image so that block `blockIndex` exists, by whole extents. */
   ensureBlock(blockIndex: number): void {
     if (blockIndex < this.#superblock.blockCount) return;

@@ -21,7 +21,7 @@ import { Storage } from "../dbengine/storage.ts";
 import { Catalog } from "../dbengine/catalog.ts";
 import { type Maintenance, startMaintenance } from "./maintenance.ts";
 import { RingIo } from "../io/io_worker/ring_io.ts";
-import { Scheduler } from "./scheduler.ts";
+import { Scheduler, type SchedulerOptions } from "./scheduler.ts";
 import { StatementLog } from "./statement_log.ts";
 import type { Config } from "./config.ts";
 import { servePostgres } from "./pg_session.ts";
@@ -151,7 +151,13 @@ async function mountEngine(
 export async function boot(
   config: Config,
   logger: Logger,
-  options: { configMs?: number; handler?: ConnectionHandler; watchdogMs?: number } = {},
+  options: {
+    configMs?: number;
+    handler?: ConnectionHandler;
+    watchdogMs?: number;
+    /** Scheduler options beside the configured mode (profiling hooks, tests). */
+    scheduler?: Omit<SchedulerOptions, "mode">;
+  } = {},
 ): Promise<Appliance> {
   checkLimits();
   logger.info(
@@ -159,7 +165,7 @@ export async function boot(
       (options.configMs ?? 0).toFixed(1)
     } ms (profile ${config.profile}, crc32c ${crc32cImplementation}, scheduler ${config.scheduler})`,
   );
-  const scheduler = new Scheduler({ mode: config.scheduler });
+  const scheduler = new Scheduler({ ...options.scheduler, mode: config.scheduler });
   // exodb_stat_scheduler reads this scheduler (process-wide, like exodb_scrub()).
   setSchedulerStatsProvider(() =>
     Object.entries(scheduler.stats()).map(([name, stats]) => ({ name, ...stats }))

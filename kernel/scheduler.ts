@@ -94,6 +94,19 @@ export interface SchedulerOptions {
    * outside the thread). Default `setImmediate`.
    */
   watch?: (check: () => void) => void;
+  /** Called at every release with the slice just ended (profiling, stall logs). */
+  onSlice?: (slice: SliceRecord) => void;
+}
+
+/** One ended slice, for {@link SchedulerOptions.onSlice}. */
+export interface SliceRecord {
+  taskClass: TaskClass;
+  name: string;
+  /** When it was granted (the scheduler's clock). */
+  grantedAtMs: number;
+  ranMs: number;
+  /** Released because it was found waiting outside the thread (invariant 1). */
+  detached: boolean;
 }
 
 /** Options for {@link Scheduler.spawn}. */
@@ -246,6 +259,7 @@ export class Scheduler {
   readonly #defer: (grant: () => void) => void;
   readonly #pollDefer: (grant: () => void) => void;
   readonly #watch: (check: () => void) => void;
+  readonly #onSlice: ((slice: SliceRecord) => void) | undefined;
   readonly #queueLengthMax: number;
   readonly #maxDelayMs: Record<TaskClass, number>;
   readonly #queues: Record<TaskClass, ClassQueue>;
@@ -275,6 +289,7 @@ export class Scheduler {
     this.#defer = options.defer ?? macrotaskDefer;
     this.#pollDefer = options.pollDefer ?? (options.defer ?? pollingDefer);
     this.#watch = options.watch ?? setImmediate;
+    this.#onSlice = options.onSlice;
     this.#queueLengthMax = options.queueLengthMax ?? 1024;
     this.#maxDelayMs = { ...defaultMaxDelayMs, ...options.maxDelayMs };
     const shares = { ...defaultShares, ...options.shares };
@@ -405,13 +420,20 @@ export class Scheduler {
     this.#scheduleDispatch();
   }
 
-  #release(task: ScheduledTask): void {
+  #release(task: ScheduledTask, detached = false): void {
     if (!task.holding) return;
     const queue = this.#queues[task.taskClass];
     const ranMs = this.#clock.nowMs() - this.#grantedAtMs;
     queue.stats.cpuMs += ranMs;
     queue.stats.vruntime += ranMs * 1000 / queue.stats.shares;
     if (ranMs > 2 * this.#sliceMs[task.taskClass]) queue.stats.stalls++;
+    this.#onSlice?.({
+      taskClass: task.taskClass,
+      name: task.name,
+      grantedAtMs: this.#grantedAtMs,
+      ranMs,
+      detached,
+    });
     queue.stats.running = 0;
     task.holding = false;
     this.#running = undefined;
@@ -472,7 +494,7 @@ export class Scheduler {
     const holder = this.#running;
     if (holder === undefined) return;
     this.#queues[holder.taskClass].stats.detached++;
-    this.#release(holder);
+    this.#release(holder, true);
   }
 
   /** fifo: the class whose oldest waiter arrived first. */

@@ -90,6 +90,17 @@ export interface SchedulerOptions {
    */
   pollDefer?: (grant: () => void) => void;
   /**
+   * Runs `grant` after the event loop went idle and polled sockets (fair mode, before a
+   * non-interactive slice while client statements ran in the last `interactiveRecentMs`).
+   * Default `setTimeout(0)`: the only way measured to make Deno poll sockets promptly while
+   * work is ready (an immediately completing op is polled first, sockets only every few
+   * milliseconds), at the price of ~1–2 ms idle per background slice, so background work gets
+   * at most about a fifth of the thread while clients are active, and all of it otherwise.
+   */
+  idleDefer?: (grant: () => void) => void;
+  /** How long after a client statement the scheduler keeps using `idleDefer`; 20 ms by default. */
+  interactiveRecentMs?: number;
+  /**
    * Runs `check` in a later macrotask (invariant 1: a holder still holding then is waiting
    * outside the thread). Default `setImmediate`.
    */
@@ -258,6 +269,9 @@ export class Scheduler {
   readonly #clock: SchedulerClock;
   readonly #defer: (grant: () => void) => void;
   readonly #pollDefer: (grant: () => void) => void;
+  readonly #idleDefer: (grant: () => void) => void;
+  readonly #interactiveRecentMs: number;
+  #lastInteractiveMs = -Infinity;
   readonly #watch: (check: () => void) => void;
   readonly #onSlice: ((slice: SliceRecord) => void) | undefined;
   readonly #queueLengthMax: number;
@@ -265,7 +279,10 @@ export class Scheduler {
   readonly #queues: Record<TaskClass, ClassQueue>;
   #running: ScheduledTask | undefined;
   #grantedAtMs = 0;
+  /** A dispatch is queued through `defer` or `pollDefer`. */
   #dispatchPending = false;
+  /** A dispatch is queued through `idleDefer` (slow: an interactive arrival does not wait for it). */
+  #idleDispatchPending = false;
   #watchPending = false;
   #queuedCount = 0;
   #sequence = 0;
@@ -288,6 +305,8 @@ export class Scheduler {
     this.#clock = options.clock ?? performanceClock;
     this.#defer = options.defer ?? macrotaskDefer;
     this.#pollDefer = options.pollDefer ?? (options.defer ?? pollingDefer);
+    this.#idleDefer = options.idleDefer ?? (options.defer ?? ((grant) => setTimeout(grant, 0)));
+    this.#interactiveRecentMs = options.interactiveRecentMs ?? 20;
     this.#watch = options.watch ?? setImmediate;
     this.#onSlice = options.onSlice;
     this.#queueLengthMax = options.queueLengthMax ?? 1024;
@@ -345,7 +364,9 @@ export class Scheduler {
           },
         );
       };
-      if (this.#running === undefined && this.#queuedCount === 0 && !this.#dispatchPending) {
+      if (
+        this.#running === undefined && !this.#dispatchPending && this.#mayStartAtOnce(taskClass)
+      ) {
         this.#wake(task);
         this.#grant(task, this.#clock.nowMs(), 0);
         start();
@@ -423,7 +444,9 @@ export class Scheduler {
   #release(task: ScheduledTask, detached = false): void {
     if (!task.holding) return;
     const queue = this.#queues[task.taskClass];
-    const ranMs = this.#clock.nowMs() - this.#grantedAtMs;
+    const now = this.#clock.nowMs();
+    const ranMs = now - this.#grantedAtMs;
+    if (task.taskClass === "interactive") this.#lastInteractiveMs = now;
     queue.stats.cpuMs += ranMs;
     queue.stats.vruntime += ranMs * 1000 / queue.stats.shares;
     if (ranMs > 2 * this.#sliceMs[task.taskClass]) queue.stats.stalls++;
@@ -455,14 +478,26 @@ export class Scheduler {
 
   #scheduleDispatch(): void {
     if (this.#dispatchPending || this.#running !== undefined || this.#queuedCount === 0) return;
+    // fair: let the event loop poll sockets before a non-interactive slice, so statements that
+    // arrived meanwhile go first; while clients are active, by going idle (invariant 4).
+    const poll = this.mode === "fair" && this.#queues.interactive.length === 0;
+    if (poll && this.#clock.nowMs() - this.#lastInteractiveMs < this.#interactiveRecentMs) {
+      if (this.#idleDispatchPending) return;
+      this.#idleDispatchPending = true;
+      this.#idleDefer(() => {
+        this.#idleDispatchPending = false;
+        this.#dispatch();
+      });
+      return;
+    }
     this.#dispatchPending = true;
-    // fair: poll sockets before a non-interactive slice, so waiting statements go first.
-    const poll = this.mode === "fair" && this.#queues.interactive.length < this.#queuedCount;
-    (poll ? this.#pollDefer : this.#defer)(() => this.#dispatch());
+    (poll ? this.#pollDefer : this.#defer)(() => {
+      this.#dispatchPending = false;
+      this.#dispatch();
+    });
   }
 
   #dispatch(): void {
-    this.#dispatchPending = false;
     if (this.#running !== undefined) return;
     const now = this.#clock.nowMs();
     const taskClass = this.mode === "fifo" ? this.#pickFifo() : this.#pickFair(now);
@@ -495,6 +530,23 @@ export class Scheduler {
     if (holder === undefined) return;
     this.#queues[holder.taskClass].stats.detached++;
     this.#release(holder, true);
+  }
+
+  /**
+   * A task spawned while the thread is free starts at once when nothing waits, or (fair mode)
+   * when it is interactive, no interactive task waits and no waiter is overdue: the class
+   * preference applied on arrival, without waiting for an idle dispatch (invariant 4).
+   */
+  #mayStartAtOnce(taskClass: TaskClass): boolean {
+    if (this.#queuedCount === 0) return true;
+    if (this.mode !== "fair" || taskClass !== "interactive") return false;
+    if (this.#queues.interactive.length > 0) return false;
+    const now = this.#clock.nowMs();
+    for (const c of taskClasses) {
+      const oldest = this.#queues[c].peek();
+      if (oldest !== undefined && now - oldest.readyAtMs >= this.#maxDelayMs[c]) return false;
+    }
+    return true;
   }
 
   /** fifo: the class whose oldest waiter arrived first. */

@@ -1773,7 +1773,9 @@ function oidOutput(columns: OutputColumn[], rows: Row[], view: SessionView): Row
 /** The scheduling class of a statement: VACUUM, CHECKPOINT and CREATE INDEX on request are maintenance. */
 function statementClass(statement: Statement): TaskClass {
   if (statement.kind === "createIndex") return "maintenance";
-  if (statement.kind === "utility" && (statement.tag === "VACUUM" || statement.tag === "CHECKPOINT")) {
+  if (
+    statement.kind === "utility" && (statement.tag === "VACUUM" || statement.tag === "CHECKPOINT")
+  ) {
     return "maintenance";
   }
   return "interactive";

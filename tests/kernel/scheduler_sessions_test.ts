@@ -66,7 +66,9 @@ Deno.test("wire statements run as interactive tasks; CHECKPOINT and VACUUM as ma
         Number(row("maintenance").completed) - before.maintenance.completed >= 2,
         JSON.stringify(view.rows),
       );
-      const maintenance = await client.query("select checkpoints, scrubs from exodb_stat_maintenance");
+      const maintenance = await client.query(
+        "select checkpoints, scrubs from exodb_stat_maintenance",
+      );
       assert.equal(maintenance.rows.length, 1);
     } finally {
       await client.end();
@@ -138,8 +140,10 @@ Deno.test("Table.vacuum and checkpoints yield through their context", async () =
     await run("INSERT INTO t SELECT g, repeat('q', 100) FROM generate_series(1, 3000) g");
     await run("UPDATE t SET v = 'r'");
     const { catalog, storage, pool } = appliance.engine;
-    const table = catalog.handle(catalog.tables(undefined, storage.txns.lastCommitCsn)
-      .find((def) => def.name === "t")!);
+    const table = catalog.handle(
+      catalog.tables(undefined, storage.txns.lastCommitCsn)
+        .find((def) => def.name === "t")!,
+    );
     const vacuum = countingContext();
     const removed = await table.vacuum(0, vacuum.context);
     assert.ok(removed.versions >= 3000, JSON.stringify(removed));
@@ -151,7 +155,10 @@ Deno.test("Table.vacuum and checkpoints yield through their context", async () =
     await storage.checkpoint(checkpoint.context);
     assert.equal(pool.stats().dirty, 0);
     // One look per 16 frames of the sweep, one per written block read back.
-    assert.ok(checkpoint.counts.yields >= pool.frameCount / 16 + dirty, `${checkpoint.counts.yields}`);
+    assert.ok(
+      checkpoint.counts.yields >= pool.frameCount / 16 + dirty,
+      `${checkpoint.counts.yields}`,
+    );
   });
 });
 
@@ -185,8 +192,10 @@ Deno.test("a vacuum that yields between batches never shows a deleted row's old 
     for (let i = 0; i < 150; i++) await run("UPDATE t SET n = n + 1 WHERE id = 2");
     await run("DELETE FROM t WHERE id = 2");
     const { catalog, storage } = appliance.engine;
-    const table = catalog.handle(catalog.tables(undefined, storage.txns.lastCommitCsn)
-      .find((def) => def.name === "t")!);
+    const table = catalog.handle(
+      catalog.tables(undefined, storage.txns.lastCommitCsn)
+        .find((def) => def.name === "t")!,
+    );
     const seen: string[] = [];
     const context: TaskContext = {
       ...unscheduledContext,

@@ -14,6 +14,7 @@ import { crossingsSuite } from "./suites/crossings_suite.ts";
 import { postgresSuite } from "./suites/postgres_suite.ts";
 import { profilesSuite } from "./suites/profiles_suite.ts";
 import { scalingSuite } from "./suites/scaling_suite.ts";
+import { schedulerSuite } from "./suites/scheduler_suite.ts";
 
 /** Every suite, in report order. */
 export const allSuites: Suite[] = [
@@ -22,6 +23,7 @@ export const allSuites: Suite[] = [
   postgresSuite,
   checksumsSuite,
   scalingSuite,
+  schedulerSuite,
 ] as Suite[];
 
 /** Usage text. */

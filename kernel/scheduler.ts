@@ -364,10 +364,7 @@ export class Scheduler {
           },
         );
       };
-      if (
-        this.#running === undefined && !this.#dispatchPending && this.#mayStartAtOnce(taskClass)
-      ) {
-        this.#wake(task);
+      if (this.#running === undefined && !this.#dispatchPending && this.#mayStartAtOnce(task)) {
         this.#grant(task, this.#clock.nowMs(), 0);
         start();
       } else this.#enqueue(task, start, true);
@@ -534,17 +531,23 @@ export class Scheduler {
 
   /**
    * A task spawned while the thread is free starts at once when nothing waits, or (fair mode)
-   * when it is interactive, no interactive task waits and no waiter is overdue: the class
-   * preference applied on arrival, without waiting for an idle dispatch (invariant 4).
+   * when it is interactive, no interactive task waits and the next dispatch would pick it anyway
+   * (no waiter overdue, its virtual runtime lowest): the class preference applied on arrival,
+   * without waiting for an idle dispatch (invariant 4), and the other classes keep their share.
    */
-  #mayStartAtOnce(taskClass: TaskClass): boolean {
+  #mayStartAtOnce(task: ScheduledTask): boolean {
+    this.#wake(task);
     if (this.#queuedCount === 0) return true;
-    if (this.mode !== "fair" || taskClass !== "interactive") return false;
+    if (this.mode !== "fair" || task.taskClass !== "interactive") return false;
     if (this.#queues.interactive.length > 0) return false;
     const now = this.#clock.nowMs();
+    const vruntime = this.#queues.interactive.stats.vruntime;
     for (const c of taskClasses) {
-      const oldest = this.#queues[c].peek();
-      if (oldest !== undefined && now - oldest.readyAtMs >= this.#maxDelayMs[c]) return false;
+      const queue = this.#queues[c];
+      const oldest = queue.peek();
+      if (oldest === undefined) continue;
+      if (now - oldest.readyAtMs >= this.#maxDelayMs[c]) return false;
+      if (queue.stats.vruntime < vruntime) return false;
     }
     return true;
   }

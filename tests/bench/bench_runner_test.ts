@@ -44,6 +44,7 @@ Deno.test("selectSuites: all by default, by name or comma list, unknown names re
     "postgres",
     "checksums",
     "scaling",
+    "scheduler",
   ]);
 });
 

@@ -112,7 +112,7 @@ Deno.test("vacuum runs in slices: statements complete while a pass is under way"
     const { run } = sqlRunner(appliance);
     await run("CREATE TABLE t (id int PRIMARY KEY, v text)");
     await run("CREATE INDEX t_v ON t (v)");
-    await run("INSERT INTO t SELECT g, 'value ' || g::text FROM generate_series(1, 6000) g");
+    await run("INSERT INTO t SELECT g, 'value ' || g::text FROM generate_series(1, 3000) g");
     await run("DELETE FROM t");
     const statement = scheduledSession(appliance);
     const before = appliance.scheduler.stats().background;
@@ -127,7 +127,7 @@ Deno.test("vacuum runs in slices: statements complete while a pass is under way"
     const after = appliance.scheduler.stats().background;
     assert.ok(during >= 1, "statements ran between the vacuum's slices");
     assert.ok(after.slices - before.slices >= 2, `${after.slices - before.slices} slices`);
-    assert.ok(appliance.engine.maintenance.stats.versionsRemoved >= 12_000);
+    assert.ok(appliance.engine.maintenance.stats.versionsRemoved >= 6_000);
     const [count] = await run("SELECT count(*) FROM t");
     assert.equal(String(count!.rows![0]![0]), "0");
   });

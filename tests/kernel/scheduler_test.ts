@@ -307,3 +307,31 @@ Deno.test("a holder that awaits something outside the thread is released (detach
   assert.equal(stats.interactive.completed, 1);
   assert.equal(stats.interactive.cpuMs, 2, "charged until the detach, then its own slice");
 });
+
+Deno.test("fair mode: back-to-back statements leave background its share, not just aging", async () => {
+  // Each statement arrives as the last one ends, while background waits: starting at once is
+  // allowed only while the interactive class is not ahead of its share.
+  // Before a background slice while clients are active the grant waits for a macrotask (as
+  // production's setTimeout does), so the next statement arrives first.
+  const { clock, s } = scheduler({
+    maxDelayMs: { background: 1_000_000 },
+    idleDefer: (grant) => setTimeout(grant, 0),
+  });
+  let stop = false;
+  const background = s.spawn("background", "b", async (context) => {
+    while (!stop) {
+      clock.t += 0.5;
+      await context.yield();
+    }
+  });
+  for (let n = 0; n < 4_000; n++) {
+    await s.spawn("interactive", `statement ${n}`, () => {
+      clock.t += 0.1;
+    });
+  }
+  stop = true;
+  await background;
+  const stats = s.stats();
+  const share = stats.background.cpuMs / (stats.background.cpuMs + stats.interactive.cpuMs);
+  assert.ok(share > 0.05 && share < 0.2, `background got ${(share * 100).toFixed(1)}%`);
+});

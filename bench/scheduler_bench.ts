@@ -105,7 +105,7 @@ export const schedulerBenchParams: { quick: SchedulerBenchParams; full: Schedule
     rows: 400_000,
     clients: 4,
     repeats: 3,
-    secondsPerRun: 8,
+    secondsPerRun: 20,
     idleMs: 2_500,
     dirtyEvery: 10,
     poolSize: "256MiB",

@@ -59,8 +59,11 @@ export interface RecoveryReport {
   formatted: boolean;
 }
 
-/** Frames a checkpoint sweeps between two looks at the clock (a written frame costs ~10 µs). */
-const checkpointFramesPerStep = 16;
+/**
+ * Frames a checkpoint sweeps between two looks at the clock: one, since a write through the
+ * I/O worker's ring can take a millisecond under load (a look costs ~50 ns).
+ */
+const checkpointFramesPerStep = 1;
 
 /** Options for {@link Storage.open}. */
 export interface StorageOptions {

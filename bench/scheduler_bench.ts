@@ -243,7 +243,7 @@ async function oneRun(
       "select last_scrub_blocks from exodb_stat_maintenance",
     );
     const log = readLog(logDir);
-    const benchEnd = Math.max(...log.map((e) => e.endMs));
+    const benchEnd = log.reduce((latest, e) => Math.max(latest, e.endMs), 0);
     const warm = started + Math.min(500, params.idleMs / 2);
     const idle = log.filter((e) => e.endMs >= warm && e.endMs < backgroundStart)
       .map((e) => e.latencyUs / 1000);

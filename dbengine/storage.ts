@@ -17,8 +17,7 @@
  * before the redo point.
  */
 import { assert } from "../lib/assert.ts";
-import type { TaskContext } from "../lib/task_context.ts";
-import { timeSlicedContext } from "../lib/yield.ts";
+import { type TaskContext, unscheduledContext } from "../lib/task_context.ts";
 import { ExoError, SqlState } from "../lib/errors.ts";
 import { crashPoint } from "../lib/crash_hooks.ts";
 import type { BufferPool } from "../io/buffer_pool.ts";
@@ -269,9 +268,10 @@ export class Storage {
 
   /**
    * Runs a checkpoint (one at a time; a second call waits for the running one, without holding
-   * the thread). It works in slices, yielding through `context` (the time slicer by default).
+   * the thread). It works in slices, yielding through `context`; without one (boot, shutdown,
+   * log pressure, tests) it does not yield, as before the scheduler ran checkpoints.
    */
-  checkpoint(context: TaskContext = timeSlicedContext): Promise<void> {
+  checkpoint(context: TaskContext = unscheduledContext): Promise<void> {
     if (this.#checkpointing !== undefined) return context.suspend(this.#checkpointing);
     this.#checkpointing = this.#checkpoint(context).finally(() => {
       this.#checkpointing = undefined;

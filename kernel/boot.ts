@@ -270,7 +270,7 @@ export async function boot(
       for (const connection of open) connection.close();
       await appliance.served;
       await restarting;
-      engine.maintenance.stop();
+      await engine.maintenance.stop(); // a vacuum pass in slices would dirty pages after close
       const dirty = engine.pool.stats().dirty;
       await engine.storage.close(); // a final checkpoint: the next boot replays nothing
       engine.data.image.close();

@@ -37,7 +37,8 @@ export interface MaintenanceStats {
 
 /** Handle to the background work. */
 export interface Maintenance {
-  stop(): void;
+  /** Stops the timers; settles once a running vacuum pass has stopped at its next slice. */
+  stop(): Promise<void>;
   stats: MaintenanceStats;
   /** The report of the last finished scrub. */
   lastScrub: ScrubReport | undefined;
@@ -51,6 +52,9 @@ export interface Maintenance {
   /** Runs one vacuum pass over every table now (through the scheduler). */
   vacuumNow(): Promise<void>;
 }
+
+/** Ends a vacuum pass at its next slice once maintenance is stopped (not a failure). */
+const passStopped = new Error("maintenance stopped");
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -103,8 +107,15 @@ export function startMaintenance(
       try {
         for (const def of catalog.tables(undefined, snapshot)) {
           if (stopped) return;
-          // In slices of ~1 ms: statements run between them (and between tables).
-          const removed = await catalog.handle(def).vacuum(0, context);
+          // In slices of ~1 ms: statements run between them (and between tables). A stop ends
+          // the pass at its next slice (a key's versions are never split across one).
+          const removed = await catalog.handle(def).vacuum(0, {
+            taskClass: context.taskClass,
+            signal: context.signal,
+            shouldYield: () => stopped || context.shouldYield(),
+            yield: () => stopped ? Promise.reject(passStopped) : context.yield(),
+            suspend: (work) => context.suspend(work),
+          });
           stats.versionsRemoved += removed.versions + removed.indexEntries;
           if (context.shouldYield()) await context.yield();
         }
@@ -113,6 +124,7 @@ export function startMaintenance(
       }
       stats.vacuums++;
     }).catch((error) => {
+      if (error === passStopped) return;
       stats.failures++;
       logger.error(`vacuum failed: ${message(error)}`);
     }).finally(() => {
@@ -155,6 +167,7 @@ export function startMaintenance(
       stopped = true;
       clearInterval(checkpointTimer);
       clearInterval(vacuumTimer);
+      return vacuuming ?? Promise.resolve();
     },
   };
   const checkpointTimer = setInterval(() => {

@@ -37,7 +37,7 @@ export interface MaintenanceStats {
 
 /** Handle to the background work. */
 export interface Maintenance {
-  /** Stops the timers; settles once a running vacuum pass has stopped at its next slice. */
+  /** Stops the timers; settles once a running vacuum pass has stopped (at its next table). */
   stop(): Promise<void>;
   stats: MaintenanceStats;
   /** The report of the last finished scrub. */
@@ -52,9 +52,6 @@ export interface Maintenance {
   /** Runs one vacuum pass over every table now (through the scheduler). */
   vacuumNow(): Promise<void>;
 }
-
-/** Ends a vacuum pass at its next slice once maintenance is stopped (not a failure). */
-const passStopped = new Error("maintenance stopped");
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -107,15 +104,8 @@ export function startMaintenance(
       try {
         for (const def of catalog.tables(undefined, snapshot)) {
           if (stopped) return;
-          // In slices of ~1 ms: statements run between them (and between tables). A stop ends
-          // the pass at its next slice (a key's versions are never split across one).
-          const removed = await catalog.handle(def).vacuum(0, {
-            taskClass: context.taskClass,
-            signal: context.signal,
-            shouldYield: () => stopped || context.shouldYield(),
-            yield: () => stopped ? Promise.reject(passStopped) : context.yield(),
-            suspend: (work) => context.suspend(work),
-          });
+          // One table at a time (Table.vacuum is one synchronous pass); statements run between.
+          const removed = catalog.handle(def).vacuum(0);
           stats.versionsRemoved += removed.versions + removed.indexEntries;
           if (context.shouldYield()) await context.yield();
         }
@@ -124,7 +114,6 @@ export function startMaintenance(
       }
       stats.vacuums++;
     }).catch((error) => {
-      if (error === passStopped) return;
       stats.failures++;
       logger.error(`vacuum failed: ${message(error)}`);
     }).finally(() => {

@@ -857,7 +857,7 @@ export class SqlSession {
               ? statement.tables.map((name) => binder.table(name))
               : catalog.tables(txn, snapshot).map((def) => catalog.handle(def));
             for (const table of defs) {
-              if (statement.tag === "VACUUM") await table.vacuum(txn.id, this.#task);
+              if (statement.tag === "VACUUM") table.vacuum(txn.id);
               if (statement.analyze) {
                 const stats = await analyzeTable(table, txn, snapshot, ctx.yieldPoint);
                 await catalog.setStatistics(txn, table.def.name, stats);

@@ -107,48 +107,12 @@ Deno.test("a long statement yields to a short one that arrives meanwhile", async
   });
 });
 
-Deno.test("vacuum runs in slices: statements complete while a pass is under way", async () => {
-  await withAppliance(async (appliance) => {
-    const { run } = sqlRunner(appliance);
-    await run("CREATE TABLE t (id int PRIMARY KEY, v text)");
-    await run("CREATE INDEX t_v ON t (v)");
-    await run("INSERT INTO t SELECT g, 'value ' || g::text FROM generate_series(1, 3000) g");
-    await run("DELETE FROM t");
-    const statement = scheduledSession(appliance);
-    const before = appliance.scheduler.stats().background;
-    let vacuumed = false;
-    const pass = appliance.engine.maintenance.vacuumNow().then(() => vacuumed = true);
-    let during = 0;
-    while (!vacuumed) {
-      await statement("SELECT 1");
-      if (!vacuumed) during++;
-    }
-    await pass;
-    const after = appliance.scheduler.stats().background;
-    assert.ok(during >= 1, "statements ran between the vacuum's slices");
-    assert.ok(after.slices - before.slices >= 2, `${after.slices - before.slices} slices`);
-    assert.ok(appliance.engine.maintenance.stats.versionsRemoved >= 6_000);
-    const [count] = await run("SELECT count(*) FROM t");
-    assert.equal(String(count!.rows![0]![0]), "0");
-  });
-});
-
-Deno.test("Table.vacuum and checkpoints yield through their context", async () => {
+Deno.test("checkpoints yield through their context", async () => {
   await withAppliance(async (appliance) => {
     const { run } = sqlRunner(appliance);
     await run("CREATE TABLE t (id int PRIMARY KEY, v text)");
     await run("INSERT INTO t SELECT g, repeat('q', 100) FROM generate_series(1, 3000) g");
-    await run("UPDATE t SET v = 'r'");
-    const { catalog, storage, pool } = appliance.engine;
-    const table = catalog.handle(
-      catalog.tables(undefined, storage.txns.lastCommitCsn)
-        .find((def) => def.name === "t")!,
-    );
-    const vacuum = countingContext();
-    const removed = await table.vacuum(0, vacuum.context);
-    assert.ok(removed.versions >= 3000, JSON.stringify(removed));
-    assert.ok(vacuum.counts.yields >= Math.floor(6_000 / 256) - 1, `${vacuum.counts.yields}`);
-
+    const { storage, pool } = appliance.engine;
     const dirty = pool.stats().dirty;
     assert.ok(dirty > 10, `${dirty} dirty pages`);
     const checkpoint = countingContext();
@@ -176,36 +140,5 @@ Deno.test("a checkpoint runs in slices: statements complete while it writes", as
     await checkpoint;
     assert.ok(during >= 1, "statements ran between the checkpoint's slices");
     assert.equal(appliance.engine.maintenance.stats.checkpoints, 1);
-  });
-});
-
-Deno.test("a vacuum that yields between batches never shows a deleted row's old versions", async () => {
-  await withAppliance(async (appliance) => {
-    const { run } = sqlRunner(appliance);
-    const reader = sqlRunner(appliance);
-    await run("CREATE TABLE t (id int PRIMARY KEY, n int)");
-    await run("INSERT INTO t VALUES (1, 0), (2, 0), (3, 0)");
-    // Row 2 gets 150 versions and a tombstone: they span several vacuum batches.
-    for (let i = 0; i < 150; i++) await run("UPDATE t SET n = n + 1 WHERE id = 2");
-    await run("DELETE FROM t WHERE id = 2");
-    const { catalog, storage } = appliance.engine;
-    const table = catalog.handle(
-      catalog.tables(undefined, storage.txns.lastCommitCsn)
-        .find((def) => def.name === "t")!,
-    );
-    const seen: string[] = [];
-    const context: TaskContext = {
-      ...unscheduledContext,
-      shouldYield: () => true,
-      // At every yield another statement runs: the deleted row must stay deleted.
-      yield: async () => {
-        const [result] = await reader.run("SELECT id FROM t ORDER BY id");
-        seen.push(result!.rows!.map((r) => String(r[0])).join(","));
-      },
-    };
-    const removed = await table.vacuum(0, context);
-    assert.ok(removed.versions >= 151, JSON.stringify(removed));
-    assert.ok(seen.length >= 2, `${seen.length} yields`);
-    assert.deepEqual(new Set(seen), new Set(["1,3"]));
   });
 });

@@ -165,11 +165,6 @@ export async function boot(
       (options.configMs ?? 0).toFixed(1)
     } ms (profile ${config.profile}, crc32c ${crc32cImplementation}, scheduler ${config.scheduler})`,
   );
-  const scheduler = new Scheduler({ ...options.scheduler, mode: config.scheduler });
-  // exodb_stat_scheduler reads this scheduler (process-wide, like exodb_scrub()).
-  setSchedulerStatsProvider(() =>
-    Object.entries(scheduler.stats()).map(([name, stats]) => ({ name, ...stats }))
-  );
   // The exo profile's disk I/O runs on the I/O worker, through rings (io/io_worker); the
   // conventional profile makes one runtime op per step on the kernel thread.
   const io = config.profile === "exo" && config.ioPath !== "direct"
@@ -178,6 +173,16 @@ export async function boot(
   if (config.profile === "exo" && config.ioPath !== "direct" && io === undefined) {
     logger.warn("boot io: FFI unavailable, the exo profile calls the devices directly");
   }
+  // Each scheduler tick drains the I/O worker's completions (syncs settle before the next grant).
+  const scheduler = new Scheduler({
+    ...(io !== undefined ? { onTick: () => io.poll() } : {}),
+    ...options.scheduler,
+    mode: config.scheduler,
+  });
+  // exodb_stat_scheduler reads this scheduler (process-wide, like exodb_scrub()).
+  setSchedulerStatsProvider(() =>
+    Object.entries(scheduler.stats()).map(([name, stats]) => ({ name, ...stats }))
+  );
   setIoWorkerStatsProvider(() => {
     if (io === undefined) return undefined;
     const { worker, ...ring } = io.stats();

@@ -107,6 +107,11 @@ export interface SchedulerOptions {
   watch?: (check: () => void) => void;
   /** Called at every release with the slice just ended (profiling, stall logs). */
   onSlice?: (slice: SliceRecord) => void;
+  /**
+   * Called at every tick (each grant of the thread, before the task runs): the kernel drains
+   * the I/O worker's completions here, so finished syncs settle before the next grant.
+   */
+  onTick?: () => void;
 }
 
 /** One ended slice, for {@link SchedulerOptions.onSlice}. */
@@ -274,6 +279,7 @@ export class Scheduler {
   #lastInteractiveMs = -Infinity;
   readonly #watch: (check: () => void) => void;
   readonly #onSlice: ((slice: SliceRecord) => void) | undefined;
+  readonly #onTick: (() => void) | undefined;
   readonly #queueLengthMax: number;
   readonly #maxDelayMs: Record<TaskClass, number>;
   readonly #queues: Record<TaskClass, ClassQueue>;
@@ -309,6 +315,7 @@ export class Scheduler {
     this.#interactiveRecentMs = options.interactiveRecentMs ?? 20;
     this.#watch = options.watch ?? setImmediate;
     this.#onSlice = options.onSlice;
+    this.#onTick = options.onTick;
     this.#queueLengthMax = options.queueLengthMax ?? 1024;
     this.#maxDelayMs = { ...defaultMaxDelayMs, ...options.maxDelayMs };
     const shares = { ...defaultShares, ...options.shares };
@@ -506,6 +513,7 @@ export class Scheduler {
   }
 
   #grant(task: ScheduledTask, now: number, waitedMs: number): void {
+    this.#onTick?.();
     const stats = this.#queues[task.taskClass].stats;
     stats.waitMs += waitedMs;
     stats.waitMsMax = Math.max(stats.waitMsMax, waitedMs);

@@ -335,3 +335,15 @@ Deno.test("fair mode: back-to-back statements leave background its share, not ju
   const share = stats.background.cpuMs / (stats.background.cpuMs + stats.interactive.cpuMs);
   assert.ok(share > 0.05 && share < 0.2, `background got ${(share * 100).toFixed(1)}%`);
 });
+
+Deno.test("scheduler: onTick runs at every grant, before the task it grants", async () => {
+  const events: string[] = [];
+  const scheduler = new Scheduler({ onTick: () => events.push("tick") });
+  await scheduler.spawn("interactive", "a", () => {
+    events.push("a");
+  });
+  await scheduler.spawn("background", "b", () => {
+    events.push("b");
+  });
+  assert.deepEqual(events, ["tick", "a", "tick", "b"]);
+});

@@ -39,9 +39,14 @@ function summaryCells(row: SummaryRow): string[] {
   const goal = row.goal === undefined || row.ratio === undefined
     ? ""
     : row.ratio >= row.goal
-    ? `≥ ${row.goal}×: met`
-    : `≥ ${row.goal}×: **short by ${((1 - row.ratio / row.goal) * 100).toFixed(0)}%**`;
+    ? `≥ ${goalText(row.goal)}×: met`
+    : `≥ ${goalText(row.goal)}×: **short by ${((1 - row.ratio / row.goal) * 100).toFixed(0)}%**`;
   return [row.metric, row.value, ratio, goal];
+}
+
+/** A goal as the issue states it: at most two decimals (1 / 1.5 prints as 0.67). */
+function goalText(goal: number): string {
+  return String(Number(goal.toFixed(2)));
 }
 
 /** The Markdown report. `chartPrefix` is prepended to chart file names. */

@@ -5,7 +5,8 @@
  * (see kv_measure.ts for the method). Operations: awaited set, awaited get, set with 100 in
  * flight, list (entries/s), atomic commits of 10 sets, check-and-set transactions.
  *
- * Run: deno task bench:kv [--quick] [--only=NAME] [--rounds=N] [--slice-ms=MS] [--no-kv-connect]
+ * Run: deno task bench:kv [--quick] [--only=NAME] [--rounds=N] [--slice-ms=MS] [--turn-ms=MS]
+ *      [--no-kv-connect]
  *      [--json=FILE]
  * A full run writes bench/results/kv.json; --json writes the figures to FILE instead (the
  * `kv` suite of `exodb bench` runs this file in a child process, which has --unstable-kv).
@@ -18,8 +19,9 @@ function flag(name: string): string | undefined {
 }
 
 const quick = Deno.args.includes("--quick");
-const rounds = Number(flag("rounds") ?? (quick ? 2 : 21));
-const sliceMs = Number(flag("slice-ms") ?? (quick ? 40 : 200));
+const rounds = Number(flag("rounds") ?? (quick ? 2 : 15));
+const sliceMs = Number(flag("slice-ms") ?? (quick ? 40 : 300));
+const turnMs = Number(flag("turn-ms") ?? 5);
 const only = flag("only");
 const json = flag("json");
 const noKvConnect = Deno.args.includes("--no-kv-connect");
@@ -29,10 +31,10 @@ if (typeof Deno.openKv !== "function") {
   Deno.exit(2);
 }
 console.error(
-  `kv bench: ${machineLine()}; ${rounds} rounds (+1 warm-up) of ${sliceMs} ms per target`,
+  `kv bench: ${machineLine()}; ${rounds} rounds (+1 warm-up) of ${sliceMs} ms per target in turns of ${turnMs} ms`,
 );
 const figures = await measureKv(
-  { rounds, sliceMs, ...(only !== undefined ? { only } : {}), noKvConnect },
+  { rounds, sliceMs, turnMs, ...(only !== undefined ? { only } : {}), noKvConnect },
   (workload, round) => console.error(`  ${workload}: round ${round}/${rounds}`),
 );
 const result = {

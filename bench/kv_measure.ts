@@ -5,13 +5,13 @@
  * (":memory:" and a SQLite file), all in one process and one run. Needs `--unstable-kv`.
  *
  * Method (for a shared, noisy machine):
- * - Every workload runs in rounds; in each round every target gets one time slice of
- *   `sliceMs`, back to back, in list order in even rounds and reversed in odd ones (A B C D,
- *   D C B A, …), so slow phases of the machine and order effects (a neighbour's dirty pages, a
- *   checkpoint) hit every target alike. Round 0 is a warm-up and is not counted.
+ * - Every workload runs in rounds; in a round the targets take turns of `turnMs` (a few ms:
+ *   several operations back to back), cycling A B C D, D C B A, … until each has run for
+ *   `sliceMs`, so slow phases of the machine (fsync latency on a shared disk swings by 10× within
+ *   a second) and order effects hit every target alike. Round 0 is a warm-up, not counted.
  * - A target's figure is the median of its per-round rates, with the quartiles as spread.
- * - The ratio against Deno's file KV is taken per round (ExoDB's file slice and Deno's file
- *   slice always run back to back) and summarised by its median, its range, the rounds at or above 1, and a 95%
+ * - The ratio against Deno's file KV is taken per round (both ran in the same time window) and
+ *   summarised by its median, its range, the rounds at or above 1, and a 95%
  *   distribution-free confidence interval of the median (order statistics of the binomial).
  */
 import { openKv } from "../dbengine/kv/mod.ts";
@@ -24,8 +24,14 @@ type AnyKv = any;
 export interface KvMeasureParams {
   /** Counted rounds (a warm-up round runs first). */
   rounds: number;
-  /** Duration of one target's slice in one round, in ms. */
+  /** Time each target runs in one round, in ms, made of turns of `turnMs`. */
   sliceMs: number;
+  /**
+   * One turn: a target runs operations for this long (at least one), then the next target
+   * takes over. Short turns put every target under the same machine conditions (fsync latency
+   * on a shared disk swings within seconds); a turn still runs several operations back to back.
+   */
+  turnMs: number;
   /** Only workloads whose name contains this. */
   only?: string;
   /** Leave out the KV Connect target. */
@@ -66,6 +72,7 @@ export interface WorkloadFigures {
 export interface KvFigures {
   rounds: number;
   sliceMs: number;
+  turnMs: number;
   targets: string[];
   workloads: WorkloadFigures[];
 }
@@ -93,7 +100,6 @@ async function openTargets(dir: string, withKvConnect: boolean): Promise<Target[
     await kv.whenClosed();
   };
   const targets: Target[] = [
-    // Order matters: "exodb file" and "deno file" stay neighbours (see measureWorkload).
     { name: "exodb memory", kv: exoMemory, close: exoClose(exoMemory) },
     { name: "exodb file", kv: exoFile, close: exoClose(exoFile) },
     { name: "deno file", kv: denoFile, close: () => Promise.resolve(denoFile.close()) },
@@ -264,6 +270,7 @@ export async function measureKv(
   const figures: KvFigures = {
     rounds: params.rounds,
     sliceMs: params.sliceMs,
+    turnMs: params.turnMs,
     targets: [],
     workloads: [],
   };
@@ -293,26 +300,30 @@ async function measureWorkload(
 ): Promise<WorkloadFigures> {
   const rates = targets.map(() => [] as number[]);
   const next = targets.map(() => 0); // each target's next operation number
-  // Even rounds run the targets in list order, odd rounds in reverse (A B C D, D C B A, …): the
-  // ExoDB file and Deno file targets are neighbours in the list, so their slices always run back
-  // to back, each first in every other round.
+  // Turns cycle through the targets in list order, then in reverse (A B C D, D C B A, …), so
+  // each target's turns are spread evenly over the round and every neighbour runs first half
+  // the time.
   const forward = targets.map((_, t) => t);
   const backward = [...forward].reverse();
   for (let round = 0; round <= params.rounds; round++) {
-    for (const t of round % 2 === 0 ? forward : backward) {
-      const target = targets[t]!;
-      let units = 0;
-      let i = next[t]!;
-      const started = performance.now();
-      const until = started + params.sliceMs;
-      let now = started;
-      do {
-        units += await workload.step(target.kv, i++);
-        now = performance.now();
-      } while (now < until);
-      next[t] = i;
-      if (round > 0) rates[t]!.push(units / ((now - started) / 1000));
+    const units = targets.map(() => 0);
+    const busyMs = targets.map(() => 0);
+    for (let cycle = 0; busyMs[0]! < params.sliceMs; cycle++) {
+      for (const t of cycle % 2 === 0 ? forward : backward) {
+        const target = targets[t]!;
+        let i = next[t]!;
+        const started = performance.now();
+        const until = started + params.turnMs;
+        let now = started;
+        do {
+          units[t]! += await workload.step(target.kv, i++);
+          now = performance.now();
+        } while (now < until);
+        next[t] = i;
+        busyMs[t]! += now - started;
+      }
     }
+    if (round > 0) targets.forEach((_, t) => rates[t]!.push(units[t]! / (busyMs[t]! / 1000)));
     onRound(workload.name, round);
   }
   const byName: Record<string, TargetFigures> = {};

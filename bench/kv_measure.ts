@@ -6,9 +6,10 @@
  *
  * Method (for a shared, noisy machine):
  * - Every workload runs in rounds; in a round the targets take turns of `turnMs` (a few ms:
- *   several operations back to back), cycling A B C D, D C B A, … until each has run for
- *   `sliceMs`, so slow phases of the machine (fsync latency on a shared disk swings by 10× within
- *   a second) and order effects hit every target alike. Round 0 is a warm-up, not counted.
+ *   operations back to back), the next turn always going to the target that has run least so
+ *   far, until each has run for `sliceMs`. So all targets go through the same phases of the
+ *   machine (fsync latency on a shared disk swings by 10× within a second) and take turns in
+ *   every order. Round 0 is a warm-up, not counted.
  * - A target's figure is the median of its per-round rates, with the quartiles as spread.
  * - The ratio against Deno's file KV is taken per round (both ran in the same time window) and
  *   summarised by its median, its range, the rounds at or above 1, and a 95%
@@ -300,28 +301,27 @@ async function measureWorkload(
 ): Promise<WorkloadFigures> {
   const rates = targets.map(() => [] as number[]);
   const next = targets.map(() => 0); // each target's next operation number
-  // Turns cycle through the targets in list order, then in reverse (A B C D, D C B A, …), so
-  // each target's turns are spread evenly over the round and every neighbour runs first half
-  // the time.
-  const forward = targets.map((_, t) => t);
-  const backward = [...forward].reverse();
+  // Fair share: the next turn always goes to the target that has run the least so far in this
+  // round, so all targets advance through the round together (a slow operation — 100 sets into
+  // a file — gets fewer, longer turns at the same pace) until each has run `sliceMs`.
   for (let round = 0; round <= params.rounds; round++) {
     const units = targets.map(() => 0);
     const busyMs = targets.map(() => 0);
-    for (let cycle = 0; busyMs[0]! < params.sliceMs; cycle++) {
-      for (const t of cycle % 2 === 0 ? forward : backward) {
-        const target = targets[t]!;
-        let i = next[t]!;
-        const started = performance.now();
-        const until = started + params.turnMs;
-        let now = started;
-        do {
-          units[t]! += await workload.step(target.kv, i++);
-          now = performance.now();
-        } while (now < until);
-        next[t] = i;
-        busyMs[t]! += now - started;
-      }
+    for (;;) {
+      let t = 0;
+      for (let c = 1; c < targets.length; c++) if (busyMs[c]! < busyMs[t]!) t = c;
+      if (busyMs[t]! >= params.sliceMs) break;
+      const target = targets[t]!;
+      let i = next[t]!;
+      const started = performance.now();
+      const until = started + params.turnMs;
+      let now = started;
+      do {
+        units[t]! += await workload.step(target.kv, i++);
+        now = performance.now();
+      } while (now < until);
+      next[t] = i;
+      busyMs[t]! += now - started;
     }
     if (round > 0) targets.forEach((_, t) => rates[t]!.push(units[t]! / (busyMs[t]! / 1000)));
     onRound(workload.name, round);

@@ -147,6 +147,30 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Writes `value` (a safe integer ≥ 0) as u64 big-endian at `bytes[at..at+8)`, no DataView. */
+function putU64Be(bytes: Uint8Array, at: number, value: number): void {
+  const high = Math.floor(value / 0x1_0000_0000);
+  const low = value >>> 0;
+  bytes[at] = high >>> 24;
+  bytes[at + 1] = high >>> 16;
+  bytes[at + 2] = high >>> 8;
+  bytes[at + 3] = high;
+  bytes[at + 4] = low >>> 24;
+  bytes[at + 5] = low >>> 16;
+  bytes[at + 6] = low >>> 8;
+  bytes[at + 7] = low;
+}
+
+/** True when two byte strings are equal. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false; // keys share prefixes
+  return true;
+}
+
+/** Commits with at most this many mutations find repeated keys by comparing bytes. */
+const linearDedupMax = 16;
+
 function u64BeBytes(value: number): Uint8Array {
   const out = new Uint8Array(8);
   setU64Be(new DataView(out.buffer), 0, value);
@@ -327,11 +351,21 @@ export class KvStore {
     // Final state per key, computed before anything is written (all-or-nothing). A later
     // mutation of the same key replaces the earlier one's entry in place (its position stays).
     const finals: Final[] = [];
-    const byName = mutations.length > 1 ? new Map<string, Final>() : undefined;
+    // Repeated keys: a byte comparison against the few earlier ones, a map for many.
+    const byName = mutations.length > linearDedupMax ? new Map<string, Final>() : undefined;
     for (const mutation of mutations) {
       const key = mutation.versionstampSuffix?.(versionstamp) ?? mutation.key;
       const name = byName === undefined ? undefined : keyString(key);
-      const staged = name === undefined ? undefined : byName!.get(name);
+      let staged: Final | undefined;
+      if (name !== undefined) staged = byName!.get(name);
+      else {
+        for (let f = 0; f < finals.length; f++) {
+          if (sameBytes(finals[f]!.key, key)) {
+            staged = finals[f];
+            break;
+          }
+        }
+      }
       let value: Current | null;
       if (mutation.type === "delete") {
         value = null;
@@ -369,10 +403,9 @@ export class KvStore {
           continue;
         }
         const record = new Uint8Array(headerBytes + value.data.length);
-        const view = new DataView(record.buffer);
         record[0] = value.kind;
-        setU64Be(view, 1, counter);
-        setU64Be(view, 9, value.expireAtMs);
+        putU64Be(record, 1, counter);
+        putU64Be(record, 9, value.expireAtMs);
         record.set(value.data, headerBytes);
         this.#tree.put(key, record);
         if (value.expireAtMs !== 0) {

@@ -19,7 +19,7 @@ function flag(name: string): string | undefined {
 }
 
 const quick = Deno.args.includes("--quick");
-const rounds = Number(flag("rounds") ?? (quick ? 2 : 15));
+const rounds = Number(flag("rounds") ?? (quick ? 2 : 21));
 const sliceMs = Number(flag("slice-ms") ?? (quick ? 40 : 300));
 const turnMs = Number(flag("turn-ms") ?? 5);
 const only = flag("only");

@@ -87,7 +87,7 @@ export const kvSuite: Suite<KvParams, KvFigures> = {
   name: "kv",
   title: "Deno KV API: ExoDB vs Deno's built-in KV",
   quick: { rounds: 2, sliceMs: 40, turnMs: 5 },
-  full: { rounds: 15, sliceMs: 300, turnMs: 5 },
+  full: { rounds: 21, sliceMs: 300, turnMs: 5 },
   steps: () => 1,
   async run(params, context) {
     context.progress.note(`${workloadNames.length} workloads × ${params.rounds + 1} rounds`);

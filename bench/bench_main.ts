@@ -15,6 +15,7 @@ import { postgresSuite } from "./suites/postgres_suite.ts";
 import { profilesSuite } from "./suites/profiles_suite.ts";
 import { scalingSuite } from "./suites/scaling_suite.ts";
 import { schedulerSuite } from "./suites/scheduler_suite.ts";
+import { kvSuite } from "./suites/kv_suite.ts";
 
 /** Every suite, in report order. */
 export const allSuites: Suite[] = [
@@ -24,6 +25,7 @@ export const allSuites: Suite[] = [
   checksumsSuite,
   scalingSuite,
   schedulerSuite,
+  kvSuite,
 ] as Suite[];
 
 /** Usage text. */

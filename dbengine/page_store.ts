@@ -74,7 +74,8 @@ interface Touched {
   guard: PageGuard;
   lsnBefore: number;
   image: boolean;
-  changes: PageChange[];
+  /** The page's leaf changes as WAL records, built when each change is reported. */
+  records: { type: number; payload: Uint8Array }[];
 }
 
 /** Counters of what was logged, for tests and stats. */
@@ -304,23 +305,13 @@ export class LoggedPageStore implements PageStore {
         guard: this.pool.pin(guard.blockNumber), // rule 1: held until the group ends
         lsnBefore: blockLsn(guard.bytes),
         image: false,
-        changes: [],
+        records: [],
       };
       group.set(guard.blockNumber, touched);
     }
     if (change.kind === "image") touched.image = true;
-    else if (!touched.image) {
-      touched.changes.push(
-        change.kind === "leafPut"
-          ? {
-            kind: "leafPut",
-            key: change.key.slice(),
-            value: change.value.slice(),
-            overflow: change.overflow,
-          }
-          : { kind: "leafDelete", key: change.key.slice() },
-      );
-    }
+    // The record copies the key and value now (callers may reuse their buffers).
+    else if (!touched.image) touched.records.push(leafRecord(guard.blockNumber, change));
     guard.markDirty();
   }
 
@@ -346,10 +337,8 @@ export class LoggedPageStore implements PageStore {
         this.stats.images++;
         this.stats.imageBytes += payload.length;
       } else {
-        for (const change of touched.changes) {
-          records.push(leafRecord(block, change));
-          this.stats.leafRecords++;
-        }
+        for (const record of touched.records) records.push(record);
+        this.stats.leafRecords += touched.records.length;
       }
     }
     records.forEach((record, i) => {
@@ -505,15 +494,24 @@ function applyImage(page: Uint8Array, payload: Uint8Array): void {
 
 /** leafPut: block u32, key length u16, value length u32, overflow u8, key, value. leafDelete: block u32, key length u16, key. */
 function leafRecord(block: number, change: PageChange): { type: number; payload: Uint8Array } {
+  // Little-endian fields written byte by byte (no DataView per record: this runs once per put).
   if (change.kind === "leafPut") {
-    const payload = new Uint8Array(11 + change.key.length + change.value.length);
-    const view = dataView(payload);
-    view.setUint32(0, block, true);
-    view.setUint16(4, change.key.length, true);
-    view.setUint32(6, change.value.length, true);
+    const keyLength = change.key.length;
+    const valueLength = change.value.length;
+    const payload = new Uint8Array(11 + keyLength + valueLength);
+    payload[0] = block;
+    payload[1] = block >>> 8;
+    payload[2] = block >>> 16;
+    payload[3] = block >>> 24;
+    payload[4] = keyLength;
+    payload[5] = keyLength >>> 8;
+    payload[6] = valueLength;
+    payload[7] = valueLength >>> 8;
+    payload[8] = valueLength >>> 16;
+    payload[9] = valueLength >>> 24;
     payload[10] = change.overflow ? 1 : 0;
     payload.set(change.key, 11);
-    payload.set(change.value, 11 + change.key.length);
+    payload.set(change.value, 11 + keyLength);
     return { type: RecordType.leafPut, payload };
   }
   assert(change.kind === "leafDelete", "leaf record kinds");

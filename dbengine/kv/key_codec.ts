@@ -119,12 +119,45 @@ export function assertKeyArray(key: unknown): asserts key is readonly unknown[] 
   }
 }
 
+/** The scratch buffer keys are encoded into (copied out at the end); see {@link encodeKey}. */
+const scratch = new KeyBytes();
+let scratchBusy = false;
+
 /** Encodes a key; throws TypeError with Deno's messages for bad parts. */
 export function encodeKey(key: unknown): Uint8Array {
   assertKeyArray(key);
-  const out = new KeyBytes();
-  for (const part of key) encodePart(out, part);
-  return out.bytes.slice(0, out.length);
+  // One shared scratch buffer (no allocation but the result); a re-entrant call (a Proxy key
+  // whose traps encode another key) gets its own.
+  const out = scratchBusy ? new KeyBytes() : scratch;
+  const owner = !scratchBusy;
+  scratchBusy = true;
+  out.length = 0;
+  try {
+    for (const part of key) encodePart(out, part);
+    return out.bytes.slice(0, out.length);
+  } finally {
+    if (owner) scratchBusy = false;
+  }
+}
+
+/** Appends a string part's UTF-8 bytes, escaped; plain ASCII without a TextEncoder call. */
+function pushString(out: KeyBytes, part: string): void {
+  const n = part.length;
+  out.ensure(n * 2 + 1);
+  const bytes = out.bytes;
+  let at = out.length;
+  for (let i = 0; i < n; i++) {
+    const c = part.charCodeAt(i);
+    if (c >= 0x80) {
+      // Not ASCII: the general path from the start of this part (TextEncoder writes U+FFFD for a
+      // lone surrogate, as Deno's conversion to a Rust String does).
+      out.pushEscaped(encoder.encode(part));
+      return;
+    }
+    bytes[at++] = c;
+    if (c === 0) bytes[at++] = 0xff;
+  }
+  out.length = at;
 }
 
 /** Checks every part of `key` without keeping the encoding (Deno's argument conversion). */
@@ -136,8 +169,7 @@ function encodePart(out: KeyBytes, part: unknown): void {
   switch (typeof part) {
     case "string":
       out.push(tagString);
-      // TextEncoder writes U+FFFD for a lone surrogate, as Deno's conversion to a Rust String.
-      out.pushEscaped(encoder.encode(part));
+      pushString(out, part);
       out.push(0);
       return;
     case "number":

@@ -111,9 +111,8 @@ export class Kv {
   }
 
   /** Makes a handed-out result wait for durability (kv_store.ts invariant 2). */
-  async #settled(): Promise<void> {
-    const durable = this.#store.settled();
-    if (durable !== undefined) await durable;
+  #settled(): Promise<void> | undefined {
+    return this.#store.settled();
   }
 
   #checkOpen(): void {
@@ -352,18 +351,38 @@ export class Kv {
     mutations: PendingMutation[],
     enqueues: PendingEnqueue[],
   ): Promise<string | null> {
+    const versionstamp = this.#commitNow(checks, mutations, enqueues);
+    const durable = this.#store.settled();
+    if (durable !== undefined) await durable;
+    return versionstamp;
+  }
+
+  /**
+   * The synchronous part of a commit: Deno's argument conversion, then its database-layer
+   * checks, then the store's commit. Throws what Deno rejects with (the caller is async).
+   */
+  #commitNow(
+    checks: PendingCheck[],
+    mutations: PendingMutation[],
+    enqueues: PendingEnqueue[],
+  ): string | null {
     // Argument conversion: key arrays and part types, versionstamp types.
-    const checkKeys = checks.map((c) => {
-      const key = encodeKey(c.key);
+    const checkKeys: Uint8Array[] = new Array(checks.length);
+    for (let i = 0; i < checks.length; i++) {
+      const c = checks[i]!;
+      checkKeys[i] = encodeKey(c.key);
       const vs = c.versionstamp;
       if (vs !== null && vs !== undefined && typeof vs !== "string") {
         throw new TypeError(
           `serde_v8 error: invalid type; expected: string, got: ${serdeTypeName(vs)}`,
         );
       }
-      return key;
-    });
-    const mutationKeys = mutations.map((m) => encodeMutationKey(m.key, m.type));
+    }
+    const mutationKeys: { key: Uint8Array; suffix: boolean }[] = new Array(mutations.length);
+    for (let i = 0; i < mutations.length; i++) {
+      const m = mutations[i]!;
+      mutationKeys[i] = encodeMutationKey(m.key, m.type);
+    }
     const deadLetterKeys = enqueues.map((e) => {
       assertKeyArray(e.keysIfUndelivered);
       return e.keysIfUndelivered.map((key) => encodeKey(key));
@@ -375,14 +394,20 @@ export class Kv {
     if (mutations.length + enqueues.length > kvLimits.mutationsCountMax) {
       throw new TypeError(`Too many mutations (max ${kvLimits.mutationsCountMax})`);
     }
-    const kvChecks: KvCheck[] = checks.map((c, i) => {
-      const vs = c.versionstamp;
-      if (vs === null || vs === undefined) return { key: checkKeys[i]!, versionstamp: null };
+    const kvChecks: KvCheck[] = new Array(checks.length);
+    for (let i = 0; i < checks.length; i++) {
+      const vs = checks[i]!.versionstamp;
+      if (vs === null || vs === undefined) {
+        kvChecks[i] = { key: checkKeys[i]!, versionstamp: null };
+        continue;
+      }
       if (!/^[0-9a-fA-F]{20}$/.test(vs as string)) throw new TypeError("Invalid check");
-      return { key: checkKeys[i]!, versionstamp: (vs as string).toLowerCase() };
-    });
+      kvChecks[i] = { key: checkKeys[i]!, versionstamp: (vs as string).toLowerCase() };
+    }
     const now = Date.now();
-    const kvMutations: KvMutation[] = mutations.map((m, i) => {
+    const kvMutations: KvMutation[] = new Array(mutations.length);
+    for (let i = 0; i < mutations.length; i++) {
+      const m = mutations[i]!;
       let expireAtMs = 0;
       if (m.expireIn !== undefined) {
         expireAtMs = now + m.expireIn;
@@ -394,15 +419,16 @@ export class Kv {
       const mutation: KvMutation = { key, type: m.type, expireAtMs };
       if (m.value !== undefined) mutation.value = m.value;
       if (suffix) mutation.versionstampSuffix = (vs) => concatKey(key, encodeKey([vs]));
-      return mutation;
-    });
+      kvMutations[i] = mutation;
+    }
+    // Deno's order of checks: every check key and mutation key first, then the values.
     let totalBytes = 0;
     let totalKeyBytes = 0;
     for (const check of kvChecks) totalBytes += checkWriteKey(check.key);
     for (const mutation of kvMutations) totalBytes += checkWriteKey(mutation.key);
     for (const mutation of kvMutations) {
       if (mutation.value === undefined) continue;
-      const keyBytes = checkWriteKey(mutation.key);
+      const keyBytes = mutation.key.length; // checked just above
       const valueBytes = mutation.value.kind === ValueKind.u64 ? 8 : mutation.value.data.length;
       if (valueBytes > kvLimits.valueBytesMax) {
         throw new TypeError(`Value too large (max ${kvLimits.valueBytesMax} bytes)`);
@@ -426,18 +452,16 @@ export class Kv {
     if (totalKeyBytes > kvLimits.totalKeyBytesMax) {
       throw new TypeError(`Total key size too large (max ${kvLimits.totalKeyBytesMax} bytes)`);
     }
-    const versionstamp = this.#store.commit(
+    return this.#store.commit(
       kvChecks,
       kvMutations,
-      enqueues.map((e, i) => ({
+      enqueues.length === 0 ? [] : enqueues.map((e, i) => ({
         payload: e.payload,
         readyAtMs: now + e.delayMs,
         keysIfUndelivered: deadLetterKeys[i]!,
         backoffMs: e.backoffMs,
       })),
     );
-    await this.#settled();
-    return versionstamp;
   }
 
   /** Closes the handle; a second close throws BadResource, as Deno. */

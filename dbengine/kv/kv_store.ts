@@ -106,6 +106,12 @@ interface Current {
   expireAtMs: number;
 }
 
+/** A key's state at the end of a commit (null: deleted). */
+interface Final {
+  key: Uint8Array;
+  value: Current | null;
+}
+
 /** The binary-string form of key bytes, for maps and sets. */
 export function keyString(key: Uint8Array): string {
   let out = "";
@@ -140,6 +146,30 @@ function concat(...parts: Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/** Writes `value` (a safe integer ≥ 0) as u64 big-endian at `bytes[at..at+8)`, no DataView. */
+function putU64Be(bytes: Uint8Array, at: number, value: number): void {
+  const high = Math.floor(value / 0x1_0000_0000);
+  const low = value >>> 0;
+  bytes[at] = high >>> 24;
+  bytes[at + 1] = high >>> 16;
+  bytes[at + 2] = high >>> 8;
+  bytes[at + 3] = high;
+  bytes[at + 4] = low >>> 24;
+  bytes[at + 5] = low >>> 16;
+  bytes[at + 6] = low >>> 8;
+  bytes[at + 7] = low;
+}
+
+/** True when two byte strings are equal. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return false; // keys share prefixes
+  return true;
+}
+
+/** Commits with at most this many mutations find repeated keys by comparing bytes. */
+const linearDedupMax = 16;
 
 function u64BeBytes(value: number): Uint8Array {
   const out = new Uint8Array(8);
@@ -318,32 +348,48 @@ export class KvStore {
       if (stamp !== check.versionstamp) return null;
     }
     const versionstamp = versionstampHex(this.#counter + 1);
-    // Final state per key, computed before anything is written (all-or-nothing).
-    const finals = new Map<string, { key: Uint8Array; value: Current | null }>();
-    const currentOf = (key: Uint8Array, name: string): Current | undefined => {
-      const staged = finals.get(name);
-      if (staged !== undefined) return staged.value ?? undefined;
-      return this.#current(key, now);
-    };
+    // Final state per key, computed before anything is written (all-or-nothing). A later
+    // mutation of the same key replaces the earlier one's entry in place (its position stays).
+    const finals: Final[] = [];
+    // Repeated keys: a byte comparison against the few earlier ones, a map for many.
+    const byName = mutations.length > linearDedupMax ? new Map<string, Final>() : undefined;
     for (const mutation of mutations) {
       const key = mutation.versionstampSuffix?.(versionstamp) ?? mutation.key;
-      const name = keyString(key);
+      const name = byName === undefined ? undefined : keyString(key);
+      let staged: Final | undefined;
+      if (name !== undefined) staged = byName!.get(name);
+      else {
+        for (let f = 0; f < finals.length; f++) {
+          if (sameBytes(finals[f]!.key, key)) {
+            staged = finals[f];
+            break;
+          }
+        }
+      }
+      let value: Current | null;
       if (mutation.type === "delete") {
-        finals.set(name, { key, value: null });
+        value = null;
       } else if (mutation.type === "set") {
-        const value = mutation.value!;
-        finals.set(name, { key, value: { ...value, expireAtMs: mutation.expireAtMs } });
+        const encoded = mutation.value!;
+        value = { kind: encoded.kind, data: encoded.data, expireAtMs: mutation.expireAtMs };
       } else {
-        const result = combine(mutation.type, currentOf(key, name), mutation.value!);
-        finals.set(name, { key, value: { ...result, expireAtMs: 0 } });
+        const current = staged !== undefined
+          ? (staged.value ?? undefined)
+          : this.#current(key, now);
+        const result = combine(mutation.type, current, mutation.value!);
+        value = { kind: result.kind, data: result.data, expireAtMs: 0 };
+      }
+      if (staged !== undefined) staged.value = value;
+      else {
+        const final: Final = { key, value };
+        finals.push(final);
+        if (name !== undefined) byName!.set(name, final);
       }
     }
     this.#counter++;
     const counter = this.#counter;
-    const written = new Set<string>();
     this.#storage.store.runWhole(0, () => {
-      for (const [name, { key, value }] of finals) {
-        written.add(name);
+      for (const { key, value } of finals) {
         if (this.#hasExpiries) {
           // The old version's expiry index entry goes with it.
           const old = this.#tree.get(key);
@@ -357,10 +403,9 @@ export class KvStore {
           continue;
         }
         const record = new Uint8Array(headerBytes + value.data.length);
-        const view = new DataView(record.buffer);
         record[0] = value.kind;
-        setU64Be(view, 1, counter);
-        setU64Be(view, 9, value.expireAtMs);
+        putU64Be(record, 1, counter);
+        putU64Be(record, 9, value.expireAtMs);
         record.set(value.data, headerBytes);
         this.#tree.put(key, record);
         if (value.expireAtMs !== 0) {
@@ -368,7 +413,8 @@ export class KvStore {
           this.#hasExpiries = true;
         }
       }
-      enqueues.forEach((enqueue, i) => {
+      for (let i = 0; i < enqueues.length; i++) {
+        const enqueue = enqueues[i]!;
         const message: QueuedMessage = {
           treeKey: this.#queueKey(enqueue.readyAtMs, counter * 1024 + i),
           payload: enqueue.payload,
@@ -377,17 +423,17 @@ export class KvStore {
           attempt: 0,
         };
         this.#tree.put(message.treeKey, this.#encodeMessage(message));
-      });
+      }
       this.#reserveThrough(counter);
     });
     this.#appliedLsn = this.#storage.wal.insertLsn;
     if (this.#storage.wal.usedFraction() > 0.5) this.#storage.checkpoint().catch(() => {});
-    for (const value of finals.values()) {
-      if (value.value !== null && value.value.expireAtMs !== 0) {
-        this.#scheduleSweep(value.value.expireAtMs);
-      }
+    for (const { value } of finals) {
+      if (value !== null && value.expireAtMs !== 0) this.#scheduleSweep(value.expireAtMs);
     }
     if (this.#commitListeners.size > 0) {
+      const written = new Set<string>();
+      for (const { key } of finals) written.add(keyString(key));
       const durable = this.settled();
       const notify = () => {
         for (const listener of this.#commitListeners) listener(written);

@@ -15,6 +15,14 @@ async function check(dataDir: string): Promise<{ code: number; text: string }> {
   return { code: result.code, text: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
 }
 
+function imageExists(dataDir: string): boolean {
+  try {
+    return Deno.statSync(`${dataDir}/exodb.img`).size > 0;
+  } catch {
+    return false;
+  }
+}
+
 Deno.test("exodb check passes a recovered image and exits 1 naming a damaged block", async () => {
   const dataDir = Deno.makeTempDirSync({ prefix: "exodb-check-" });
   try {
@@ -23,6 +31,10 @@ Deno.test("exodb check passes a recovered image and exits 1 naming a damaged blo
       stdout: "null",
       stderr: "piped",
     }).spawn();
+    // The workload formats the image first; on a loaded machine its start can take seconds.
+    for (let waited = 0; waited < 30_000 && !imageExists(dataDir); waited += 50) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     await new Promise((r) => setTimeout(r, 800));
     workload.kill("SIGKILL");
     await workload.status;

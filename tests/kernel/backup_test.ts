@@ -165,14 +165,35 @@ Deno.test("backup during a TPC-B run restores to an image that boots with balanc
     try {
       const port = source.listener.port;
       await initTpcb(port);
-      const load = runTpcb(port, 3, dir);
-      await new Promise((resolve) => setTimeout(resolve, 500)); // transactions are running
-      const backup = takeBackup({
-        host: "127.0.0.1",
-        port,
-        file,
-        onProgress: () => progressCalls++,
-      });
+      const load = runTpcb(port, 6, dir);
+      // Start backing up once transactions commit (a fixed sleep lost the race when pgbench
+      // started late on a loaded machine): bounded, 10 s at most.
+      const probe = connect(port);
+      await probe.connect();
+      try {
+        for (let i = 0; i < 200; i++) {
+          const row = (await probe.query("select count(*)::int as n from pgbench_history")).rows[0];
+          if (row.n > 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } finally {
+        await probe.end();
+      }
+      // A small image copies in a few milliseconds, so one backup may see no commit in its
+      // window by chance: take backups while the load runs until one carries commits (at most
+      // five), then check that one.
+      const backup = (async () => {
+        for (let attempt = 1;; attempt++) {
+          const result = await takeBackup({
+            host: "127.0.0.1",
+            port,
+            file,
+            onProgress: () => progressCalls++,
+          });
+          if (commitsIn(file) > 0 || attempt === 5) return result;
+          Deno.removeSync(file);
+        }
+      })();
       // Both settle before the server shuts down, and a failed backup is reported as itself
       // (not as the load's clients losing their server).
       const [backupOutcome, loadOutcome] = await Promise.allSettled([backup, load]);

@@ -8,8 +8,9 @@
  * Invariants:
  * 1. Appends are in-memory and synchronous; durability comes from `flush`/`flushSync`.
  * 2. Every flush writes whole sectors from a sector boundary and ends with a padding record on
- *    the next boundary: a sector holding durable records is never rewritten, and the stream is
- *    valid records with no gaps (a zero length always means the end).
+ *    the next boundary, then one zeroed sector (the end marker, overwritten by the next flush):
+ *    a sector holding durable records is never rewritten, and the stream is valid records with
+ *    no gaps (a zero length always means the end, also after the log has wrapped).
  * 3. Flushes are strictly sequential: chunk k+1 is written only after chunk k's sync returned.
  *    So on disk a valid record after an invalid one means real corruption of durable data.
  * 4. Group commit: every commit waiting when a flush starts, and every one arriving while it
@@ -281,8 +282,14 @@ export class Wal {
     assert(end % logSectorBytes === 0, "flushes end on a sector boundary");
     const length = end - this.#bufferLsn;
     if (length === 0) return end;
+    // One zeroed sector after the chunk marks the log's end: once the log has wrapped, the
+    // space after the last flush holds an older lap's bytes, which recovery would otherwise
+    // report as a torn write after every clean stop. The next flush overwrites it (it holds no
+    // records); it is free space, since every append keeps a sector free (append's check).
+    this.#ensureBuffer(length + logSectorBytes);
+    this.#buffer.fill(0, length, length + logSectorBytes);
     crashPoint("wal-write");
-    this.#writeRing(this.#bufferLsn, this.#buffer.subarray(0, length));
+    this.#writeRing(this.#bufferLsn, this.#buffer.subarray(0, length + logSectorBytes));
     this.#bufferLsn = end;
     return end;
   }

@@ -219,3 +219,26 @@ Deno.test("full-page writes: a page whose LSN equals the redo point gets an imag
   await storage.commit(3);
   await storage.close();
 });
+
+Deno.test("after the log wraps, a clean stop reboots with no repair: a zeroed sector marks the end", async () => {
+  let machine = await boot(newMedia(), 9); // a 2 MiB log: wraps twice below
+  let tree!: ReturnType<typeof machine.storage.createTree>;
+  machine.storage.store.run(1, () => {
+    tree = machine.storage.createTree();
+    machine.storage.store.setMeta("catalogRoot", tree.root);
+  });
+  await machine.storage.commit(1);
+  const lapBytes = machine.storage.wal.regionBytes;
+  for (let i = 0; machine.storage.wal.insertLsn < 2 * lapBytes; i++) {
+    machine.storage.store.run(
+      i + 2,
+      () => tree.put(new Uint8Array([i & 0xff]), new Uint8Array(200).fill(i)),
+    );
+    await machine.storage.commit(i + 2);
+    if (i % 50 === 49) await machine.storage.checkpoint();
+  }
+  await machine.storage.close();
+  machine = await boot(machine.media, 9);
+  assert.equal(machine.storage.recovery.endReason, "zeroed");
+  await machine.storage.close();
+});

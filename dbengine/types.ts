@@ -57,6 +57,21 @@ export type SqlValue =
   | Uint8Array
   | Interval;
 
+/**
+ * True when two stored values are the same value (bytes compared by content, intervals by
+ * fields): the re-check that a row did not change since it was read.
+ */
+export function sameStoredValue(a: SqlValue, b: SqlValue): boolean {
+  if (a === b) return true;
+  if (a instanceof Uint8Array && b instanceof Uint8Array) {
+    return a.length === b.length && a.every((byte, i) => byte === b[i]);
+  }
+  if (typeof a === "object" && typeof b === "object" && a !== null && b !== null) {
+    return JSON.stringify(a) === JSON.stringify(b);
+  }
+  return false;
+}
+
 /** A column's type with its modifier (the n of varchar(n)/char(n); -1 when none). */
 export interface ColumnType {
   id: TypeIdValue;

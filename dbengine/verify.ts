@@ -6,7 +6,7 @@
  * nothing references are reported as leaks (space lost to a crash mid-operation, not damage).
  */
 import { AssertionError } from "../lib/assert.ts";
-import { BlockType, CorruptBlockError, verifyBlock } from "../io/block.ts";
+import { blockProblem, BlockType, CorruptBlockError } from "../io/block.ts";
 import { limits } from "../lib/limits.ts";
 import { type Catalog, catalogTreeId, sequenceTreeId } from "./catalog.ts";
 import { metaBlock } from "./page_store.ts";
@@ -41,12 +41,8 @@ export function verifyStorage(storage: Storage, catalog: Catalog): VerifyReport 
   for (let b = limits.superblockCopiesCount; b < highWater; b++) {
     device.read(b, block);
     report.blocksChecked++;
-    try {
-      verifyBlock(block, device.name, b, image.imageTag);
-    } catch (error) {
-      if (error instanceof CorruptBlockError) report.errors.push(error.message);
-      else throw error;
-    }
+    const problem = blockProblem(block, device.name, b, image.imageTag);
+    if (problem !== undefined) report.errors.push(problem);
   }
   // 2. Every tree, with its invariants; 3. who owns each block.
   const claim = (blocks: Iterable<number>, who: string) => {

@@ -232,6 +232,25 @@ export function verifyBlock(
   }
 }
 
+/**
+ * {@link verifyBlock} for whole-image sweeps (scrub, `exodb check`): the problem's message, or
+ * undefined for a good block; anything but a CorruptBlockError is rethrown.
+ */
+export function blockProblem(
+  block: Uint8Array,
+  device: string,
+  expectedNumber: number,
+  imageTag: number,
+): string | undefined {
+  try {
+    verifyBlock(block, device, expectedNumber, imageTag);
+    return undefined;
+  } catch (error) {
+    if (error instanceof CorruptBlockError) return error.message;
+    throw error;
+  }
+}
+
 /** Verifies only the checksum against a stored value (a receiver of shipped blocks). */
 export function checksumMatches(block: Uint8Array): boolean {
   return storedChecksum(block) === crc32c(block.subarray(4));

@@ -9,7 +9,7 @@
  *    or not written yet); every other block below the high-water mark must verify.
  * 3. Device reads are synchronous on the kernel thread, so a read never sees a half-written block.
  */
-import { CorruptBlockError, verifyBlock } from "../io/block.ts";
+import { blockProblem } from "../io/block.ts";
 import { limits } from "../lib/limits.ts";
 import type { TaskContext } from "../lib/task_context.ts";
 import type { Storage } from "../dbengine/storage.ts";
@@ -52,12 +52,8 @@ export async function scrubImage(storage: Storage, context: TaskContext): Promis
     }
     device.read(b, block);
     report.blocksChecked++;
-    try {
-      verifyBlock(block, device.name, b, image.imageTag);
-    } catch (error) {
-      if (error instanceof CorruptBlockError) report.errors.push(error.message);
-      else throw error;
-    }
+    const problem = blockProblem(block, device.name, b, image.imageTag);
+    if (problem !== undefined) report.errors.push(problem);
   }
   return report;
 }

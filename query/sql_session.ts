@@ -17,7 +17,7 @@ import { UniqueViolationError } from "../dbengine/mvcc.ts";
 import { bulkAppendSorted } from "../dbengine/bulk_append.ts";
 import { compareKeys } from "../dbengine/key_codec.ts";
 import type { Transaction } from "../dbengine/txn.ts";
-import { type SqlValue, TypeId } from "../dbengine/types.ts";
+import { sameStoredValue, type SqlValue, TypeId } from "../dbengine/types.ts";
 import { ExoError } from "../lib/errors.ts";
 import { yieldPoint } from "../lib/yield.ts";
 import type { TaskClass, TaskContext, TaskRunner } from "../lib/task_context.ts";
@@ -1357,7 +1357,7 @@ export class SqlSession {
       if (values === undefined) return null;
       let raced = false;
       const done = await table.update(ctx.txn!, key, (row) => {
-        if (!row.every((v, i) => sameValue(v, current[i]!))) {
+        if (!row.every((v, i) => sameStoredValue(v, current[i]!))) {
           raced = true;
           return undefined;
         }
@@ -1725,17 +1725,6 @@ function columnDef(c: ColumnDefinition): ColumnDef {
     identity: serial ? "by default" : c.identity ?? null,
     ...(serial ? { serial } : {}),
   };
-}
-
-function sameValue(a: SqlValue, b: SqlValue): boolean {
-  if (a === b) return true;
-  if (a instanceof Uint8Array && b instanceof Uint8Array) {
-    return a.length === b.length && a.every((x, i) => x === b[i]);
-  }
-  if (typeof a === "object" && typeof b === "object" && a !== null && b !== null) {
-    return JSON.stringify(a) === JSON.stringify(b);
-  }
-  return false;
 }
 
 /**

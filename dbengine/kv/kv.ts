@@ -13,6 +13,8 @@ import {
   applyCursor,
   type KvEntry,
   KvListIterator,
+  type KvListOptions,
+  listBatchSize,
   type PulledEntry,
   resolveSelector,
   type SelectorParts,
@@ -180,23 +182,10 @@ export class Kv {
 
   list(
     selector: unknown,
-    options: {
-      limit?: number;
-      cursor?: string;
-      reverse?: boolean;
-      consistency?: string;
-      batchSize?: number;
-    } = {},
+    options: KvListOptions = {},
   ): KvListIterator {
+    const batchSize = listBatchSize(options);
     const limit = options.limit;
-    if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
-      throw new Error(`Limit must be a positive integer: received ${limit}`);
-    }
-    const explicitBatch = options.batchSize;
-    if (explicitBatch !== undefined && (!Number.isInteger(explicitBatch) || explicitBatch <= 0)) {
-      throw new Error(`batchSize must be a positive integer: received ${explicitBatch}`);
-    }
-    const batchSize = explicitBatch ?? Math.min(limit ?? 100, 500);
     const parts = selectorParts(selector);
     return new KvListIterator(parts, (s, c, r, n, k) => this.#pull(s, c, r, n, k), {
       limit,

@@ -52,6 +52,31 @@ function field(selector: object, name: string): unknown {
   return Object.hasOwn(selector, name) ? (selector as Record<string, unknown>)[name] : undefined;
 }
 
+/** `list()` options as Deno.Kv takes them. */
+export interface KvListOptions {
+  limit?: number;
+  cursor?: string;
+  reverse?: boolean;
+  consistency?: string;
+  batchSize?: number;
+}
+
+/**
+ * Checks `list()`'s limit and batchSize as Deno does (synchronously, limit first) and returns
+ * the batch size to pull: the explicit one, else the limit capped at 500, else 100.
+ */
+export function listBatchSize(options: KvListOptions): number {
+  const limit = options.limit;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
+    throw new Error(`Limit must be a positive integer: received ${limit}`);
+  }
+  const explicitBatch = options.batchSize;
+  if (explicitBatch !== undefined && (!Number.isInteger(explicitBatch) || explicitBatch <= 0)) {
+    throw new Error(`batchSize must be a positive integer: received ${explicitBatch}`);
+  }
+  return explicitBatch ?? Math.min(limit ?? 100, 500);
+}
+
 /** Checks the selector's shape as Deno does (synchronously). */
 export function selectorParts(selector: unknown): SelectorParts {
   // Object.hasOwn throws Deno's own TypeError for undefined or null.

@@ -26,6 +26,8 @@ import { kvLimits } from "../../dbengine/kv/limits.ts";
 import {
   type KvEntry,
   KvListIterator,
+  type KvListOptions,
+  listBatchSize,
   type PulledEntry,
   resolveSelector,
   type SelectorParts,
@@ -235,24 +237,11 @@ export class RingKv {
 
   list(
     selector: unknown,
-    options: {
-      limit?: number;
-      cursor?: string;
-      reverse?: boolean;
-      consistency?: string;
-      batchSize?: number;
-    } = {},
+    options: KvListOptions = {},
   ): KvListIterator {
     // The same synchronous checks as Kv.list, in the same order.
+    const batchSize = listBatchSize(options);
     const limit = options.limit;
-    if (limit !== undefined && (!Number.isInteger(limit) || limit <= 0)) {
-      throw new Error(`Limit must be a positive integer: received ${limit}`);
-    }
-    const explicitBatch = options.batchSize;
-    if (explicitBatch !== undefined && (!Number.isInteger(explicitBatch) || explicitBatch <= 0)) {
-      throw new Error(`batchSize must be a positive integer: received ${explicitBatch}`);
-    }
-    const batchSize = explicitBatch ?? Math.min(limit ?? 100, 500);
     const parts = selectorParts(selector);
     const id = this.#nextIterator++;
     let created = false;

@@ -13,7 +13,7 @@ import { ExoError } from "../../lib/errors.ts";
 import type { EngineAccess } from "../../query/sql_session.ts";
 import type { Table } from "../../dbengine/table.ts";
 import type { Transaction } from "../../dbengine/txn.ts";
-import { type ColumnType, type SqlValue, TypeId } from "../../dbengine/types.ts";
+import { type ColumnType, sameStoredValue, type SqlValue, TypeId } from "../../dbengine/types.ts";
 import { compareStrings } from "../../query/operators.ts";
 import { Op, type ProgramValue, RegType, valueRegType } from "./program_format.ts";
 import type { ResolvedColumn, VerifiedProgram } from "./program_verifier.ts";
@@ -70,19 +70,8 @@ function toStored(value: ProgramValue, type: ColumnType): SqlValue {
   }
 }
 
-function sameStored(a: SqlValue, b: SqlValue): boolean {
-  if (a === b) return true;
-  if (a instanceof Uint8Array && b instanceof Uint8Array) {
-    return a.length === b.length && a.every((byte, i) => byte === b[i]);
-  }
-  if (typeof a === "object" && typeof b === "object" && a !== null && b !== null) {
-    return JSON.stringify(a) === JSON.stringify(b);
-  }
-  return false;
-}
-
 function sameRow(a: readonly SqlValue[], b: readonly SqlValue[]): boolean {
-  return a.length === b.length && a.every((value, i) => sameStored(value, b[i]!));
+  return a.length === b.length && a.every((value, i) => sameStoredValue(value, b[i]!));
 }
 
 function arithmetic(op: number, x: ProgramValue, y: ProgramValue): ProgramValue {

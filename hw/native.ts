@@ -9,6 +9,8 @@ import { ffiInt } from "./libc.ts";
 const nativeSymbols = {
   exo_crc32c: { parameters: ["u32", "buffer", "usize"], result: "u32" },
   exo_crc32c_hardware: { parameters: [], result: "i32" },
+  // Optional: a library built before it existed still loads (its CRC32C is still used).
+  exo_seal_records: { parameters: ["buffer", "usize"], result: "i64", optional: true },
 } as const;
 
 /** Where the native library is expected. */
@@ -39,6 +41,20 @@ export function nativeCrc32c(): ((bytes: Uint8Array, seed: number) => number) | 
   return (bytes, seed) => {
     crossings.add("ffi_call", 1, bytes.length);
     return step(seed, bytes, ffiInt(bytes.length));
+  };
+}
+
+/**
+ * The native record sealer (exodb_native.c, `exo_seal_records`): stores each record's CRC32C in
+ * a run of WAL records with one FFI call; returns how many it sealed, or -1 on a bad length.
+ * Undefined where the library (or this symbol) is not available.
+ */
+export function nativeSealRecords(): ((records: Uint8Array) => number) | undefined {
+  const seal = load()?.exo_seal_records;
+  if (!seal) return undefined;
+  return (records) => {
+    crossings.add("ffi_call", 1, records.length);
+    return Number(seal(records, ffiInt(records.length)));
   };
 }
 

@@ -23,6 +23,7 @@
  * also rejects stale records left from an earlier lap around the region.
  */
 import { crc32c } from "../../io/crc32c.ts";
+import { nativeSealRecords } from "../../hw/native.ts";
 
 export const recordHeaderBytes = 32;
 /** Flushes end on this boundary; the log is written in whole sectors. */
@@ -79,11 +80,15 @@ function setU64(view: DataView, offset: number, value: number): void {
   view.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000), true);
 }
 
-/** Writes a record (header + payload) into `target`, which is exactly its length. */
+/**
+ * Writes a record (header + payload) into `target`, which is exactly its length. With `seal`
+ * false its CRC field is left for {@link sealRecords} (the WAL seals a whole flush at once).
+ */
 export function encodeRecord(
   target: Uint8Array,
   fields: { lsn: number; prevLsn: number; type: number; flags: number; txn: number },
   payload: Uint8Array,
+  seal = true,
 ): void {
   const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
   view.setUint32(0, target.length, true);
@@ -94,7 +99,37 @@ export function encodeRecord(
   view.setUint16(26, Math.floor(fields.txn / 0x1_0000_0000), true);
   view.setUint32(28, fields.txn >>> 0, true);
   target.set(payload, recordHeaderBytes);
-  view.setUint32(4, crc32c(target.subarray(8)), true);
+  if (seal) view.setUint32(4, crc32c(target.subarray(8)), true);
+}
+
+const nativeSeal = nativeSealRecords();
+
+/**
+ * Stores every record's CRC32C in `records`, a run of encoded records back to back that ends
+ * exactly at the end of the last one: one native call for the whole run where the native library
+ * is loaded (one crossing per flush, not per record), else a loop over {@link crc32c}. Returns
+ * how many records it sealed.
+ */
+export function sealRecords(records: Uint8Array): number {
+  if (nativeSeal === undefined) return sealRecordsPortable(records);
+  const sealed = nativeSeal(records);
+  if (sealed < 0) throw new RangeError("WAL records to seal have a bad length");
+  return sealed;
+}
+
+/** {@link sealRecords} in TypeScript, one {@link crc32c} call per record (the fallback). */
+export function sealRecordsPortable(records: Uint8Array): number {
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  let sealed = 0;
+  for (let at = 0; at < records.length; sealed++) {
+    const length = view.getUint32(at, true);
+    if (length < recordHeaderBytes || length > records.length - at) {
+      throw new RangeError("WAL records to seal have a bad length");
+    }
+    view.setUint32(at + 4, crc32c(records.subarray(at + 8, at + length)), true);
+    at += length;
+  }
+  return sealed;
 }
 
 /** The length field of a record header at `bytes[0..4)`. */

@@ -31,6 +31,7 @@ import {
   recordHeaderBytes,
   recordLength,
   RecordType,
+  sealRecords,
   type WalRecord,
 } from "./record.ts";
 
@@ -195,10 +196,12 @@ export class Wal {
     const lsn = this.#insertLsn;
     const offset = lsn - this.#bufferLsn;
     this.#ensureBuffer(offset + length);
+    // Sealed (CRC32C stored) when its flush writes it: #writePending seals the whole chunk.
     encodeRecord(
       this.#buffer.subarray(offset, offset + length),
       { lsn, prevLsn: this.#lastLsn, type, flags, txn },
       payload,
+      false,
     );
     this.#lastLsn = lsn;
     this.#insertLsn = lsn + length;
@@ -286,6 +289,9 @@ export class Wal {
     // space after the last flush holds an older lap's bytes, which recovery would otherwise
     // report as a torn write after every clean stop. The next flush overwrites it (it holds no
     // records); it is free space, since every append keeps a sector free (append's check).
+    // Invariant: #buffer[0, length) holds whole records, unsealed since #bufferLsn moved past
+    // the last chunk, so every record is sealed exactly once, just before it is written.
+    sealRecords(this.#buffer.subarray(0, length));
     this.#ensureBuffer(length + logSectorBytes);
     this.#buffer.fill(0, length, length + logSectorBytes);
     crashPoint("wal-write");

@@ -144,3 +144,28 @@ uint32_t exo_crc32c(uint32_t seed, const uint8_t* p, size_t n) {
 #endif
   return ~soft_update(crc, p, n);
 }
+
+// Seals a run of WAL records laid back to back in p[0..n): each record starts with its total
+// length (u32, little-endian, header included) and gets the CRC32C of its bytes [8, length)
+// stored at its bytes [4, 8). One call seals a whole flush, so the kernel crosses into native
+// code once per flush instead of once per record (dbengine/wal/record.ts has the format).
+// Returns the number of records sealed, or -1 when a length is below the 32-byte header or runs
+// past n (nothing after that record is sealed).
+// Invariant: exactly the records' CRC fields are written; every other byte is left as it was.
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "exo_seal_records reads and writes little-endian fields with memcpy"
+#endif
+int64_t exo_seal_records(uint8_t* p, size_t n) {
+  int64_t sealed = 0;
+  size_t at = 0;
+  while (at < n) {
+    uint32_t length;
+    memcpy(&length, p + at, 4);
+    if (length < 32 || length > n - at) return -1;
+    uint32_t crc = exo_crc32c(0, p + at + 8, length - 8);
+    memcpy(p + at + 4, &crc, 4);
+    at += length;
+    sealed++;
+  }
+  return sealed;
+}

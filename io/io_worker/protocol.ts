@@ -14,13 +14,18 @@
  * |    3 | count   | iovec entries for `preadv`/`pwritev`, else 0                         |
  * |  4–5 | address | f64: the buffer (or the iovec array) address                        |
  * |  6–7 | length  | f64: bytes to move (the iovec total for vectored ops)               |
- * |  8–9 | offset  | f64: file offset in bytes                                           |
+ * |  8–9 | offset  | f64: file offset in bytes; for `fdatasync`, the write generation     |
  *
  * Completion entry: word 0 id, word 1 errno (0 on success), words 2–3 f64 result (bytes moved).
  *
  * Invariants:
  * 1. The worker runs submissions in ring order, one at a time, so a read submitted after a
  *    write to the same place sees it, and an `fdatasync` covers every write submitted before it.
+ * 1a. Write generation: the kernel counts, per descriptor, every write it made or submitted —
+ *    on the worker or by FFI on its own thread (the "mixed" path) — and an `fdatasync` carries
+ *    the count at its submission. Every write up to that count has completed (or runs earlier
+ *    in the ring) before the sync starts, so the worker may answer it from an earlier successful
+ *    sync only when that sync carried at least the same count.
  * 2. Every submission gets exactly one completion with its id (the stop request included).
  * 3. Memory named by a submission stays alive and unchanged until its completion is consumed.
  */

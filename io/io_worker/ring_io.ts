@@ -230,10 +230,13 @@ export class RingIo {
     return { moved: this.#await(id), total };
   }
 
-  /** Submits an fdatasync of `fd`; the promise settles when the worker completes it. */
-  syncAsync(fd: number, name: string): Promise<void> {
+  /**
+   * Submits an fdatasync of `fd` that must cover write generation `generation` (protocol.ts,
+   * rule 1a); the promise settles when the worker completes it.
+   */
+  syncAsync(fd: number, name: string, generation: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#submit(IoOp.fdatasync, fd, 0, 0, 0, 0, undefined, (_result, errno) => {
+      this.#submit(IoOp.fdatasync, fd, 0, 0, 0, generation, undefined, (_result, errno) => {
         this.#asyncInFlight--;
         if (errno === 0) resolve();
         else reject(errnoError(errno, `fdatasync ${name}`));
@@ -384,6 +387,11 @@ export class RingFileDevice implements RawDevice {
   #sizeBytes: number;
   /** Set when transfers are direct FFI calls (same descriptor); syncs still use the ring. */
   readonly #direct: FfiFileDevice | undefined;
+  /**
+   * Writes (and size changes) made or submitted so far, on either path: each sync carries it,
+   * so the worker never answers a sync from one that began before a write (protocol rule 1a).
+   */
+  #writeGeneration = 0;
 
   constructor(
     io: RingIo,
@@ -411,6 +419,7 @@ export class RingFileDevice implements RawDevice {
   }
 
   write(source: Uint8Array, offsetBytes: number): void {
+    this.#writeGeneration++;
     if (this.#direct !== undefined) this.#direct.write(source, offsetBytes);
     else this.#transfer(IoOp.pwrite, source, offsetBytes, "write");
   }
@@ -421,6 +430,7 @@ export class RingFileDevice implements RawDevice {
   }
 
   writeBatch(sources: readonly Uint8Array[], offsetBytes: number): void {
+    this.#writeGeneration++;
     if (this.#direct !== undefined) this.#direct.writeBatch(sources, offsetBytes);
     else this.#vectored(IoOp.pwritev, sources, offsetBytes, "write");
   }
@@ -428,7 +438,7 @@ export class RingFileDevice implements RawDevice {
   flush(): void {
     this.#check(0, 0, "fdatasync");
     try {
-      this.#io.runSync(IoOp.fdatasync, this.#fd, 0, 0, 0, undefined);
+      this.#io.runSync(IoOp.fdatasync, this.#fd, 0, 0, this.#writeGeneration, undefined);
     } catch (error) {
       throw this.#deviceError(error, "fdatasync", 0);
     }
@@ -436,12 +446,13 @@ export class RingFileDevice implements RawDevice {
 
   flushAsync(): Promise<void> {
     this.#check(0, 0, "fdatasync");
-    return this.#io.syncAsync(this.#fd, this.name);
+    return this.#io.syncAsync(this.#fd, this.name, this.#writeGeneration);
   }
 
   allocate(sizeBytes: number): void {
     // Growth is rare (an extent at a time) and must be reserved now: done on the kernel thread,
     // after the worker finished everything submitted before (its writes are synchronous).
+    this.#writeGeneration++; // the new size must reach the disk with the next sync
     if (this.#direct !== undefined) {
       this.#direct.allocate(sizeBytes);
       return;

@@ -7,8 +7,10 @@
  * Invariants (besides protocol.ts's):
  * 1. One batch = one peek of the submission ring; its completions are published with one tail
  *    store, and the consumed submissions released with one head store.
- * 2. An `fdatasync` with no write to its descriptor since the previous successful sync began
- *    is answered from that sync (the worker's own group commit); after a failed sync, never.
+ * 2. An `fdatasync` whose write generation (protocol.ts, rule 1a) is covered by an earlier
+ *    successful sync of its descriptor is answered from that sync (the worker's own group
+ *    commit); after a failed sync, never. The generation, not the worker's own count of writes,
+ *    decides: on the mixed path the kernel writes by FFI without the worker seeing it.
  * 3. The loop sleeps on the submission ring (futex) only after `idleSpins` empty polls.
  */
 import { lastErrno, type LibcAddress, loadLibcAddress } from "../../hw/libc.ts";
@@ -34,9 +36,9 @@ const stat = Object.fromEntries(workerStatSlots.map((name, index) => [name, inde
   number
 >;
 
-/** Per descriptor: writes since the last sync began, and whether that sync succeeded. */
+/** Per descriptor: the write generation the last successful sync covered, and whether the last sync succeeded. */
 interface SyncState {
-  writesSinceSync: number;
+  syncedGeneration: number;
   lastSyncOk: boolean;
 }
 
@@ -113,22 +115,24 @@ function perform(
 ): { result: number; errno: number } {
   if (op === IoOp.stop) return { result: 0, errno: 0 };
   if (libc === undefined) return { result: -1, errno: 38 /* ENOSYS */ };
-  let sync = syncs.get(fd);
-  if (sync === undefined) {
-    sync = { writesSinceSync: 1, lastSyncOk: false };
-    syncs.set(fd, sync);
-  }
   if (op === IoOp.fdatasync) {
-    if (sync.writesSinceSync === 0 && sync.lastSyncOk) {
+    const generation = offset; // rule 2: the sync's write generation rides in the offset field
+    let sync = syncs.get(fd);
+    if (sync === undefined) {
+      sync = { syncedGeneration: -1, lastSyncOk: false };
+      syncs.set(fd, sync);
+    }
+    if (sync.lastSyncOk && generation <= sync.syncedGeneration) {
       stats[stat.syncsCoalesced]!++;
       return { result: 0, errno: 0 };
     }
-    sync.writesSinceSync = 0;
     stats[stat.syscalls]!++;
     stats[stat.syncs]!++;
     const rc = libc.fdatasync(fd);
     sync.lastSyncOk = rc === 0;
-    return rc === 0 ? { result: 0, errno: 0 } : { result: -1, errno: lastErrno(libc) || 5 };
+    if (rc !== 0) return { result: -1, errno: lastErrno(libc) || 5 };
+    if (generation > sync.syncedGeneration) sync.syncedGeneration = generation;
+    return { result: 0, errno: 0 };
   }
   const pointer = Deno.UnsafePointer.create(BigInt(address));
   stats[stat.syscalls]!++;
@@ -151,7 +155,6 @@ function perform(
   }
   if (n < 0) return { result: -1, errno: lastErrno(libc) || 5 };
   if (op === IoOp.pwrite || op === IoOp.pwritev) {
-    sync.writesSinceSync++;
     stats[stat.writes]!++;
     stats[stat.bytesWritten]! += n;
   } else {

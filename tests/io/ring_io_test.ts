@@ -162,6 +162,18 @@ Deno.test("ring I/O, direct transfers: reads and writes are FFI calls here, sync
     assert.equal(used.ffi_call.count, 2, "one FFI call per transfer");
     assert.equal(used.runtime_op.count, 0);
     assert.equal(io.stats().worker.syncs - syncsBefore, 1, "the sync ran on the worker");
+    // The worker never sees these writes, yet every sync after one must be a real fdatasync.
+    for (let i = 0; i < 3; i++) {
+      device.write(pattern(5 + i), 2 * blockBytes);
+      await device.flushAsync();
+      device.flush();
+    }
+    const stats = io.stats().worker;
+    assert.equal(stats.syncs - syncsBefore, 4, "one real sync after each direct write");
+    const coalescedBefore = stats.syncsCoalesced;
+    await device.flushAsync(); // nothing written since: answered from the last sync
+    assert.equal(io.stats().worker.syncs - syncsBefore, 4);
+    assert.equal(io.stats().worker.syncsCoalesced - coalescedBefore, 1);
     assert.throws(() => device.read(back, 4 * blockBytes), DeviceError);
     device.close();
   });

@@ -31,6 +31,12 @@ export interface RawDevice {
    * thread keeps running sessions while the disk syncs (the basis of group commit).
    */
   flushAsync(): Promise<void>;
+  /**
+   * Optional: writes `source` at `offsetBytes` and then makes it and every earlier write durable,
+   * both off the calling thread, as one request (io_uring's linked write → fsync). `source` must
+   * stay unchanged until the promise settles. Devices without it get `write` + `flushAsync`.
+   */
+  writeAndFlushAsync?(source: Uint8Array, offsetBytes: number): Promise<void>;
   /** Grows the device to `sizeBytes`, with the space reserved (not sparse) where possible. */
   allocate(sizeBytes: number): void;
   /** Releases the device; any later call is a bug. */

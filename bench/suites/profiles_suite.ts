@@ -23,7 +23,7 @@ export interface ProfilesParams {
 
 type Profile = "exo" | "conventional";
 const profiles: Profile[] = ["exo", "conventional"];
-const workloads = ["point select", "insert", "TPC-B"] as const;
+const workloads = ["point select", "insert", "TPC-B", "TPC-B, pipelined"] as const;
 type Workload = (typeof workloads)[number];
 
 /** One workload on one profile. */
@@ -53,13 +53,46 @@ const insertScript = [
   "",
 ].join("\n");
 
+/**
+ * pgbench's tpcb-like transaction (its built-in script, statement for statement) sent as one
+ * pipeline: libpq queues every statement and sends them with one Sync at \endpipeline, so the
+ * server gets the whole transaction in one read and, corked, answers in one write.
+ */
+const pipelinedTpcbScript = [
+  "\\set aid random(1, 100000 * :scale)",
+  "\\set bid random(1, 1 * :scale)",
+  "\\set tid random(1, 10 * :scale)",
+  "\\set delta random(-5000, 5000)",
+  "\\startpipeline",
+  "BEGIN;",
+  "UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;",
+  "SELECT abalance FROM pgbench_accounts WHERE aid = :aid;",
+  "UPDATE pgbench_tellers SET tbalance = tbalance + :delta WHERE tid = :tid;",
+  "UPDATE pgbench_branches SET bbalance = bbalance + :delta WHERE bid = :bid;",
+  "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP);",
+  "END;",
+  "\\endpipeline",
+  "",
+].join("\n");
+
+/** The issue's goals, exo over conventional, at 8 clients. */
+const throughputGoals: Partial<Record<Workload, number>> = {
+  "point select": 1.2,
+  "TPC-B": 2,
+  "TPC-B, pipelined": 2,
+};
+/** Conventional's crossings per TPC-B transaction over exo's: at least 10×. */
+const crossingsGoal = 10;
+
 /** Suite 2. */
 export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
   name: "profiles",
   title: "Profiles: exo vs conventional",
   quick: { scale: 1, rounds: 1, secondsPerRun: 1, clients: 1 },
-  // The issue's goals are stated at 8 clients.
-  full: { scale: 1, rounds: 3, secondsPerRun: 4, clients: 8 },
+  // The issue's goals are stated at 8 clients. Scale 10 ≥ clients, as pgbench's documentation
+  // asks ("otherwise you'll mostly be measuring update contention"): at scale 1 every TPC-B
+  // transaction updates the one branch row and waits for the last one's commit.
+  full: { scale: 10, rounds: 3, secondsPerRun: 4, clients: 8 },
   steps: (p) => 2 + workloads.length * p.rounds,
   async run(params, context) {
     const binary = pgbenchPath();
@@ -70,6 +103,8 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
     }
     const scriptPath = `${context.workDir}/insert.sql`;
     Deno.writeTextFileSync(scriptPath, insertScript);
+    const pipelinedPath = `${context.workDir}/tpcb_pipelined.sql`;
+    Deno.writeTextFileSync(pipelinedPath, pipelinedTpcbScript);
     const servers = new Map<Profile, InProcessExoDb>();
     try {
       for (const profile of profiles) {
@@ -89,7 +124,9 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
             ? ["-S"]
             : workload === "insert"
             ? ["-f", scriptPath, "-D", `scale=${params.scale}`]
-            : ["-b", "tpcb-like", "--max-tries=20"]),
+            : workload === "TPC-B"
+            ? ["-b", "tpcb-like", "--max-tries=20"]
+            : ["-f", pipelinedPath, "-D", `scale=${params.scale}`]),
           "-M",
           "prepared",
           "-c",
@@ -165,16 +202,27 @@ const fmt = (n: number, digits = 0) => Number.isFinite(n) ? n.toFixed(digits) : 
 const tpsOf = (r: ProfileRow) => median(r.runs.map((x) => x.tps));
 
 function profilesSummary(f: ProfilesFigures): SummaryRow[] {
-  return workloads.map((workload) => {
-    const exo = f.rows.find((r) => r.workload === workload && r.profile === "exo")!;
+  const atGoalClients = f.params.clients === 8;
+  return workloads.flatMap((workload) => {
+    const exo = f.rows.find((r) => r.workload === workload && r.profile === "exo");
     const conventional = f.rows.find((r) =>
       r.workload === workload && r.profile === "conventional"
-    )!;
-    return {
+    );
+    if (exo === undefined || conventional === undefined) return []; // a report from before
+    const throughputGoal = atGoalClients ? throughputGoals[workload] : undefined;
+    const crossingGoal = atGoalClients && workload.startsWith("TPC-B") ? crossingsGoal : undefined;
+    const rows: SummaryRow[] = [{
       metric: `profiles, ${workload}: exo / conventional TPS`,
-      value: `${fmt(exo.totalPerTxn, 1)} vs ${fmt(conventional.totalPerTxn, 1)} crossings/txn`,
+      value: `${fmt(tpsOf(exo))} vs ${fmt(tpsOf(conventional))} tps`,
       ratio: tpsOf(exo) / tpsOf(conventional),
-    };
+      ...(throughputGoal === undefined ? {} : { goal: throughputGoal }),
+    }, {
+      metric: `profiles, ${workload}: conventional / exo crossings per transaction`,
+      value: `${fmt(conventional.totalPerTxn, 1)} vs ${fmt(exo.totalPerTxn, 1)} crossings/txn`,
+      ratio: conventional.totalPerTxn / exo.totalPerTxn,
+      ...(crossingGoal === undefined ? {} : { goal: crossingGoal }),
+    }];
+    return rows;
   });
 }
 
@@ -194,7 +242,11 @@ function profilesMarkdown(f: ProfilesFigures): string {
     `(loaded with INSERT … SELECT generate_series); pgbench \`-M prepared\`, ${f.params.clients}`,
     `client(s), ${f.params.rounds} round(s) of ${f.params.secondsPerRun} s, alternating profiles,`,
     "after one unrecorded warm-up run per profile and workload.",
-    "Insert is one `INSERT INTO pgbench_history` per transaction; TPC-B is pgbench's tpcb-like.",
+    "Insert is one `INSERT INTO pgbench_history` per transaction; TPC-B is pgbench's tpcb-like;",
+    "TPC-B, pipelined is the same seven statements between `\\startpipeline` and `\\endpipeline`",
+    "(one Sync per transaction: the whole transaction reaches the server in one piece).",
+    `Scale ${f.params.scale} ≥ clients, as pgbench's documentation asks, so TPC-B measures the`,
+    "profiles rather than contention on one branch row.",
     "Crossings are the server's, counted by hw/crossings.ts (pgbench's own are not in them),",
     "including background work (checkpoints) during the run; syscalls ride on ops and FFI calls.",
     "",

@@ -83,6 +83,12 @@ export class Wal {
   #recycleLsn: number;
   /** Unflushed bytes from #bufferLsn (sector aligned) to #insertLsn. */
   #buffer = new Uint8Array(64 * 1024);
+  /**
+   * The other half of a double buffer for devices that write and sync in one asynchronous
+   * request: while such a request is in flight its chunk stays in this buffer, untouched
+   * (the device reads it off the calling thread), and appends go to #buffer.
+   */
+  #spare = new Uint8Array(64 * 1024);
   #bufferLsn: number;
   #waiters: Waiter[] = [];
   /** True while #flushLoop runs; set and cleared synchronously with the waiter checks. */
@@ -99,6 +105,11 @@ export class Wal {
    * its own: one sync releases one waiter, even when it made later waiters durable too.
    */
   groupCommit = true;
+  /**
+   * Whether a flush hands write and sync over as one request where the device offers it
+   * (`writeAndFlushAsync`); off, it writes here and then syncs asynchronously. For measuring.
+   */
+  linkedFlush = true;
   /** Figures for stats views and benchmarks. */
   readonly stats = { appends: 0, appendedBytes: 0, flushes: 0, syncs: 0, groupedCommits: 0 };
 
@@ -253,11 +264,15 @@ export class Wal {
     while (this.#waiters.length > 0) {
       let end: number;
       try {
-        end = this.#writePending();
-        this.#inFlightEnd = end;
-        this.stats.flushes++;
-        crashPoint("wal-sync");
-        await this.device.flushAsync();
+        if (this.linkedFlush && this.device.raw.writeAndFlushAsync !== undefined) {
+          end = await this.#writeAndSyncPending();
+        } else {
+          end = this.#writePending();
+          this.#inFlightEnd = end;
+          this.stats.flushes++;
+          crashPoint("wal-sync");
+          await this.device.flushAsync();
+        }
         this.stats.syncs++;
       } catch (error) {
         this.#fail(error);
@@ -276,15 +291,61 @@ export class Wal {
     this.#flushing = false;
   }
 
+  /**
+   * The asynchronous flush on a device that writes and syncs in one request (the I/O worker):
+   * the chunk is sealed and handed over whole, the buffers swap so appends continue meanwhile,
+   * and the chunk's buffer is left alone until the request settles. Returns the durable end.
+   */
+  async #writeAndSyncPending(): Promise<number> {
+    const chunk = this.#sealPending();
+    if (chunk === undefined) return this.#insertLsn;
+    const { end, bytes } = chunk;
+    crashPoint("wal-write");
+    const offset = this.#bufferLsn % this.regionBytes;
+    const first = Math.min(bytes.length, this.regionBytes - offset);
+    // Swap: the chunk's buffer becomes the spare, and stays unchanged until the request ends.
+    const inFlight = this.#buffer;
+    this.#buffer = this.#spare;
+    this.#spare = inFlight;
+    this.#bufferLsn = end;
+    this.#inFlightEnd = end;
+    this.stats.flushes++;
+    if (first < bytes.length) {
+      // Wrapped: the tail goes first as a plain write, the head with the sync (same ring order).
+      this.device.raw.write(bytes.subarray(first), this.regionStartBytes);
+    }
+    const durable = this.device.raw.writeAndFlushAsync!(
+      bytes.subarray(0, first),
+      this.regionStartBytes + offset,
+    );
+    crashPoint("wal-sync"); // submitted: the write may be done, half done or not begun
+    await durable;
+    return end;
+  }
+
   /** Pads to a sector boundary with a padding record and writes every unflushed byte. */
   #writePending(): number {
+    const chunk = this.#sealPending();
+    if (chunk === undefined) return this.#insertLsn;
+    crashPoint("wal-write");
+    this.#writeRing(this.#bufferLsn, chunk.bytes);
+    this.#bufferLsn = chunk.end;
+    return chunk.end;
+  }
+
+  /**
+   * Pads the unflushed records to a sector boundary, seals them, and returns them followed by
+   * one zeroed sector (`bytes`, a view of #buffer) with the LSN they end at; undefined when
+   * nothing is unflushed.
+   */
+  #sealPending(): { end: number; bytes: Uint8Array } | undefined {
     let pad = alignUp(this.#insertLsn) - this.#insertLsn;
     if (pad > 0 && pad < recordHeaderBytes) pad += logSectorBytes; // a record needs its header
     if (pad > 0) this.append(RecordType.padding, 0, 0, new Uint8Array(pad - recordHeaderBytes));
     const end = this.#insertLsn;
     assert(end % logSectorBytes === 0, "flushes end on a sector boundary");
     const length = end - this.#bufferLsn;
-    if (length === 0) return end;
+    if (length === 0) return undefined;
     // One zeroed sector after the chunk marks the log's end: once the log has wrapped, the
     // space after the last flush holds an older lap's bytes, which recovery would otherwise
     // report as a torn write after every clean stop. The next flush overwrites it (it holds no
@@ -294,10 +355,7 @@ export class Wal {
     sealRecords(this.#buffer.subarray(0, length));
     this.#ensureBuffer(length + logSectorBytes);
     this.#buffer.fill(0, length, length + logSectorBytes);
-    crashPoint("wal-write");
-    this.#writeRing(this.#bufferLsn, this.#buffer.subarray(0, length + logSectorBytes));
-    this.#bufferLsn = end;
-    return end;
+    return { end, bytes: this.#buffer.subarray(0, length + logSectorBytes) };
   }
 
   #writeRing(lsn: number, bytes: Uint8Array): void {

@@ -21,11 +21,11 @@
  * Invariants:
  * 1. The worker runs submissions in ring order, one at a time, so a read submitted after a
  *    write to the same place sees it, and an `fdatasync` covers every write submitted before it.
- * 1a. Write generation: the kernel counts, per descriptor, every write it made or submitted —
- *    on the worker or by FFI on its own thread (the "mixed" path) — and an `fdatasync` carries
- *    the count at its submission. Every write up to that count has completed (or runs earlier
+ * 1a. Write generation: the kernel numbers every write it makes or submits (one counter for
+ *    all descriptors) — on the worker or by FFI on its own thread (the "mixed" path) — and an
+ *    `fdatasync` carries the number of its descriptor's last write. Every write up to that count has completed (or runs earlier
  *    in the ring) before the sync starts, so the worker may answer it from an earlier successful
- *    sync only when that sync carried at least the same count.
+ *    sync only when that sync carried at least the same number.
  * 2. Every submission gets exactly one completion with its id (the stop request included).
  * 3. Memory named by a submission stays alive and unchanged until its completion is consumed.
  */
@@ -39,6 +39,8 @@ export const IoOp = {
   fdatasync: 5,
   /** Ends the worker's loop after completing it. */
   stop: 6,
+  /** `pwrite` of the whole buffer, then `fdatasync` (a log flush: one request, one hop). */
+  pwriteSync: 7,
 } as const;
 
 /** One operation code. */

@@ -112,6 +112,8 @@ export class RingIo {
   readonly #pending = new Map<number, Pending>();
   readonly #addresses = new WeakMap<ArrayBufferLike, number>();
   #nextId = 1;
+  /** The last write generation handed out (protocol rule 1a), across every device of the ring. */
+  #writeGeneration = 0;
   #asyncInFlight = 0;
   #asyncWaiterArmed = false;
   #submitted = 0;
@@ -189,6 +191,14 @@ export class RingIo {
   }
 
   /**
+   * A new write generation. One counter for all devices: a descriptor number reused after a
+   * close then never inherits the worker's record of an older file's sync (protocol rule 1a).
+   */
+  nextWriteGeneration(): number {
+    return ++this.#writeGeneration;
+  }
+
+  /**
    * The address of `view`'s first byte. The base address of each ArrayBuffer is taken once
    * (one runtime op) and cached: pool frames and log buffers are long-lived (rule 4).
    */
@@ -240,6 +250,30 @@ export class RingIo {
         this.#asyncInFlight--;
         if (errno === 0) resolve();
         else reject(errnoError(errno, `fdatasync ${name}`));
+      });
+      this.#asyncInFlight++;
+      this.#armAsyncWaiter();
+    });
+  }
+
+  /**
+   * Submits a write of `length` bytes at `address` followed by an fdatasync of `fd`, as one
+   * request; settles with the bytes written once both are done. `keep` (the memory) is held
+   * until then: it must not change meanwhile (protocol rule 3).
+   */
+  writeAndSyncAsync(
+    fd: number,
+    name: string,
+    address: number,
+    length: number,
+    offset: number,
+    keep: unknown,
+  ): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#submit(IoOp.pwriteSync, fd, 0, address, length, offset, keep, (result, errno) => {
+        this.#asyncInFlight--;
+        if (errno === 0) resolve(result);
+        else reject(errnoError(errno, `write and fdatasync ${name} at ${offset}`));
       });
       this.#asyncInFlight++;
       this.#armAsyncWaiter();
@@ -388,10 +422,11 @@ export class RingFileDevice implements RawDevice {
   /** Set when transfers are direct FFI calls (same descriptor); syncs still use the ring. */
   readonly #direct: FfiFileDevice | undefined;
   /**
-   * Writes (and size changes) made or submitted so far, on either path: each sync carries it,
-   * so the worker never answers a sync from one that began before a write (protocol rule 1a).
+   * The generation of this device's last write or size change, on either path (from the
+   * ring's counter; opening counts as one): each sync carries it, so the worker never answers a
+   * sync from one that began before a write (protocol rule 1a).
    */
-  #writeGeneration = 0;
+  #writeGeneration: number;
 
   constructor(
     io: RingIo,
@@ -407,6 +442,8 @@ export class RingFileDevice implements RawDevice {
     this.#fd = fd;
     this.#sizeBytes = sizeBytes;
     this.#direct = direct;
+    // Bytes an earlier descriptor left unsynced are covered by this device's first sync.
+    this.#writeGeneration = io.nextWriteGeneration();
   }
 
   sizeBytes(): number {
@@ -419,7 +456,7 @@ export class RingFileDevice implements RawDevice {
   }
 
   write(source: Uint8Array, offsetBytes: number): void {
-    this.#writeGeneration++;
+    this.#writeGeneration = this.#io.nextWriteGeneration();
     if (this.#direct !== undefined) this.#direct.write(source, offsetBytes);
     else this.#transfer(IoOp.pwrite, source, offsetBytes, "write");
   }
@@ -430,7 +467,7 @@ export class RingFileDevice implements RawDevice {
   }
 
   writeBatch(sources: readonly Uint8Array[], offsetBytes: number): void {
-    this.#writeGeneration++;
+    this.#writeGeneration = this.#io.nextWriteGeneration();
     if (this.#direct !== undefined) this.#direct.writeBatch(sources, offsetBytes);
     else this.#vectored(IoOp.pwritev, sources, offsetBytes, "write");
   }
@@ -449,10 +486,24 @@ export class RingFileDevice implements RawDevice {
     return this.#io.syncAsync(this.#fd, this.name, this.#writeGeneration);
   }
 
+  async writeAndFlushAsync(source: Uint8Array, offsetBytes: number): Promise<void> {
+    this.#check(offsetBytes, source.length, "write");
+    this.#writeGeneration = this.#io.nextWriteGeneration(); // protocol rule 1a: later syncs must cover this write
+    const n = await this.#io.writeAndSyncAsync(
+      this.#fd,
+      this.name,
+      this.#io.addressOf(source),
+      source.length,
+      offsetBytes,
+      source,
+    );
+    if (n !== source.length) this.#short(n, "write", source.length, offsetBytes);
+  }
+
   allocate(sizeBytes: number): void {
     // Growth is rare (an extent at a time) and must be reserved now: done on the kernel thread,
     // after the worker finished everything submitted before (its writes are synchronous).
-    this.#writeGeneration++; // the new size must reach the disk with the next sync
+    this.#writeGeneration = this.#io.nextWriteGeneration(); // the new size must reach the disk with the next sync
     if (this.#direct !== undefined) {
       this.#direct.allocate(sizeBytes);
       return;

@@ -150,13 +150,29 @@ function perform(
     case IoOp.pwritev:
       n = Number(libc.pwritev(fd, pointer, count, BigInt(offset)));
       break;
+    case IoOp.pwriteSync:
+      n = Number(libc.pwrite(fd, pointer, BigInt(length), BigInt(offset)));
+      break;
     default:
       return { result: -1, errno: 22 /* EINVAL */ };
   }
   if (n < 0) return { result: -1, errno: lastErrno(libc) || 5 };
-  if (op === IoOp.pwrite || op === IoOp.pwritev) {
+  if (op === IoOp.pwrite || op === IoOp.pwritev || op === IoOp.pwriteSync) {
     stats[stat.writes]!++;
     stats[stat.bytesWritten]! += n;
+    if (op === IoOp.pwriteSync && n === length) {
+      // Its own write needs the sync, so it is never coalesced. Later plain syncs are not
+      // answered from it (no generation rides along; theirs counts this write): correct, only
+      // less thrifty. A failure forbids coalescing from then on (rule 2).
+      stats[stat.syscalls]!++;
+      stats[stat.syncs]!++;
+      if (libc.fdatasync(fd) !== 0) {
+        const sync = syncs.get(fd);
+        if (sync !== undefined) sync.lastSyncOk = false;
+        else syncs.set(fd, { syncedGeneration: -1, lastSyncOk: false });
+        return { result: -1, errno: lastErrno(libc) || 5 };
+      }
+    }
   } else {
     stats[stat.reads]!++;
     stats[stat.bytesRead]! += n;

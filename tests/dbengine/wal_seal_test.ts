@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { BlockDevice } from "../../hw/block_device.ts";
 import { MemoryDevice } from "../../hw/disk_memory.ts";
-import { crossings } from "../../hw/crossings.ts";
+import { crossings, diffCrossings } from "../../hw/crossings.ts";
+import { RingIo } from "../../io/io_worker/ring_io.ts";
 import { nativeSealRecords } from "../../hw/native.ts";
 import { Wal, WalReader } from "../../dbengine/wal/wal.ts";
 import {
@@ -86,4 +87,44 @@ Deno.test("WAL seal: a flush of many records is one native call, and reads back 
   });
   assert.deepEqual(seen, lsns);
   assert.equal(end.endLsn % logSectorBytes, 0);
+});
+
+Deno.test("WAL on the I/O worker: a commit's flush is one seal and one request", async () => {
+  const io = await RingIo.start({ idleSpins: 1_000, waitSpins: 1_000 });
+  assert.ok(io !== undefined, "FFI is available in tests");
+  const dir = Deno.makeTempDirSync({ prefix: "exodb-wal-ring-" });
+  try {
+    const raw = io.open(`${dir}/log`, true, "direct");
+    raw.allocate(4 * 1024 * 1024);
+    const device = new BlockDevice(raw, 8192);
+    const start = 2 * 8192;
+    const wal = new Wal(device, { insertLsn: start, lastLsn: 0, recycleLsn: start });
+    const lsns: number[] = [];
+    for (let round = 0; round < 20; round++) {
+      // Records appended while the previous flush is in flight land in the other buffer.
+      const lsn = wal.append(RecordType.commit, 0, round + 1, new Uint8Array(40).fill(round));
+      lsns.push(lsn);
+      const before = crossings.snapshot();
+      const durable = wal.flush();
+      lsns.push(wal.append(RecordType.leafPut, 0, round + 1, new Uint8Array(100).fill(round)));
+      await durable;
+      const used = diffCrossings(crossings.snapshot(), before);
+      assert.ok(wal.flushedLsn > lsn);
+      if (round > 0) {
+        assert.equal(used.ffi_call.count, 1, "the seal is the one FFI call");
+        assert.equal(used.thread_hop.count, 1, "write and sync travel as one request");
+      }
+    }
+    wal.flushSync();
+    const seen: number[] = [];
+    new WalReader(device).scan(start, 0, (record) => {
+      seen.push(record.lsn);
+      assert.ok(record.payload.every((b) => b === record.txn - 1));
+    });
+    assert.deepEqual(seen, lsns);
+    raw.close();
+  } finally {
+    io.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

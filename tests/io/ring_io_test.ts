@@ -178,3 +178,34 @@ Deno.test("ring I/O, direct transfers: reads and writes are FFI calls here, sync
     device.close();
   });
 });
+
+Deno.test("ring I/O: a log flush is one request — write and sync on the worker, one hop", async () => {
+  await withRing(async (io, path) => {
+    for (const transfers of ["direct", "ring"] as const) {
+      const device = io.open(`${path}-${transfers}`, true, transfers);
+      device.allocate(4 * blockBytes);
+      device.write(pattern(9), 0);
+      await device.flushAsync();
+      const syncsBefore = io.stats().worker.syncs;
+      const before = crossings.snapshot();
+      await device.writeAndFlushAsync(pattern(10), blockBytes);
+      const used = diffCrossings(crossings.snapshot(), before);
+      assert.equal(used.thread_hop.count, 1, `${transfers}: one submission for write + sync`);
+      assert.equal(used.ffi_call.count, 0, `${transfers}: no FFI call on this thread`);
+      assert.equal(used.runtime_op.count, 0);
+      assert.equal(io.stats().worker.syncs - syncsBefore, 1, "the sync was real");
+      // A plain sync afterwards counts that write: it is not answered from an older sync.
+      device.write(pattern(11), 2 * blockBytes);
+      await device.flushAsync();
+      assert.equal(io.stats().worker.syncs - syncsBefore, 2);
+      const back = new Uint8Array(blockBytes);
+      device.read(back, blockBytes);
+      assert.deepEqual(back, pattern(10));
+      await assert.rejects(
+        () => device.writeAndFlushAsync(pattern(12), 4 * blockBytes),
+        DeviceError,
+      );
+      device.close();
+    }
+  });
+});

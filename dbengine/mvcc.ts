@@ -18,9 +18,10 @@
  * 3. Every added version registers an undo step (delete that exact tree key) with its writer.
  * 4. Keys must be self-delimiting (key_codec.ts), so `key ‖ 8 bytes` belongs to `key` alone.
  * 5. Vacuum work arises only where a key gets a second version (update, delete, insert over a
- *    tombstone) or a writer never finished (crash losers, found at boot). Such keys are noted
- *    per tree (shared by every handle on it); a pass visits only them, and walks the whole tree
- *    when the store was just opened or too many keys were noted.
+ *    tombstone) or a tombstone (even as its first version), or a writer never finished (crash
+ *    losers, found at boot). Such keys are noted per tree (shared by every handle on it); a
+ *    pass visits only them, and walks the whole tree when the store was just opened or too
+ *    many keys were noted.
  * 6. Vacuum runs in steps ({@link VacuumPass.step}) that the caller may separate by yields, so
  *    statements run between them:
  *    - every version of one key is decided and removed within one step, never across a yield,
@@ -455,8 +456,9 @@ export class VersionedTree {
       if (next === undefined) return { before, written: false };
       const treeKey = versionKey(key, newestStamp + 1n);
       this.#log.run(txn.id, () => this.tree.put(treeKey, encodeValue(txn.id, txn.cid, next)));
-      // An older version exists: once this one commits it is garbage (rule 5).
-      if (newestStamp > 0n) this.#noteDirty(key);
+      // An older version exists, or this is a tombstone (an upsert of "no row" over no
+      // version): once this one commits there is garbage (rule 5).
+      if (newestStamp > 0n || next === null) this.#noteDirty(key);
       txn.undo.push(() => {
         this.tree.delete(treeKey);
       });

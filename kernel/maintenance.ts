@@ -116,8 +116,9 @@ export function startMaintenance(
         const sliceMs = performance.now() - sliceStartMs;
         if (sliceMs > stats.vacuumSliceMsMax) stats.vacuumSliceMsMax = sliceMs;
       };
-      const yieldIfDue = async () => {
-        if (!context.shouldYield()) return;
+      // Awaited only once the slice is used: an await per step would split the slice into
+      // microtasks for nothing.
+      const yieldSlice = async () => {
         endSlice();
         await context.yield();
         stats.vacuumSlices++;
@@ -135,9 +136,9 @@ export function startMaintenance(
             const step = pass.step(vacuumStepKeys);
             stats.versionsRemoved += step.versions + step.indexEntries;
             if (step.done) break;
-            await yieldIfDue();
+            if (context.shouldYield()) await yieldSlice();
           }
-          await yieldIfDue();
+          if (context.shouldYield()) await yieldSlice();
         }
       } finally {
         endSlice();

@@ -48,7 +48,7 @@ Deno.test("index entries survive while any version needs them, across steps", as
     assert.equal(indexEntries(table), 400);
     const held: { snapshot: number; rows: string[] }[] = [];
     const pass = table.startVacuum(0);
-    let removed = { versions: 0, indexEntries: 0 };
+    const removed = { versions: 0, indexEntries: 0 };
     let steps = 0;
     for (;; steps++) {
       const step = pass.step(5);

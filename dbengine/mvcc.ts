@@ -18,9 +18,22 @@
  * 3. Every added version registers an undo step (delete that exact tree key) with its writer.
  * 4. Keys must be self-delimiting (key_codec.ts), so `key ‖ 8 bytes` belongs to `key` alone.
  * 5. Vacuum work arises only where a key gets a second version (update, delete, insert over a
- *    tombstone) or a writer never finished (crash losers, found at boot). Such keys are noted
- *    per tree (shared by every handle on it); a pass visits only them, and walks the whole tree
- *    when the store was just opened or too many keys were noted.
+ *    tombstone) or a tombstone (even as its first version), or a writer never finished (crash
+ *    losers, found at boot). Such keys are noted per tree (shared by every handle on it); a
+ *    pass visits only them, and walks the whole tree when the store was just opened or too
+ *    many keys were noted.
+ * 6. Vacuum runs in steps ({@link VacuumPass.step}) that the caller may separate by yields, so
+ *    statements run between them:
+ *    - every version of one key is decided and removed within one step, never across a yield,
+ *      so no reader or writer ever meets a half-vacuumed key;
+ *    - the decision (`isAborted`, `visibleToAll`) is taken per key when the step reaches it;
+ *      both only ever grow true, and a snapshot taken between steps sees every writer that
+ *      `visibleToAll` already clears, so no live snapshot loses a version it can see;
+ *    - a pass over noted keys takes each key off the notes as it decides it: a key noted again
+ *      after that (or first noted during the pass) stays noted for the next pass;
+ *    - the whole-tree walk keeps its cursor with the notes, shared by every pass on the tree:
+ *      a pass that stops early (shutdown, cancel) leaves the walk for the next pass to resume;
+ *      keys noted while a walk is under way stay noted for the pass after it.
  */
 import { assert } from "../lib/assert.ts";
 import { ExoError } from "../lib/errors.ts";
@@ -100,12 +113,36 @@ function encodeValue(writer: number, cid: number, row: Uint8Array | null): Uint8
   return out;
 }
 
+/** A whole-tree vacuum walk under way (rule 6). */
+interface TreeWalk {
+  /** Tree key of the oldest version of the last key decided; undefined before the first. */
+  cursor: Uint8Array | undefined;
+}
+
 /** Keys of one tree that may hold removable versions (rule 5). */
 interface DirtyKeys {
-  /** The next pass must walk the whole tree. */
+  /** The next pass must walk the whole tree (from its start). */
   full: boolean;
   /** Noted keys, by their bytes as a latin-1 string. */
   keys: Map<string, Uint8Array>;
+  /** The whole-tree walk begun and not finished: the next pass resumes it (rule 6). */
+  walk: TreeWalk | undefined;
+}
+
+/** What one {@link VacuumPass.step} did. */
+export interface VacuumStep {
+  /** Versions removed. */
+  removed: number;
+  /** Keys decided (noted keys already decided by another pass count too). */
+  keys: number;
+  /** True when the pass has nothing more to do. */
+  done: boolean;
+}
+
+/** One vacuum pass over a tree, done in bounded steps (rule 6). */
+export interface VacuumPass {
+  /** Decides the versions of at most `maxKeys` more keys and removes the dead ones. */
+  step(maxKeys: number): VacuumStep;
 }
 
 /** Beyond this many noted keys a tree gets a whole-tree pass instead. */
@@ -123,7 +160,7 @@ function dirtyKeysOf(tree: BTree): DirtyKeys {
   let dirty = byRoot.get(tree.root);
   if (dirty === undefined) {
     // Unknown since the store opened: recovery may have left loser versions anywhere.
-    dirty = { full: true, keys: new Map() };
+    dirty = { full: true, keys: new Map(), walk: undefined };
     byRoot.set(tree.root, dirty);
   }
   return dirty;
@@ -137,6 +174,7 @@ export function markTreeNew(tree: BTree): void {
   const dirty = dirtyKeysOf(tree);
   dirty.full = false;
   dirty.keys.clear();
+  dirty.walk = undefined;
 }
 
 function keyString(key: Uint8Array): string {
@@ -167,7 +205,8 @@ export class VersionedTree {
 
   /** True when a vacuum pass may find something to remove (rule 5). */
   needsVacuum(): boolean {
-    return this.#dirty.full || this.#dirty.keys.size > 0;
+    const dirty = this.#dirty;
+    return dirty.full || dirty.walk !== undefined || dirty.keys.size > 0;
   }
 
   /** Notes `key` for the next vacuum pass (rule 5). */
@@ -185,19 +224,23 @@ export class VersionedTree {
 
   /** Every version of `key`, newest first (all writers). */
   versions(key: Uint8Array): Version[] {
-    const out: Version[] = [];
+    return this.#versionEntries(key).map((entry) => decodeVersion(entry, key.length));
+  }
+
+  /** The tree entries of every version of `key`, newest first. */
+  #versionEntries(key: Uint8Array): Entry[] {
+    const out: Entry[] = [];
+    const end = prefixEnd(key);
     let start: Uint8Array | undefined = key;
     for (;;) {
       const batch: Entry[] = this.tree.batch({
         start: start!,
         startInclusive: start === key,
-        ...(prefixEnd(key) ? { end: prefixEnd(key)! } : {}),
+        ...(end ? { end } : {}),
         limit: 32,
       });
       for (const entry of batch) {
-        if (entry.key.length === key.length + stampBytes) {
-          out.push(decodeVersion(entry, key.length));
-        }
+        if (entry.key.length === key.length + stampBytes) out.push(entry);
       }
       if (batch.length < 32) return out;
       start = batch[batch.length - 1]!.key;
@@ -413,8 +456,9 @@ export class VersionedTree {
       if (next === undefined) return { before, written: false };
       const treeKey = versionKey(key, newestStamp + 1n);
       this.#log.run(txn.id, () => this.tree.put(treeKey, encodeValue(txn.id, txn.cid, next)));
-      // An older version exists: once this one commits it is garbage (rule 5).
-      if (newestStamp > 0n) this.#noteDirty(key);
+      // An older version exists, or this is a tombstone (an upsert of "no row" over no
+      // version): once this one commits there is garbage (rule 5).
+      if (newestStamp > 0n || next === null) this.#noteDirty(key);
       txn.undo.push(() => {
         this.tree.delete(treeKey);
       });
@@ -475,104 +519,128 @@ export class VersionedTree {
   /**
    * Removes versions no snapshot can see any more: for each key, everything older than the
    * newest version every snapshot sees as committed, that version too when it is a tombstone,
-   * and every version of a rolled-back writer. Returns how many versions were removed.
+   * and every version of a rolled-back writer. The whole pass in one go (see
+   * {@link startVacuum} for one in steps). Returns how many versions were removed.
    */
   vacuum(txn: number): number {
-    const dirty = this.#dirty;
-    if (!dirty.full) return this.#vacuumNoted(txn);
-    // A whole-tree pass: keys noted from here on are kept for the next pass, and keys whose
-    // garbage is still visible to some snapshot are noted again as the walk meets them.
-    dirty.full = false;
-    dirty.keys.clear();
+    const pass = this.startVacuum(txn);
     let removed = 0;
-    let cursor: Uint8Array | undefined;
-    let currentKey: Uint8Array | undefined;
-    let settled = false;
-    /** Versions of `currentKey` the walk keeps, and whether the last one kept is a tombstone. */
-    let kept = 0;
-    let keptTombstone = false;
-    const keyDone = () => {
-      if (currentKey !== undefined && (kept > 1 || keptTombstone)) this.#noteDirty(currentKey);
+    for (;;) {
+      const step = pass.step(Infinity);
+      removed += step.removed;
+      if (step.done) return removed;
+    }
+  }
+
+  /**
+   * Begins a vacuum pass whose work is done in steps (rule 6): over the noted keys, or the
+   * whole tree when the store was just opened, too many keys were noted, or an earlier walk
+   * was left unfinished. Deletes are logged for `txn`.
+   */
+  startVacuum(txn: number): VacuumPass {
+    const dirty = this.#dirty;
+    if (dirty.full) {
+      // The walk meets every key present now, so the notes so far are covered by it.
+      dirty.full = false;
+      dirty.keys.clear();
+      dirty.walk = { cursor: undefined };
+    }
+    const walk = dirty.walk;
+    if (walk !== undefined) return { step: (maxKeys) => this.#walkStep(walk, txn, maxKeys) };
+    // The keys noted now; each leaves the notes only when its step decides it (rule 6).
+    const noted = [...dirty.keys];
+    let next = 0;
+    return {
+      step: (maxKeys) => {
+        assert(maxKeys >= 1, "a vacuum step decides at least one key");
+        let removed = 0;
+        let keys = 0;
+        while (next < noted.length && keys < maxKeys) {
+          const [name, key] = noted[next++]!;
+          keys++;
+          // Gone from the notes: another pass decided it since (and noted it again if it
+          // still holds garbage), or a whole-tree walk now covers it.
+          if (!dirty.keys.delete(name)) continue;
+          removed += this.#settleKey(key, this.#versionEntries(key), txn);
+        }
+        return { removed, keys, done: next >= noted.length };
+      },
     };
+  }
+
+  /**
+   * Up to `maxKeys` keys of the whole-tree walk from its cursor: the versions of each key are
+   * gathered completely (across tree batches) before the key is decided (rule 6).
+   */
+  #walkStep(walk: TreeWalk, txn: number, maxKeys: number): VacuumStep {
+    assert(maxKeys >= 1, "a vacuum step decides at least one key");
+    let removed = 0;
+    let keys = 0;
+    // A newer walk (the notes overflowed, then a pass restarted from the top) covers this one.
+    if (this.#dirty.walk !== walk) return { removed, keys, done: true };
+    let group: Entry[] = [];
+    let groupKey: Uint8Array | undefined;
+    let cursor = walk.cursor;
     for (;;) {
       const batch = this.tree.batch(
         cursor ? { start: cursor, startInclusive: false, limit: 256 } : { limit: 256 },
       );
-      const doomed: Uint8Array[] = [];
       for (const entry of batch) {
         const key = entry.key.subarray(0, entry.key.length - stampBytes);
-        const version = decodeVersion(entry, key.length);
-        if (currentKey === undefined || compareKeys(currentKey, key) !== 0) {
-          keyDone();
-          currentKey = key.slice();
-          settled = false;
-          kept = 0;
-          keptTombstone = false;
+        if (groupKey !== undefined && compareKeys(groupKey, key) !== 0) {
+          removed += this.#settleKey(groupKey, group, txn);
+          keys++;
+          walk.cursor = group[group.length - 1]!.key;
+          group = [];
+          if (keys >= maxKeys) return { removed, keys, done: false };
         }
-        if (this.#txns.isAborted(version.writer)) {
-          doomed.push(entry.key);
-          continue;
-        }
-        if (settled) {
-          doomed.push(entry.key);
-          continue;
-        }
-        if (this.#txns.visibleToAll(version.writer)) {
-          settled = true;
-          if (version.tombstone) {
-            doomed.push(entry.key);
-            continue;
-          }
-        }
-        kept++;
-        keptTombstone = version.tombstone;
+        if (group.length === 0) groupKey = key;
+        group.push(entry);
       }
-      for (const key of doomed) this.#log.run(txn, () => this.tree.delete(key), true);
-      removed += doomed.length;
       if (batch.length < 256) {
-        keyDone();
-        return removed;
+        if (groupKey !== undefined && group.length > 0) {
+          removed += this.#settleKey(groupKey, group, txn);
+          keys++;
+        }
+        this.#dirty.walk = undefined;
+        return { removed, keys, done: true };
       }
       cursor = batch[batch.length - 1]!.key;
     }
   }
 
   /**
-   * The pass over noted keys only (rule 5), with the whole-tree rules applied per key: versions
-   * older than the newest one every snapshot sees as committed go, that one too when it is a
-   * tombstone, and so do versions of rolled-back writers. A key with garbage some snapshot
-   * still sees stays noted.
+   * Decides the versions of one key (`entries`, all of them, newest first) and removes the dead
+   * ones: versions older than the newest one every snapshot sees as committed, that one too
+   * when it is a tombstone, and versions of rolled-back writers. A key with garbage some
+   * snapshot still sees is noted again. Returns how many versions were removed.
    */
-  #vacuumNoted(txn: number): number {
-    const dirty = this.#dirty;
-    const keys = [...dirty.keys.values()];
-    dirty.keys.clear();
-    let removed = 0;
-    for (const key of keys) {
-      const doomed: Uint8Array[] = [];
-      let settled = false;
-      let kept = 0;
-      let keptTombstone = false;
-      for (const version of this.versions(key)) {
-        const treeKey = versionKey(key, version.stamp);
-        if (this.#txns.isAborted(version.writer) || settled) {
-          doomed.push(treeKey);
+  #settleKey(key: Uint8Array, entries: readonly Entry[], txn: number): number {
+    const doomed: Uint8Array[] = [];
+    let settled = false;
+    let kept = 0;
+    let keptTombstone = false;
+    for (const entry of entries) {
+      const value = entry.value;
+      const writer = (value[1]! | (value[2]! << 8) | (value[3]! << 16)) + value[4]! * 0x100_0000 +
+        (value[5]! | (value[6]! << 8)) * 0x1_0000_0000;
+      const tombstone = (value[0]! & tombstoneFlag) !== 0;
+      if (settled || this.#txns.isAborted(writer)) {
+        doomed.push(entry.key);
+        continue;
+      }
+      if (this.#txns.visibleToAll(writer)) {
+        settled = true;
+        if (tombstone) {
+          doomed.push(entry.key);
           continue;
         }
-        if (this.#txns.visibleToAll(version.writer)) {
-          settled = true;
-          if (version.tombstone) {
-            doomed.push(treeKey);
-            continue;
-          }
-        }
-        kept++;
-        keptTombstone = version.tombstone;
       }
-      for (const treeKey of doomed) this.#log.run(txn, () => this.tree.delete(treeKey), true);
-      removed += doomed.length;
-      if (kept > 1 || keptTombstone) this.#noteDirty(key);
+      kept++;
+      keptTombstone = tombstone;
     }
-    return removed;
+    for (const treeKey of doomed) this.#log.run(txn, () => this.tree.delete(treeKey), true);
+    if (kept > 1 || keptTombstone) this.#noteDirty(key);
+    return doomed.length;
   }
 }

@@ -100,6 +100,46 @@ export interface BuildingIndex {
   dropped: boolean;
 }
 
+/**
+ * Row keys (or index entries) a vacuum step decides between two looks at the slice clock, for
+ * callers that yield between steps: small enough that a step stays well under the background
+ * slice (0.5 ms), large enough that the clock is not read per key.
+ */
+export const vacuumStepKeys = 32;
+
+/** What one {@link TableVacuumPass.step} did. */
+export interface TableVacuumStep {
+  /** Row versions removed. */
+  versions: number;
+  /** Index entries removed. */
+  indexEntries: number;
+  /** True when the pass has nothing more to do. */
+  done: boolean;
+}
+
+/** One vacuum pass over a table, in bounded steps (see {@link Table.startVacuum}). */
+export interface TableVacuumPass {
+  /** Does the work of at most `maxKeys` row keys or index entries (at least one). */
+  step(maxKeys: number): TableVacuumStep;
+}
+
+/** Per store, the row-tree roots of tables whose index walk a vacuum pass left unfinished. */
+const indexWalksByStore = new WeakMap<object, Set<number>>();
+
+function indexWalksPending(rows: BTree): Set<number> {
+  let pending = indexWalksByStore.get(rows.store);
+  if (pending === undefined) {
+    pending = new Set();
+    indexWalksByStore.set(rows.store, pending);
+  }
+  return pending;
+}
+
+/** The number of columns a stored row holds (its first field, row_codec.ts). */
+function storedColumnCount(row: Uint8Array): number {
+  return row[0]! | (row[1]! << 8);
+}
+
 /** Opens B+trees by root and id (the storage engine). */
 export interface TreeOpener {
   openTree(root: number, treeId: number): BTree;
@@ -336,35 +376,91 @@ export class Table {
     return deleted;
   }
 
-  /** Removes dead versions and index entries no row version needs. Returns counts. */
+  /**
+   * Removes dead versions and index entries no row version needs, in one go (see
+   * {@link startVacuum} for a pass in steps). Returns counts.
+   */
   vacuum(txn: number): { versions: number; indexEntries: number } {
-    // Index entries die only with row versions: nothing noted, nothing to walk (mvcc.ts rule 5).
-    if (!this.rows.needsVacuum()) return { versions: 0, indexEntries: 0 };
-    const versions = this.rows.vacuum(txn);
-    let indexEntries = 0;
-    for (const index of this.#indexes) {
-      let cursor: Uint8Array | undefined;
-      for (;;) {
-        const batch = index.tree.batch(
-          cursor ? { start: cursor, startInclusive: false, limit: 256 } : { limit: 256 },
-        );
-        const dead: Uint8Array[] = [];
-        for (const entry of batch) {
-          const rowKey = this.#rowKeyOfEntry(index.def, entry.key);
-          const indexKey = entry.key.subarray(0, entry.key.length - rowKey.length);
-          const needed = this.rows.versions(rowKey).some((v) =>
-            !v.tombstone &&
-            compareKeys(this.indexKey(index.def, this.decode(v.row)), indexKey) === 0
-          );
-          if (!needed) dead.push(entry.key);
-        }
-        for (const key of dead) this.#log.run(txn, () => index.tree.delete(key), true);
-        indexEntries += dead.length;
-        if (batch.length < 256) break;
-        cursor = batch[batch.length - 1]!.key;
-      }
+    const pass = this.startVacuum(txn);
+    const total = { versions: 0, indexEntries: 0 };
+    for (;;) {
+      const step = pass.step(Infinity);
+      total.versions += step.versions;
+      total.indexEntries += step.indexEntries;
+      if (step.done) return total;
     }
-    return { versions, indexEntries };
+  }
+
+  /**
+   * Begins a vacuum pass in bounded steps, so the caller can yield between them: first the row
+   * versions (mvcc.ts rule 6), then a walk over each secondary index with a cursor. Deletes are
+   * logged for `txn`. A pass stopped early loses nothing: its row work stays noted, and an
+   * unfinished index walk makes the next pass walk the indexes again.
+   */
+  startVacuum(txn: number): TableVacuumPass {
+    const pending = indexWalksPending(this.rows.tree);
+    // Index entries die only with row versions: nothing noted, nothing to walk (mvcc.ts rule
+    // 5), unless an earlier pass stopped before its index walk ended.
+    if (!this.rows.needsVacuum() && !pending.has(this.rows.tree.root)) {
+      return { step: () => ({ versions: 0, indexEntries: 0, done: true }) };
+    }
+    if (this.#indexes.length > 0) pending.add(this.rows.tree.root);
+    const rows = this.rows.startVacuum(txn);
+    let rowsDone = false;
+    let indexAt = 0;
+    let cursor: Uint8Array | undefined;
+    return {
+      step: (maxKeys) => {
+        assert(maxKeys >= 1, "a vacuum step decides at least one key");
+        let budget = maxKeys;
+        let versions = 0;
+        if (!rowsDone) {
+          const step = rows.step(budget);
+          versions = step.removed;
+          budget -= step.keys;
+          rowsDone = step.done;
+          if (!rowsDone || budget <= 0) return { versions, indexEntries: 0, done: false };
+        }
+        let indexEntries = 0;
+        while (indexAt < this.#indexes.length && budget > 0) {
+          const index = this.#indexes[indexAt]!;
+          const limit = Math.min(256, budget);
+          const batch = index.tree.batch(
+            cursor ? { start: cursor, startInclusive: false, limit } : { limit },
+          );
+          budget -= batch.length;
+          for (const entry of batch) {
+            if (this.#indexEntryNeeded(index.def, entry.key)) continue;
+            this.#log.run(txn, () => index.tree.delete(entry.key), true);
+            indexEntries++;
+          }
+          if (batch.length < limit) {
+            indexAt++;
+            cursor = undefined;
+          } else cursor = batch[batch.length - 1]!.key;
+        }
+        const done = indexAt >= this.#indexes.length;
+        if (done) pending.delete(this.rows.tree.root);
+        return { versions, indexEntries, done };
+      },
+    };
+  }
+
+  /**
+   * Whether index entry `entryKey` must stay, decided on the row's versions present now. Each
+   * entry is decided alone, so yields between entries are harmless: a reader reaches a row only
+   * through a version present in the tree, and a write that gives a version this index key
+   * puts the entry again after writing the version. A version this handle cannot decode (stored
+   * after an ADD COLUMN committed during the pass) keeps the entry: keeping is always safe.
+   */
+  #indexEntryNeeded(def: IndexDef, entryKey: Uint8Array): boolean {
+    const rowKey = this.#rowKeyOfEntry(def, entryKey);
+    const indexKey = entryKey.subarray(0, entryKey.length - rowKey.length);
+    return this.rows.versions(rowKey).some((v) => {
+      if (v.tombstone) return false;
+      if (storedColumnCount(v.row) > this.#types.length) return true;
+      return compareKeys(this.indexKey(def, this.decode(v.row)), indexKey) === 0;
+    });
   }
 
   /** All trees of this table (for drop and checks). */

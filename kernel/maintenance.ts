@@ -9,9 +9,12 @@
  * 1. At most one task of each kind is queued or running at a time (a timer firing while the last
  *    one still runs does nothing).
  * 2. A failure is logged and counted; it never stops the timers or reaches a client.
+ * 3. A vacuum pass runs in steps of `vacuumStepKeys` keys (dbengine/table.ts `startVacuum`) and yields whenever its slice is used, so no step holds the thread for more
+ *    than a few keys' work; a stop takes effect at the next step.
  */
 import type { Catalog } from "../dbengine/catalog.ts";
 import type { Storage } from "../dbengine/storage.ts";
+import { vacuumStepKeys } from "../dbengine/table.ts";
 import type { Logger } from "./log.ts";
 import { Scheduler } from "./scheduler.ts";
 import { scrubImage, type ScrubReport } from "./scrub.ts";
@@ -29,6 +32,10 @@ export interface MaintenanceStats {
   checkpoints: number;
   vacuums: number;
   versionsRemoved: number;
+  /** Slices the vacuum passes ran in (each yield starts one more). */
+  vacuumSlices: number;
+  /** The longest a vacuum pass held the thread between two yields, in milliseconds. */
+  vacuumSliceMsMax: number;
   scrubs: number;
   /** Corrupt blocks the scrubs found, in total. */
   scrubErrors: number;
@@ -37,7 +44,7 @@ export interface MaintenanceStats {
 
 /** Handle to the background work. */
 export interface Maintenance {
-  /** Stops the timers; settles once a running vacuum pass has stopped (at its next table). */
+  /** Stops the timers; settles once a running vacuum pass has stopped (at its next step). */
   stop(): Promise<void>;
   stats: MaintenanceStats;
   /** The report of the last finished scrub. */
@@ -69,6 +76,8 @@ export function startMaintenance(
     checkpoints: 0,
     vacuums: 0,
     versionsRemoved: 0,
+    vacuumSlices: 0,
+    vacuumSliceMsMax: 0,
     scrubs: 0,
     scrubErrors: 0,
     failures: 0,
@@ -101,15 +110,38 @@ export function startMaintenance(
       // The snapshot is held for the whole pass: a table dropped meanwhile keeps its trees
       // until the pass ends (catalog.ts frees them once every snapshot sees the drop).
       const snapshot = storage.txns.snapshot();
+      let sliceStartMs = performance.now();
+      stats.vacuumSlices++;
+      const endSlice = () => {
+        const sliceMs = performance.now() - sliceStartMs;
+        if (sliceMs > stats.vacuumSliceMsMax) stats.vacuumSliceMsMax = sliceMs;
+      };
+      // Awaited only once the slice is used: an await per step would split the slice into
+      // microtasks for nothing.
+      const yieldSlice = async () => {
+        endSlice();
+        await context.yield();
+        stats.vacuumSlices++;
+        sliceStartMs = performance.now();
+      };
       try {
         for (const def of catalog.tables(undefined, snapshot)) {
-          if (stopped) return;
-          // One table at a time (Table.vacuum is one synchronous pass); statements run between.
-          const removed = catalog.handle(def).vacuum(0);
-          stats.versionsRemoved += removed.versions + removed.indexEntries;
-          if (context.shouldYield()) await context.yield();
+          // Steps of a few keys (invariant 3); statements run between the slices. Every step
+          // decides whole keys at that moment, so what they do meanwhile is honoured
+          // (dbengine/mvcc.ts rule 6); the handle keeps this pass's definition, and the held
+          // snapshot keeps its trees.
+          const pass = catalog.handle(def).startVacuum(0);
+          for (;;) {
+            if (stopped) return;
+            const step = pass.step(vacuumStepKeys);
+            stats.versionsRemoved += step.versions + step.indexEntries;
+            if (step.done) break;
+            if (context.shouldYield()) await yieldSlice();
+          }
+          if (context.shouldYield()) await yieldSlice();
         }
       } finally {
+        endSlice();
         storage.txns.release(snapshot);
       }
       stats.vacuums++;

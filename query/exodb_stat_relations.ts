@@ -276,6 +276,10 @@ export interface MaintenanceRow {
   checkpoints: number;
   vacuums: number;
   versionsRemoved: number;
+  /** Slices the vacuum passes ran in. */
+  vacuumSlices: number;
+  /** The longest a vacuum pass held the thread between two yields, in milliseconds. */
+  vacuumSliceMsMax: number;
   scrubs: number;
   scrubErrors: number;
   failures: number;
@@ -296,6 +300,8 @@ view(
     ["checkpoints", t.int8],
     ["vacuums", t.int8],
     ["versions_removed", t.int8],
+    ["vacuum_slices", t.int8],
+    ["vacuum_slice_ms_max", t.float8],
     ["scrubs", t.int8],
     ["scrub_errors", t.int8],
     ["failures", t.int8],
@@ -308,6 +314,8 @@ view(
       checkpoints: BigInt(m.checkpoints),
       vacuums: BigInt(m.vacuums),
       versions_removed: BigInt(m.versionsRemoved),
+      vacuum_slices: BigInt(m.vacuumSlices),
+      vacuum_slice_ms_max: m.vacuumSliceMsMax,
       scrubs: BigInt(m.scrubs),
       scrub_errors: BigInt(m.scrubErrors),
       failures: BigInt(m.failures),

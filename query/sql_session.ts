@@ -12,7 +12,7 @@
  */
 import type { Catalog, NewTableDef, SequenceDef } from "../dbengine/catalog.ts";
 import type { Storage } from "../dbengine/storage.ts";
-import type { ColumnDef, IndexDef, Table } from "../dbengine/table.ts";
+import { type ColumnDef, type IndexDef, type Table, vacuumStepKeys } from "../dbengine/table.ts";
 import { UniqueViolationError } from "../dbengine/mvcc.ts";
 import { bulkAppendSorted } from "../dbengine/bulk_append.ts";
 import { compareKeys } from "../dbengine/key_codec.ts";
@@ -857,7 +857,12 @@ export class SqlSession {
               ? statement.tables.map((name) => binder.table(name))
               : catalog.tables(txn, snapshot).map((def) => catalog.handle(def));
             for (const table of defs) {
-              if (statement.tag === "VACUUM") table.vacuum(txn.id);
+              if (statement.tag === "VACUUM") {
+                // In steps with a yield point between them (dbengine/mvcc.ts rule 6): a large
+                // table's VACUUM lets other sessions run and can be cancelled or time out.
+                const pass = table.startVacuum(txn.id);
+                while (!pass.step(vacuumStepKeys).done) await ctx.yieldPoint();
+              }
               if (statement.analyze) {
                 const stats = await analyzeTable(table, txn, snapshot, ctx.yieldPoint);
                 await catalog.setStatistics(txn, table.def.name, stats);

@@ -7,8 +7,10 @@
  * engine steps: read the source row, write it, read the target row, write it, commit).
  *
  * Modes: "ring" submits each task as one ring entry (a procedure for the SQL tasks, a step
- * program for the engine tasks); "messages" runs the same five statements or engine steps as
- * five postMessage round trips to the kernel.
+ * program for the engine tasks) on a ring the kernel polls while tasks keep coming and this
+ * Worker spins on for its completion; "ringSleep" does the same on a ring where both sides
+ * sleep on the futex at once (a wake-up each way per task); "messages" runs the same five
+ * statements or engine steps as five postMessage round trips to the kernel.
  */
 import { TaskRingClient } from "../kernel/task_ring/client.ts";
 import type { TaskRingShared } from "../kernel/task_ring/layout.ts";
@@ -29,8 +31,14 @@ export type EngineStepMessage =
   | { kind: "engine"; op: "commit" };
 
 type Command =
-  | { kind: "attach"; shared: TaskRingShared }
-  | { kind: "run"; mode: "ring" | "messages"; task: BenchTask; tasks: number; first: number }
+  | { kind: "attach"; shared: TaskRingShared; sharedSleeping: TaskRingShared }
+  | {
+    kind: "run";
+    mode: "ring" | "ringSleep" | "messages";
+    task: BenchTask;
+    tasks: number;
+    first: number;
+  }
   | { kind: "reply"; value?: number };
 
 const port = self as unknown as {
@@ -38,7 +46,9 @@ const port = self as unknown as {
   postMessage(message: unknown): void;
 };
 
-let client: TaskRingClient | undefined;
+/** The ring the kernel polls (and this Worker spins on), and one where both sides sleep. */
+let polled: TaskRingClient | undefined;
+let sleeping: TaskRingClient | undefined;
 let replied: ((value: number | undefined) => void) | undefined;
 
 /** 5 point reads as one program: get, read the balance, emit — five times. */
@@ -92,25 +102,27 @@ async function viaMessages(task: BenchTask, n: number): Promise<void> {
   }
 }
 
-function viaRing(task: BenchTask, n: number): void {
+function viaRing(client: TaskRingClient, task: BenchTask, n: number): void {
   if (task === "engineReads") {
-    client!.runProgramSync(readsProgram, ids(n).map(BigInt));
+    client.runProgramSync(readsProgram, ids(n).map(BigInt));
   } else if (task === "engineTransfer") {
-    client!.runProgramSync(transferProgram, transferOf(n).map(BigInt));
-  } else client!.runSync(task, params(task, n));
+    client.runProgramSync(transferProgram, transferOf(n).map(BigInt));
+  } else client.runSync(task, params(task, n));
 }
 
 port.onmessage = async (event) => {
   const command = event.data;
   if (command.kind === "reply") return replied?.(command.value);
   if (command.kind === "attach") {
-    client = new TaskRingClient(command.shared);
+    polled = new TaskRingClient(command.shared);
+    sleeping = new TaskRingClient(command.sharedSleeping, { spinMs: 0 });
     return port.postMessage({ kind: "attached" });
   }
   const started = performance.now();
   for (let i = 0; i < command.tasks; i++) {
     const n = command.first + i;
-    if (command.mode === "ring") viaRing(command.task, n);
+    if (command.mode === "ring") viaRing(polled!, command.task, n);
+    else if (command.mode === "ringSleep") viaRing(sleeping!, command.task, n);
     else await viaMessages(command.task, n);
   }
   port.postMessage({ kind: "ran", elapsedMs: performance.now() - started });

@@ -60,6 +60,12 @@ try {
   const shared = createTaskRingMemory(4, 4096, procedures.map((p) => p.name));
   const server = new TaskRingServer(appliance, shared, procedures);
   const serving = server.serve();
+  // The same ring with polling off on both sides: every task a futex wake each way.
+  const sharedSleeping = createTaskRingMemory(4, 4096, procedures.map((p) => p.name));
+  const serverSleeping = new TaskRingServer(appliance, sharedSleeping, procedures, {
+    pollIdleMs: 0,
+  });
+  const servingSleeping = serverSleeping.serve();
 
   // The message baseline: one session, each statement parsed and typed once, run per message.
   const session = new SqlSession(() => appliance.engine);
@@ -151,17 +157,25 @@ try {
       onReply = resolve;
       app.postMessage(message);
     });
-  await ask({ kind: "attach", shared });
+  await ask({ kind: "attach", shared, sharedSleeping });
 
   const modes = [
     { mode: "messages", task: "transfer", name: "transfer (5 stmts, COMMIT), 5 postMessages" },
-    { mode: "ring", task: "transfer", name: "transfer (5 stmts, COMMIT), 1 ring entry" },
+    { mode: "ringSleep", task: "transfer", name: "transfer, 1 ring entry, sleeping" },
+    { mode: "ring", task: "transfer", name: "transfer, 1 ring entry, polled" },
     { mode: "messages", task: "reads", name: "5 point reads, 5 postMessages" },
-    { mode: "ring", task: "reads", name: "5 point reads, 1 ring entry" },
+    { mode: "ringSleep", task: "reads", name: "5 point reads, 1 ring entry, sleeping" },
+    { mode: "ring", task: "reads", name: "5 point reads, 1 ring entry, polled" },
     { mode: "messages", task: "engineReads", name: "5 engine reads, 5 postMessages" },
-    { mode: "ring", task: "engineReads", name: "5 engine reads, 1 ring program" },
+    { mode: "ringSleep", task: "engineReads", name: "5 engine reads, 1 ring program, sleeping" },
+    { mode: "ring", task: "engineReads", name: "5 engine reads, 1 ring program, polled" },
     { mode: "messages", task: "engineTransfer", name: "engine transfer (5 steps), 5 postMessages" },
-    { mode: "ring", task: "engineTransfer", name: "engine transfer (5 steps), 1 ring program" },
+    {
+      mode: "ringSleep",
+      task: "engineTransfer",
+      name: "engine transfer, 1 ring program, sleeping",
+    },
+    { mode: "ring", task: "engineTransfer", name: "engine transfer, 1 ring program, polled" },
   ] as const;
   const perTaskNs: number[][] = modes.map(() => []);
   let first = 0;
@@ -179,25 +193,25 @@ try {
   }
   const results: Measurement[] = modes.map((m, i) => summarize({ name: m.name }, perTaskNs[i]!));
   console.log(`5-step tasks from an app Worker, per task — ${machineLine()}\n`);
-  for (let m = 0; m < modes.length; m += 2) {
+  for (let m = 0; m < modes.length; m += 3) {
     if (m > 0) console.log();
-    console.log(table(results.slice(m, m + 2), modes[m]!.name));
+    console.log(table(results.slice(m, m + 3), modes[m]!.name));
   }
-  const difference = (a: Measurement, b: Measurement) =>
-    a.medianNs >= b.medianNs
-      ? `saves ${formatNs(a.medianNs - b.medianNs)}`
-      : `costs ${formatNs(b.medianNs - a.medianNs)} more`;
   const ratio = (a: Measurement, b: Measurement) => (a.medianNs / b.medianNs).toFixed(1);
+  const line = (label: string, m: number) =>
+    `${label}: polled ring ${ratio(results[m]!, results[m + 2]!)}×, sleeping ring ` +
+    `${ratio(results[m]!, results[m + 1]!)}× faster than 5 postMessages`;
+  console.log();
+  console.log(`${line("SQL transfer", 0)}; ${line("5 point reads", 3)}.`);
   console.log(
-    `\nPer task the ring ${difference(results[0]!, results[1]!)} (transfer) and ` +
-      `${difference(results[2]!, results[3]!)} (reads); ${server.stats.tasks} ring tasks, ` +
-      `${server.stats.failed} failed.`,
-  );
-  console.log(
-    `Step programs: 5 engine reads ${ratio(results[4]!, results[5]!)}× faster in one ring ` +
-      `task than as 5 postMessages (goal >= 20×); engine transfer ` +
-      `${ratio(results[6]!, results[7]!)}×; ${server.programs.stats.verified} verifications, ` +
-      `${server.programs.stats.cacheHits} cache hits.`,
+    `Step programs (goal >= 20×): ${line("5 engine reads", 6)}; ${line("engine transfer", 9)}. ${
+      server.programs.stats.verified + serverSleeping.programs.stats.verified
+    } ` +
+      `verifications, ${
+        server.programs.stats.cacheHits + serverSleeping.programs.stats.cacheHits
+      } cache hits; polled ring: ${server.stats.polledTasks} of ${server.stats.tasks} tasks ` +
+      `found by polling, ${server.stats.sleeps} sleeps; ` +
+      `${server.stats.failed + serverSleeping.stats.failed} failed.`,
   );
   saveResult(quick ? "task_ring.quick" : "task_ring", {
     machine: machineLine(),
@@ -207,7 +221,9 @@ try {
   });
   app.terminate();
   await server.stop();
+  await serverSleeping.stop();
   await serving;
+  await servingSleeping;
 } finally {
   await appliance.shutdown();
   Deno.removeSync(dataDir, { recursive: true });

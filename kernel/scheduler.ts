@@ -388,6 +388,11 @@ export class Scheduler {
     return out;
   }
 
+  /** Tasks waiting for the thread, all classes. */
+  get queued(): number {
+    return this.#queuedCount;
+  }
+
   /** Resolves when no task is queued, running or suspended. */
   idle(): Promise<void> {
     if (this.#live === 0) return Promise.resolve();

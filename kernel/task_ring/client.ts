@@ -36,8 +36,24 @@ export interface RawTaskOutcome {
   result: Uint8Array;
 }
 
+/** How a client waits for a completion. */
+export interface TaskRingClientOptions {
+  /**
+   * How long to poll the completion ring before sleeping on it (Atomics.wait / waitAsync):
+   * a task that completes within it costs the app no wake-up, and the kernel no futex wake.
+   * Default {@link defaultSpinMs}; 0 sleeps at once (after a few checks).
+   */
+  spinMs?: number;
+}
+
+/** How long a client polls for its completion before it sleeps, by default. */
+export const defaultSpinMs = 0.2;
+
 /** Submits tasks one at a time and waits for each completion. */
 export class TaskRingClient {
+  readonly #spinMs: number;
+  /** How long the last task took from submission to completion (0 before the first). */
+  #lastTaskMs = 0;
   readonly #shared: TaskRingShared;
   readonly #submissions: RingProducer;
   readonly #completions: RingConsumer;
@@ -45,7 +61,8 @@ export class TaskRingClient {
   readonly #procedureIds = new Map<string, number>();
   #nextTaskId = 0;
 
-  constructor(shared: TaskRingShared) {
+  constructor(shared: TaskRingShared, options: TaskRingClientOptions = {}) {
+    this.#spinMs = options.spinMs ?? defaultSpinMs;
     this.#shared = shared;
     this.#submissions = new RingProducer(shared.submissions);
     this.#completions = new RingConsumer(shared.completions);
@@ -106,13 +123,38 @@ export class TaskRingClient {
   }
 
   #waitSync(): void {
-    while (this.#completions.peek(1) === 0) this.#completions.waitForEntries(10_000, 64);
+    const startedMs = performance.now();
+    if (!this.#spinFor(startedMs)) {
+      while (this.#completions.peek(1) === 0) this.#completions.waitForEntries(10_000, 64);
+    }
+    this.#lastTaskMs = performance.now() - startedMs;
   }
 
   async #wait(): Promise<void> {
-    // A short spin first: most tasks finish in microseconds, well before a waitAsync settles.
-    for (let spin = 0; spin < 64; spin++) if (this.#completions.peek(1) > 0) return;
-    while (this.#completions.peek(1) === 0) await this.#completions.waitForEntriesAsync(10_000);
+    const startedMs = performance.now();
+    if (!this.#spinFor(startedMs)) {
+      while (this.#completions.peek(1) === 0) {
+        await this.#completions.waitForEntriesAsync(10_000);
+      }
+    }
+    this.#lastTaskMs = performance.now() - startedMs;
+  }
+
+  /**
+   * Polls the completion ring for up to the spin time; true once a completion is there. Most
+   * tasks finish in microseconds, well before a sleeping thread would be woken. Adaptive: after
+   * a task that outlasted the spin time (one waiting for a log sync, say) the next wait sleeps
+   * at once, so slow tasks do not burn a core the I/O worker or the kernel could use.
+   */
+  #spinFor(startedMs: number): boolean {
+    const ring = this.#completions;
+    for (let i = 0; i < 64; i++) if (ring.peek(1) > 0) return true;
+    if (this.#spinMs <= 0 || this.#lastTaskMs > this.#spinMs) return false;
+    const until = startedMs + this.#spinMs;
+    for (;;) {
+      for (let i = 0; i < 256; i++) if (ring.peek(1) > 0) return true;
+      if (performance.now() >= until) return false;
+    }
   }
 
   #slotStart(taskId: number): number {

@@ -10,6 +10,7 @@
  * 2. A failing task completes with status failed and the SQLSTATE; the server keeps serving, and
  *    a failed statement inside an open transaction is rolled back before the next task.
  */
+import { setImmediate } from "node:timers";
 import { ExoError } from "../../lib/errors.ts";
 import { RingConsumer, RingProducer } from "../../io/ring/spsc_ring.ts";
 import { Binder } from "../../query/binder.ts";
@@ -25,6 +26,11 @@ import { TaskKind, type TaskRingShared, TaskStatus } from "./layout.ts";
 import { encodeResult } from "./program_format.ts";
 import { ProgramTasks } from "./program_tasks.ts";
 import type { KvTaskServer } from "./kv_task_server.ts";
+
+/** One turn of the event loop (setImmediate runs after pending I/O callbacks). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /** A procedure: a name and the SQL of its statements (run in order, sharing $1…$n). */
 export interface TaskProcedure {
@@ -43,6 +49,9 @@ export interface TaskRingServerStats {
   tasks: number;
   failed: number;
   statements: number;
+  /** Tasks found by polling (no sleep, no wake-up), and sleeps on the submission ring. */
+  polledTasks: number;
+  sleeps: number;
 }
 
 /** What a ring serves besides its procedures. */
@@ -51,11 +60,32 @@ export interface TaskRingServerOptions {
   kv?: KvTaskServer;
   /** The app's scheduler class: every task of the ring runs in it (default interactive). */
   taskClass?: TaskClass;
+  /**
+   * Polling after a task (io_uring's SQPOLL with its idle time): for this long after the last
+   * task ended the kernel keeps looking at the submission ring instead of sleeping on it, so a
+   * task arriving meanwhile costs no wake-up of either thread. 0 turns polling off (every wait
+   * is a futex sleep). Default {@link defaultPollIdleMs}.
+   */
+  pollIdleMs?: number;
 }
+
+/** How long the kernel polls an app's ring after its last task, by default. */
+export const defaultPollIdleMs = 0.2;
+/**
+ * The longest stretch the kernel spins on the ring before it lets the event loop run (sockets,
+ * timers, other tasks): the bound polling puts on everyone else's latency.
+ */
+const pollSliceMs = 0.05;
 
 /** Serves one app's task ring until stopped. */
 export class TaskRingServer {
-  readonly stats: TaskRingServerStats = { tasks: 0, failed: 0, statements: 0 };
+  readonly stats: TaskRingServerStats = {
+    tasks: 0,
+    failed: 0,
+    statements: 0,
+    polledTasks: 0,
+    sleeps: 0,
+  };
   readonly #appliance: Appliance;
   readonly #shared: TaskRingShared;
   readonly #submissions: RingConsumer;
@@ -67,6 +97,7 @@ export class TaskRingServer {
   readonly programs: ProgramTasks;
   readonly #kv: KvTaskServer | undefined;
   readonly #taskClass: TaskClass;
+  readonly #pollIdleMs: number;
   #stopped = false;
   #served: Promise<void> | undefined;
 
@@ -80,6 +111,7 @@ export class TaskRingServer {
     this.programs = new ProgramTasks(() => appliance.engine);
     this.#kv = options.kv;
     this.#taskClass = options.taskClass ?? "interactive";
+    this.#pollIdleMs = options.pollIdleMs ?? defaultPollIdleMs;
     this.#shared = shared;
     this.#submissions = new RingConsumer(shared.submissions);
     this.#completions = new RingProducer(shared.completions);
@@ -105,8 +137,15 @@ export class TaskRingServer {
 
   async #loop(): Promise<void> {
     const ring = this.#submissions;
+    let lastTaskEndMs = -Infinity;
     while (!this.#stopped) {
       if (ring.peek(1) === 0) {
+        if (performance.now() - lastTaskEndMs < this.#pollIdleMs) {
+          if (this.#spin()) this.stats.polledTasks++;
+          else await yieldToEventLoop(); // sockets, timers and other tasks run between spins
+          continue;
+        }
+        this.stats.sleeps++;
         await ring.waitForEntriesAsync(50);
         continue;
       }
@@ -121,6 +160,21 @@ export class TaskRingServer {
         "task ring",
         () => this.#runTask(taskId, kind, procedureId, requestBytes),
       );
+      lastTaskEndMs = performance.now();
+    }
+  }
+
+  /**
+   * Spins on the submission ring for at most one poll slice; true when an entry arrived. Not
+   * at all while other tasks wait for the thread: they go first (the spin is idle time).
+   */
+  #spin(): boolean {
+    if (this.#appliance.scheduler.queued > 0) return false;
+    const ring = this.#submissions;
+    const until = performance.now() + pollSliceMs;
+    for (;;) {
+      for (let i = 0; i < 256; i++) if (ring.peek(1) > 0) return true;
+      if (performance.now() >= until) return false;
     }
   }
 

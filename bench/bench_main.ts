@@ -16,6 +16,7 @@ import { profilesSuite } from "./suites/profiles_suite.ts";
 import { scalingSuite } from "./suites/scaling_suite.ts";
 import { schedulerSuite } from "./suites/scheduler_suite.ts";
 import { kvSuite } from "./suites/kv_suite.ts";
+import { taskRingSuite } from "./suites/task_ring_suite.ts";
 
 /** Every suite, in report order. */
 export const allSuites: Suite[] = [
@@ -25,6 +26,7 @@ export const allSuites: Suite[] = [
   checksumsSuite,
   scalingSuite,
   schedulerSuite,
+  taskRingSuite,
   kvSuite,
 ] as Suite[];
 

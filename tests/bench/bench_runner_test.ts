@@ -45,6 +45,7 @@ Deno.test("selectSuites: all by default, by name or comma list, unknown names re
     "checksums",
     "scaling",
     "scheduler",
+    "taskring",
     "kv",
   ]);
 });

@@ -37,8 +37,8 @@ static uint32_t x_pow_bytes(uint64_t bytes) {
 }
 
 // Threads: the library is called from several isolates (kernel, I/O worker, parallel tests) on
-// different threads at once. Shared state is written only by the load-time constructor below;
-// per-call caches are thread-local.
+// different threads at once. Shared state (tables) is written only by the load-time constructor
+// below and only read afterwards.
 static uint32_t table[256];
 
 static uint32_t soft_update(uint32_t crc, const uint8_t* p, size_t n) {
@@ -74,47 +74,64 @@ __attribute__((target("sse4.2"))) static uint32_t hw_chain(uint32_t crc, const u
 
 // Shifting a CRC register past `lane` zero bytes is multiplication by x^(8·lane), which is linear
 // over GF(2): shift(c) = ⊕_k shift(byte_k(c) << 8k). Four 256-entry tables make it four lookups
-// instead of a 32-step multiply. Blocks come in one size, so the tables are built once and
-// cached for the last lane length.
-static _Thread_local uint64_t cached_lane_bytes = 0;
-static _Thread_local uint32_t shift_table[4][256];
+// instead of a 32-step multiply. Lanes come in three fixed lengths, so the tables are built once,
+// at load (measured: rebuilding them per call for a new lane length cost ~40 µs, which made
+// variable-length WAL records — page images — far slower to checksum than whole blocks).
+#define LANE_HUGE_BYTES 8192
+#define LANE_LONG_BYTES 2048
+#define LANE_SHORT_BYTES 256
+static uint32_t shift_huge[4][256];
+static uint32_t shift_long[4][256];
+static uint32_t shift_short[4][256];
 
-static void shift_table_build(uint64_t lane) {
+static void shift_table_build(uint32_t table_out[4][256], uint64_t lane) {
   uint32_t x = x_pow_bytes(lane);
   for (int k = 0; k < 4; k++) {
-    for (uint32_t b = 0; b < 256; b++) shift_table[k][b] = mul_mod_p(x, b << (8 * k));
+    for (uint32_t b = 0; b < 256; b++) table_out[k][b] = mul_mod_p(x, b << (8 * k));
   }
-  cached_lane_bytes = lane;
 }
 
-static inline uint32_t shift_lane(uint32_t c) {
-  return shift_table[0][c & 0xff] ^ shift_table[1][(c >> 8) & 0xff] ^
-         shift_table[2][(c >> 16) & 0xff] ^ shift_table[3][c >> 24];
+static inline uint32_t shift_lane(const uint32_t t[4][256], uint32_t c) {
+  return t[0][c & 0xff] ^ t[1][(c >> 8) & 0xff] ^ t[2][(c >> 16) & 0xff] ^ t[3][c >> 24];
+}
+
+// Three interleaved chains over consecutive lanes of `lane` bytes (hiding the crc32
+// instruction's latency), joined by shifting: crc(A‖B‖C) = shift(shift(crc(A)) ⊕ crc(B)) ⊕ crc(C).
+__attribute__((target("sse4.2"))) static uint32_t hw_three_lanes(
+    uint32_t crc, const uint8_t* p, size_t lane, const uint32_t t[4][256]) {
+  const uint8_t* a = p;
+  const uint8_t* b = p + lane;
+  const uint8_t* c = p + 2 * lane;
+  uint64_t ca = crc, cb = 0, cc = 0;
+  for (size_t i = 0; i < lane; i += 8) {
+    uint64_t wa, wb, wc;
+    memcpy(&wa, a + i, 8);
+    memcpy(&wb, b + i, 8);
+    memcpy(&wc, c + i, 8);
+    ca = _mm_crc32_u64(ca, wa);
+    cb = _mm_crc32_u64(cb, wb);
+    cc = _mm_crc32_u64(cc, wc);
+  }
+  uint32_t joined = shift_lane(t, (uint32_t)ca) ^ (uint32_t)cb;
+  return shift_lane(t, joined) ^ (uint32_t)cc;
 }
 
 __attribute__((target("sse4.2"))) static uint32_t hw_update(uint32_t crc, const uint8_t* p,
                                                            size_t n) {
-  const size_t lane_min_bytes = 256;  // below this, joining lanes costs more than it saves
-  if (n >= 3 * lane_min_bytes) {
-    size_t lane = (n / 3) & ~(size_t)7;
-    if (lane != cached_lane_bytes) shift_table_build(lane);
-    const uint8_t* a = p;
-    const uint8_t* b = p + lane;
-    const uint8_t* c = p + 2 * lane;
-    uint64_t ca = crc, cb = 0, cc = 0;
-    for (size_t i = 0; i < lane; i += 8) {
-      uint64_t wa, wb, wc;
-      memcpy(&wa, a + i, 8);
-      memcpy(&wb, b + i, 8);
-      memcpy(&wc, c + i, 8);
-      ca = _mm_crc32_u64(ca, wa);
-      cb = _mm_crc32_u64(cb, wb);
-      cc = _mm_crc32_u64(cc, wc);
-    }
-    crc = shift_lane((uint32_t)ca) ^ (uint32_t)cb;
-    crc = shift_lane(crc) ^ (uint32_t)cc;
-    p += 3 * lane;
-    n -= 3 * lane;
+  while (n >= 3 * LANE_HUGE_BYTES) {
+    crc = hw_three_lanes(crc, p, LANE_HUGE_BYTES, shift_huge);
+    p += 3 * LANE_HUGE_BYTES;
+    n -= 3 * LANE_HUGE_BYTES;
+  }
+  while (n >= 3 * LANE_LONG_BYTES) {
+    crc = hw_three_lanes(crc, p, LANE_LONG_BYTES, shift_long);
+    p += 3 * LANE_LONG_BYTES;
+    n -= 3 * LANE_LONG_BYTES;
+  }
+  while (n >= 3 * LANE_SHORT_BYTES) {
+    crc = hw_three_lanes(crc, p, LANE_SHORT_BYTES, shift_short);
+    p += 3 * LANE_SHORT_BYTES;
+    n -= 3 * LANE_SHORT_BYTES;
   }
   return hw_chain(crc, p, n);
 }
@@ -131,6 +148,9 @@ __attribute__((constructor)) static void exo_native_init(void) {
   }
 #if defined(__x86_64__)
   use_hardware = has_sse42();
+  shift_table_build(shift_huge, LANE_HUGE_BYTES);
+  shift_table_build(shift_long, LANE_LONG_BYTES);
+  shift_table_build(shift_short, LANE_SHORT_BYTES);
 #endif
 }
 

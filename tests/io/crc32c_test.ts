@@ -59,8 +59,8 @@ Deno.test("crc32c uses the native hardware path on x86-64 Linux when it was buil
 });
 
 Deno.test("crc32c is correct when workers on other threads checksum other block sizes at once", async () => {
-  // The native library keeps per-lane-length tables; they must be per thread (a real race once
-  // made parallel test files see wrong checksums).
+  // The native library once rebuilt shared lane tables per length (a real race made parallel
+  // test files see wrong checksums); its tables are now built once at load. Kept as a guard.
   const source = `
     import { crc32c, crc32cSoftware } from "${new URL("../../io/crc32c.ts", import.meta.url)}";
     self.onmessage = (event) => {

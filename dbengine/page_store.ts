@@ -141,6 +141,24 @@ export class LoggedPageStore implements PageStore {
     this.#metaReady = true;
   }
 
+  /**
+   * Logs a full image of the meta page (a page-change group of its own). A checkpoint does it
+   * right after its redo point, so every redo point recovery may start from is followed by an
+   * image of the meta page: a misdirected superblock write (block 1 lands on the meta page, block
+   * 2) is then repaired by redo like any page, although the meta page itself did not change.
+   */
+  logMetaImage(): void {
+    if (!this.#metaReady && !this.hasMeta()) return; // not formatted yet: nothing to protect
+    this.run(0, () => {
+      const guard = this.pool.pin(metaBlock);
+      try {
+        this.changed(guard, { kind: "image" });
+      } finally {
+        guard.release();
+      }
+    });
+  }
+
   /** Reads a meta field. */
   meta(field: MetaField | "nextTxnId"): number {
     const cached = this.#metaCache.get(field);

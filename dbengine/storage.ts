@@ -21,11 +21,11 @@ import { type TaskContext, unscheduledContext } from "../lib/task_context.ts";
 import { ExoError, SqlState } from "../lib/errors.ts";
 import { crashPoint } from "../lib/crash_hooks.ts";
 import type { BufferPool } from "../io/buffer_pool.ts";
-import { checksumMatches } from "../io/block.ts";
+import { checksumMatches, CorruptBlockError, verifyBlock } from "../io/block.ts";
 import type { DiskImage } from "../io/disk_image.ts";
 import { BTree } from "./btree/btree.ts";
 import { markTreeNew } from "./mvcc.ts";
-import { LoggedPageStore, redoGroup } from "./page_store.ts";
+import { LoggedPageStore, metaBlock, redoGroup } from "./page_store.ts";
 import { isPageRecord, readU64, RecordType, type WalRecord, writeU64 } from "./wal/record.ts";
 import { firstLsn, Wal, WalReader } from "./wal/wal.ts";
 import { TransactionManager, type TxnLog } from "./txn.ts";
@@ -288,6 +288,7 @@ export class Storage {
     this.#options.onEvent?.("checkpoint-start");
     const redoLsn = this.wal.insertLsn;
     this.store.fullPageLsn = redoLsn; // rule 2 of page_store.ts: first change after this logs an image
+    this.store.logMetaImage(); // the meta page is repairable from every redo point (page_store.ts)
     // The log made durable first, without holding the thread: otherwise the first page write
     // would sync all of it synchronously (WAL before data; a rolled-back bulk change can leave
     // megabytes unflushed).
@@ -340,11 +341,44 @@ export class Storage {
               checksum.toString(16)
             }; restart to recover it from the log`,
         );
+        this.#imageDamagedNeighbors(block, scratch);
         this.store.poison(error);
         this.lostWritesDetected++;
         throw error;
       }
     }
+  }
+
+  /**
+   * A write meant for `block` did not land there. If it was misdirected it damaged a nearby
+   * block instead — the neighbor on either side in the fault model (an off-by-one block
+   * address). Each neighbor that no longer verifies but is still in the pool (whose frame holds
+   * its right contents) gets a full-page image in the log, made durable now, so the restart that
+   * follows repairs it too; one that is not resident stays damaged and reads as XX001.
+   */
+  #imageDamagedNeighbors(block: number, scratch: Uint8Array): void {
+    let imaged = 0;
+    for (const neighbor of [block - 1, block + 1]) {
+      if (neighbor < metaBlock || neighbor >= this.image.blockCount) continue;
+      if (!this.pool.isResident(neighbor)) continue;
+      this.image.device.read(neighbor, scratch);
+      try {
+        verifyBlock(scratch, this.image.device.name, neighbor, 0);
+        continue; // intact
+      } catch (error) {
+        if (!(error instanceof CorruptBlockError)) throw error;
+      }
+      this.store.run(0, () => {
+        const guard = this.pool.pin(neighbor);
+        try {
+          this.store.changed(guard, { kind: "image" });
+        } finally {
+          guard.release();
+        }
+      });
+      imaged++;
+    }
+    if (imaged > 0) this.wal.flushSync();
   }
 
   /**

@@ -229,6 +229,11 @@ export class BufferPool {
     return frame !== undefined && this.#dirty[frame] !== 0;
   }
 
+  /** True when `block` is in the pool (a pin would not read it from the device). */
+  isResident(block: number): boolean {
+    return this.#pageTable.has(block);
+  }
+
   /** True when `block` was written again since the last `takeWritten`. */
   rewrittenSince(block: number): boolean {
     return this.#written.has(block);

@@ -164,9 +164,16 @@ export class BTree {
       const cells = node.cellsBetween(0, node.count);
       cells.splice(slot, 0, leafCell(key, stored, overflow));
       // A key above every key of the tree (an ascending load) starts a new rightmost leaf and
-      // leaves this one full, instead of two half-full leaves that never fill again.
+      // leaves this one filled to appendFillFraction, instead of two half-full leaves that never
+      // fill again — and not to the brim either, or the first later version of any of its rows
+      // (every UPDATE adds one) would split it at once.
       const appending = slot === node.count && node.right === 0 && leaf.blockNumber !== this.root;
-      this.#splitAndPromote(leaf, cells, path, appending ? cells.length - 1 : undefined);
+      this.#splitAndPromote(
+        leaf,
+        cells,
+        path,
+        appending ? fillSplit(cells, this.#pageBytes * appendFillFraction) : undefined,
+      );
       return !found;
     } finally {
       leaf[Symbol.dispose]();
@@ -757,6 +764,23 @@ export class BTree {
 }
 
 /** Where to cut `cells` so both sides hold about half the bytes (each side non-empty). */
+/**
+ * How full an ascending load leaves each leaf: 90%, PostgreSQL's B-tree leaf fillfactor. The
+ * rest takes later versions of the leaf's rows (an UPDATE adds one beside the old) without a split.
+ */
+const appendFillFraction = 0.9;
+
+/** The split index that puts at most `leftBytes` of `cells` (slots included) on the left. */
+function fillSplit(cells: readonly Uint8Array[], leftBytes: number): number {
+  let split = 0;
+  let bytes = 0;
+  while (split < cells.length - 1 && bytes + cells[split]!.length + 2 <= leftBytes) {
+    bytes += cells[split]!.length + 2;
+    split++;
+  }
+  return split === 0 ? 1 : split;
+}
+
 function evenSplit(cells: readonly Uint8Array[]): number {
   assert(cells.length >= 2, "a split needs two cells");
   const total = cells.reduce((sum, c) => sum + c.length + 2, 0);

@@ -166,7 +166,9 @@ Deno.test("recovery replays from the checkpoint and reports it; a clean restart 
   assert.equal(contents(treeOf(crashed)).size, 300);
   await crashed.storage.close();
   const clean = await boot(crashed.media, 3);
-  assert.equal(clean.storage.recovery.groupsApplied, 0);
+  // Redo reads one group, the checkpoint's image of the meta page, and finds it on disk already.
+  assert.ok(clean.storage.recovery.groupsApplied <= 1);
+  assert.equal(clean.storage.recovery.pagesApplied, 0);
   assert.equal(contents(treeOf(clean)).size, 300);
 });
 

@@ -64,6 +64,17 @@ export class BlockDevice {
     this.raw.flush();
   }
 
+  /**
+   * Reads consecutive blocks from `firstBlock` into `target` (a whole number of blocks) off the
+   * calling thread where the device can (see RawDevice.readAsync), else synchronously.
+   */
+  readRunAsync(firstBlock: number, target: Uint8Array): Promise<void> {
+    const offset = firstBlock * this.blockSizeBytes;
+    if (this.raw.readAsync !== undefined) return this.raw.readAsync(target, offset);
+    this.raw.read(target, offset);
+    return Promise.resolve();
+  }
+
   /** Makes every completed write durable without blocking the calling thread. */
   flushAsync(): Promise<void> {
     return this.raw.flushAsync();

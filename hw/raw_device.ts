@@ -37,6 +37,12 @@ export interface RawDevice {
    * stay unchanged until the promise settles. Devices without it get `write` + `flushAsync`.
    */
   writeAndFlushAsync?(source: Uint8Array, offsetBytes: number): Promise<void>;
+  /**
+   * Optional: reads `target.length` bytes at `offsetBytes` off the calling thread (the I/O
+   * worker); `target` must not be touched until the promise settles. A read racing a write to
+   * the same bytes may see part of each: callers confirm what such a read finds.
+   */
+  readAsync?(target: Uint8Array, offsetBytes: number): Promise<void>;
   /** Grows the device to `sizeBytes`, with the space reserved (not sparse) where possible. */
   allocate(sizeBytes: number): void;
   /** Releases the device; any later call is a bug. */

@@ -257,6 +257,29 @@ export class RingIo {
   }
 
   /**
+   * Submits a read of `length` bytes at `offset` into `address`; settles with the bytes read.
+   * `keep` (the memory) is held until then and must not be touched meanwhile (rule 3).
+   */
+  readAsync(
+    fd: number,
+    name: string,
+    address: number,
+    length: number,
+    offset: number,
+    keep: unknown,
+  ): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.#submit(IoOp.pread, fd, 0, address, length, offset, keep, (result, errno) => {
+        this.#asyncInFlight--;
+        if (errno === 0) resolve(result);
+        else reject(errnoError(errno, `read ${name} at ${offset}`));
+      });
+      this.#asyncInFlight++;
+      this.#armAsyncWaiter();
+    });
+  }
+
+  /**
    * Submits a write of `length` bytes at `address` followed by an fdatasync of `fd`, as one
    * request; settles with the bytes written once both are done. `keep` (the memory) is held
    * until then: it must not change meanwhile (protocol rule 3).
@@ -484,6 +507,19 @@ export class RingFileDevice implements RawDevice {
   flushAsync(): Promise<void> {
     this.#check(0, 0, "fdatasync");
     return this.#io.syncAsync(this.#fd, this.name, this.#writeGeneration);
+  }
+
+  async readAsync(target: Uint8Array, offsetBytes: number): Promise<void> {
+    this.#check(offsetBytes, target.length, "read");
+    const n = await this.#io.readAsync(
+      this.#fd,
+      this.name,
+      this.#io.addressOf(target),
+      target.length,
+      offsetBytes,
+      target,
+    );
+    if (n !== target.length) this.#short(n, "read", target.length, offsetBytes);
   }
 
   async writeAndFlushAsync(source: Uint8Array, offsetBytes: number): Promise<void> {

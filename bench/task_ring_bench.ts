@@ -13,14 +13,7 @@
  *
  * Usage: deno task bench:task-ring [--quick]
  */
-import {
-  formatNs,
-  machineLine,
-  type Measurement,
-  saveResult,
-  summarize,
-  table,
-} from "./harness.ts";
+import { machineLine, type Measurement, saveResult, summarize, table } from "./harness.ts";
 import { boot } from "../kernel/boot.ts";
 import { resolveConfig } from "../kernel/config.ts";
 import { Logger } from "../kernel/log.ts";

@@ -7,6 +7,7 @@
  */
 import type { Suite } from "../runner/suite.ts";
 import { baselineTarget, type KvFigures, kvMarkdown, workloadNames } from "../kv_measure.ts";
+import { runChildBench } from "../runner/child_bench.ts";
 
 /** Parameters of one run. */
 export interface KvParams {
@@ -16,30 +17,17 @@ export interface KvParams {
 }
 
 /** Runs kv_bench.ts in a child and returns its figures. */
-async function runChild(params: KvParams, workDir: string): Promise<KvFigures> {
-  const json = `${workDir}/kv.json`;
-  const script = new URL("../kv_bench.ts", import.meta.url).pathname;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--unstable-kv",
-      "--no-prompt",
-      script,
+function runChild(params: KvParams, workDir: string): Promise<KvFigures> {
+  return runChildBench<KvFigures>(
+    "kv_bench.ts",
+    [
       `--rounds=${params.rounds}`,
       `--slice-ms=${params.sliceMs}`,
       `--turn-ms=${params.turnMs}`,
-      `--json=${json}`,
     ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    const tail = new TextDecoder().decode(output.stderr).slice(-2000);
-    throw new Error(`kv_bench.ts exited with ${output.code}: ${tail}`);
-  }
-  return JSON.parse(Deno.readTextFileSync(json)) as KvFigures;
+    `${workDir}/kv.json`,
+    ["--unstable-kv"],
+  );
 }
 
 function render(figures: KvFigures) {

@@ -6,6 +6,7 @@
 import type { Measurement } from "../harness.ts";
 import type { Suite, SuiteOutcome, SummaryRow } from "../runner/suite.ts";
 import { markdownTable } from "../runner/suite.ts";
+import { runChildBench } from "../runner/child_bench.ts";
 
 /** Parameters: quick or full (the bench's own sample counts). */
 export interface TaskRingParams {
@@ -29,27 +30,12 @@ const tasks = [
   { label: "engine transfer, 5 steps with COMMIT (step program)", goal: undefined },
 ] as const;
 
-async function runChild(params: TaskRingParams, workDir: string): Promise<TaskRingFigures> {
-  const json = `${workDir}/task_ring.json`;
-  const script = new URL("../task_ring_bench.ts", import.meta.url).pathname;
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      "--no-prompt",
-      script,
-      ...(params.quick ? ["--quick"] : []),
-      `--json=${json}`,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    const tail = new TextDecoder().decode(output.stderr).slice(-2000);
-    throw new Error(`task_ring_bench.ts exited with ${output.code}: ${tail}`);
-  }
-  return JSON.parse(Deno.readTextFileSync(json)) as TaskRingFigures;
+function runChild(params: TaskRingParams, workDir: string): Promise<TaskRingFigures> {
+  return runChildBench<TaskRingFigures>(
+    "task_ring_bench.ts",
+    params.quick ? ["--quick"] : [],
+    `${workDir}/task_ring.json`,
+  );
 }
 
 const us = (ns: number) => `${(ns / 1000).toFixed(1)} µs`;

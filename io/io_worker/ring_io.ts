@@ -244,16 +244,8 @@ export class RingIo {
    * Submits an fdatasync of `fd` that must cover write generation `generation` (protocol.ts,
    * rule 1a); the promise settles when the worker completes it.
    */
-  syncAsync(fd: number, name: string, generation: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#submit(IoOp.fdatasync, fd, 0, 0, 0, generation, undefined, (_result, errno) => {
-        this.#asyncInFlight--;
-        if (errno === 0) resolve();
-        else reject(errnoError(errno, `fdatasync ${name}`));
-      });
-      this.#asyncInFlight++;
-      this.#armAsyncWaiter();
-    });
+  async syncAsync(fd: number, name: string, generation: number): Promise<void> {
+    await this.#submitAsync(IoOp.fdatasync, fd, 0, 0, generation, undefined, `fdatasync ${name}`);
   }
 
   /**
@@ -268,15 +260,15 @@ export class RingIo {
     offset: number,
     keep: unknown,
   ): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      this.#submit(IoOp.pread, fd, 0, address, length, offset, keep, (result, errno) => {
-        this.#asyncInFlight--;
-        if (errno === 0) resolve(result);
-        else reject(errnoError(errno, `read ${name} at ${offset}`));
-      });
-      this.#asyncInFlight++;
-      this.#armAsyncWaiter();
-    });
+    return this.#submitAsync(
+      IoOp.pread,
+      fd,
+      address,
+      length,
+      offset,
+      keep,
+      `read ${name} at ${offset}`,
+    );
   }
 
   /**
@@ -292,11 +284,32 @@ export class RingIo {
     offset: number,
     keep: unknown,
   ): Promise<number> {
+    return this.#submitAsync(
+      IoOp.pwriteSync,
+      fd,
+      address,
+      length,
+      offset,
+      keep,
+      `write and fdatasync ${name} at ${offset}`,
+    );
+  }
+
+  /** One submission whose completion settles a promise (and keeps the async waiter armed). */
+  #submitAsync(
+    op: IoOp,
+    fd: number,
+    address: number,
+    length: number,
+    offset: number,
+    keep: unknown,
+    what: string,
+  ): Promise<number> {
     return new Promise<number>((resolve, reject) => {
-      this.#submit(IoOp.pwriteSync, fd, 0, address, length, offset, keep, (result, errno) => {
+      this.#submit(op, fd, 0, address, length, offset, keep, (result, errno) => {
         this.#asyncInFlight--;
         if (errno === 0) resolve(result);
-        else reject(errnoError(errno, `write and fdatasync ${name} at ${offset}`));
+        else reject(errnoError(errno, what));
       });
       this.#asyncInFlight++;
       this.#armAsyncWaiter();

@@ -54,10 +54,19 @@ for (const seed of [1, 0xc0ffee]) {
     let produced = 0;
     let completed = 0;
     let mainWaits = 0;
+    let paused = false;
     try {
       while (completed < total) {
         let progressed = false;
-        if (produced < total) {
+        // Once, half way: stop sending, drain, and pause with both rings empty, so the worker
+        // must sleep (on a busy machine the random pauses alone may never leave it idle).
+        const draining = !paused && produced >= total / 2;
+        if (draining && completed === produced) {
+          paused = true;
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          continue;
+        }
+        if (produced < total && !draining) {
           const k = submissions.reserve(Math.min(1 + rng.nextInt(24), total - produced));
           for (let i = 0; i < k; i++) {
             const at = submissions.slot(i);

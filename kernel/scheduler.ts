@@ -35,6 +35,7 @@ import { setImmediate } from "node:timers";
 import { ExoError } from "../lib/errors.ts";
 import { pollMs } from "../lib/yield.ts";
 import {
+  type SchedulerClassStats,
   type TaskClass,
   taskClasses,
   type TaskContext,
@@ -131,30 +132,8 @@ export interface SpawnOptions {
   signal?: AbortSignal;
 }
 
-/** Observable figures of one class. */
-export interface SchedulerClassStats {
-  shares: number;
-  /** Tasks waiting for the thread now. */
-  queued: number;
-  /** 1 while a task of this class holds the thread. */
-  running: number;
-  /** CPU time charged to this class (grant to yield, suspend, end or detach). */
-  cpuMs: number;
-  /** Time this class's tasks spent queued before a grant. */
-  waitMs: number;
-  /** The longest single wait. */
-  waitMsMax: number;
-  /** Grants. */
-  slices: number;
-  /** Slices that ran past twice the slice length (logged as stalls in Seastar). */
-  stalls: number;
-  /** Releases of a holder found waiting outside the thread (invariant 1). */
-  detached: number;
-  completed: number;
-  failed: number;
-  /** Virtual runtime (CPU ms × 1000 ÷ shares). */
-  vruntime: number;
-}
+/** Observable figures of one class (defined in lib/ so the SQL views can name them too). */
+export type { SchedulerClassStats } from "../lib/task_context.ts";
 
 interface Waiter {
   readonly task: ScheduledTask;

@@ -52,3 +52,28 @@ export const unscheduledContext: TaskContext = {
   suspend: <T>(work: Promise<T>) => work,
   signal: undefined,
 };
+
+/** Observable figures of one class. */
+export interface SchedulerClassStats {
+  shares: number;
+  /** Tasks waiting for the thread now. */
+  queued: number;
+  /** 1 while a task of this class holds the thread. */
+  running: number;
+  /** CPU time charged to this class (grant to yield, suspend, end or detach). */
+  cpuMs: number;
+  /** Time this class's tasks spent queued before a grant. */
+  waitMs: number;
+  /** The longest single wait. */
+  waitMsMax: number;
+  /** Grants. */
+  slices: number;
+  /** Slices that ran past twice the slice length (logged as stalls in Seastar). */
+  stalls: number;
+  /** Releases of a holder found waiting outside the thread (invariant 1). */
+  detached: number;
+  completed: number;
+  failed: number;
+  /** Virtual runtime (CPU ms × 1000 ÷ shares). */
+  vruntime: number;
+}

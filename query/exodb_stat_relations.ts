@@ -15,6 +15,7 @@ import { crossingKinds, crossings } from "../hw/crossings.ts";
 import { liveSessions } from "./session_stats.ts";
 import { type SqlType, t } from "./sql_types.ts";
 import { defineSystemRelation } from "./system_catalog.ts";
+import type { SchedulerClassStats } from "../lib/task_context.ts";
 
 /** pg_class oids for ExoDB's views, above PostgreSQL's own catalog oids. */
 const firstViewOid = 9900;
@@ -215,21 +216,8 @@ view(
   },
 );
 
-/** One scheduler class as exodb_stat_scheduler shows it. */
-export interface SchedulerClassRow {
-  name: string;
-  shares: number;
-  queued: number;
-  running: number;
-  cpuMs: number;
-  waitMs: number;
-  waitMsMax: number;
-  slices: number;
-  stalls: number;
-  detached: number;
-  completed: number;
-  failed: number;
-}
+/** One scheduler class as exodb_stat_scheduler shows it: the kernel's figures, named. */
+export type SchedulerClassRow = Omit<SchedulerClassStats, "vruntime"> & { name: string };
 
 let schedulerRows: (() => SchedulerClassRow[]) | undefined;
 

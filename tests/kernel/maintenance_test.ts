@@ -4,6 +4,8 @@ import { scrubImage, scrubRunBlocks } from "../../kernel/scrub.ts";
 import { startMaintenance } from "../../kernel/maintenance.ts";
 import { Logger } from "../../kernel/log.ts";
 import { type TaskContext, unscheduledContext } from "../../lib/task_context.ts";
+import { BlockDevice } from "../../hw/block_device.ts";
+import type { RawDevice } from "../../hw/raw_device.ts";
 
 Deno.test("checkpoint and vacuum run as background tasks of the kernel's scheduler", async () => {
   await withAppliance(async (appliance) => {
@@ -144,6 +146,61 @@ Deno.test("periodic vacuum passes run only after committed writes", async () => 
       assert.equal(maintenance.stats.vacuums, 2);
     } finally {
       maintenance.stop();
+    }
+  });
+});
+
+Deno.test("the scrub reports a block that reads back bad off-thread only if a synchronous re-read agrees", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    await run("INSERT INTO t SELECT g, repeat('z', 300) FROM generate_series(1, 1000) g");
+    const { storage, maintenance } = appliance.engine;
+    await maintenance.checkpointNow();
+    const real = storage.image.device;
+    const victim = 5; // a used block: its asynchronous read comes back torn, as if racing a write
+    let asyncReads = 0;
+    const racing: RawDevice = {
+      name: real.raw.name,
+      sizeBytes: () => real.raw.sizeBytes(),
+      read: (target, offset) => real.raw.read(target, offset),
+      write: (source, offset) => real.raw.write(source, offset),
+      readBatch: (targets, offset) => real.raw.readBatch(targets, offset),
+      writeBatch: (sources, offset) => real.raw.writeBatch(sources, offset),
+      flush: () => real.raw.flush(),
+      flushAsync: () => real.raw.flushAsync(),
+      allocate: (bytes) => real.raw.allocate(bytes),
+      close: () => {},
+      readAsync: (target, offset) => {
+        asyncReads++;
+        real.raw.read(target, offset);
+        const at = victim * real.blockSizeBytes - offset;
+        if (at >= 0 && at < target.length) target[at + 100]! ^= 0xff;
+        return Promise.resolve();
+      },
+    };
+    const device = new BlockDevice(racing, real.blockSizeBytes);
+    const view = {
+      image: { device, imageTag: storage.image.imageTag },
+      store: storage.store,
+      pool: storage.pool,
+    } as unknown as typeof storage;
+    const report = await scrubImage(view, unscheduledContext);
+    assert.ok(asyncReads > 0, "runs were read asynchronously");
+    assert.ok(report.highWater > victim);
+    assert.deepEqual(report.errors, [], "the synchronous re-read found the block intact");
+    // The same torn read on a block that is also bad on disk is reported.
+    const original = new Uint8Array(real.blockSizeBytes);
+    real.read(victim, original);
+    const damaged = original.slice();
+    damaged[200]! ^= 0xff;
+    real.write(victim, damaged);
+    try {
+      const again = await scrubImage(view, unscheduledContext);
+      assert.equal(again.errors.length, 1);
+      assert.match(again.errors[0]!, new RegExp(`block ${victim}\\b`));
+    } finally {
+      real.write(victim, original); // leave the image as it was for the clean shutdown
     }
   });
 });

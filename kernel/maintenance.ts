@@ -18,6 +18,7 @@ import { vacuumStepKeys } from "../dbengine/table.ts";
 import type { Logger } from "./log.ts";
 import { Scheduler } from "./scheduler.ts";
 import { scrubImage, type ScrubReport } from "./scrub.ts";
+import type { MaintenanceRow } from "../query/exodb_stat_relations.ts";
 
 /** Options for {@link startMaintenance}. */
 export interface MaintenanceOptions {
@@ -27,20 +28,8 @@ export interface MaintenanceOptions {
   scheduler?: Scheduler;
 }
 
-/** Counters, for stats views and tests. */
-export interface MaintenanceStats {
-  checkpoints: number;
-  vacuums: number;
-  versionsRemoved: number;
-  /** Slices the vacuum passes ran in (each yield starts one more). */
-  vacuumSlices: number;
-  /** The longest a vacuum pass held the thread between two yields, in milliseconds. */
-  vacuumSliceMsMax: number;
-  scrubs: number;
-  /** Corrupt blocks the scrubs found, in total. */
-  scrubErrors: number;
-  failures: number;
-}
+/** Counters, for stats views and tests: exodb_stat_maintenance's figures, less the last scrub. */
+export type MaintenanceStats = Omit<MaintenanceRow, "lastScrub">;
 
 /** Handle to the background work. */
 export interface Maintenance {

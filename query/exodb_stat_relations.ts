@@ -264,11 +264,12 @@ export interface MaintenanceRow {
   checkpoints: number;
   vacuums: number;
   versionsRemoved: number;
-  /** Slices the vacuum passes ran in. */
+  /** Slices the vacuum passes ran in (each yield starts one more). */
   vacuumSlices: number;
   /** The longest a vacuum pass held the thread between two yields, in milliseconds. */
   vacuumSliceMsMax: number;
   scrubs: number;
+  /** Corrupt blocks the scrubs found, in total. */
   scrubErrors: number;
   failures: number;
   /** The last finished scrub, if any. */

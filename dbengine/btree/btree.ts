@@ -783,14 +783,7 @@ function fillSplit(cells: readonly Uint8Array[], leftBytes: number): number {
 
 function evenSplit(cells: readonly Uint8Array[]): number {
   assert(cells.length >= 2, "a split needs two cells");
-  const total = cells.reduce((sum, c) => sum + c.length + 2, 0);
-  let split = 0;
-  let bytes = 0;
-  while (split < cells.length - 1 && bytes + cells[split]!.length + 2 <= total / 2) {
-    bytes += cells[split]!.length + 2;
-    split++;
-  }
-  return split === 0 ? 1 : split;
+  return fillSplit(cells, cells.reduce((sum, c) => sum + c.length + 2, 0) / 2);
 }
 
 function leafCell(key: Uint8Array, value: Uint8Array, overflow: boolean): Uint8Array {

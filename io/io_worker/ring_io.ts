@@ -522,31 +522,29 @@ export class RingFileDevice implements RawDevice {
     return this.#io.syncAsync(this.#fd, this.name, this.#writeGeneration);
   }
 
-  async readAsync(target: Uint8Array, offsetBytes: number): Promise<void> {
-    this.#check(offsetBytes, target.length, "read");
-    const n = await this.#io.readAsync(
-      this.#fd,
-      this.name,
-      this.#io.addressOf(target),
-      target.length,
-      offsetBytes,
-      target,
-    );
-    if (n !== target.length) this.#short(n, "read", target.length, offsetBytes);
+  readAsync(target: Uint8Array, offsetBytes: number): Promise<void> {
+    return this.#transferAsync("read", target, offsetBytes);
   }
 
-  async writeAndFlushAsync(source: Uint8Array, offsetBytes: number): Promise<void> {
-    this.#check(offsetBytes, source.length, "write");
+  writeAndFlushAsync(source: Uint8Array, offsetBytes: number): Promise<void> {
     this.#writeGeneration = this.#io.nextWriteGeneration(); // protocol rule 1a: later syncs must cover this write
-    const n = await this.#io.writeAndSyncAsync(
+    return this.#transferAsync("write", source, offsetBytes);
+  }
+
+  /** A read, or a write followed by a sync, on the worker; `buffer` is held until it settles. */
+  async #transferAsync(what: "read" | "write", buffer: Uint8Array, offsetBytes: number) {
+    this.#check(offsetBytes, buffer.length, what);
+    const submit = what === "read" ? this.#io.readAsync : this.#io.writeAndSyncAsync;
+    const n = await submit.call(
+      this.#io,
       this.#fd,
       this.name,
-      this.#io.addressOf(source),
-      source.length,
+      this.#io.addressOf(buffer),
+      buffer.length,
       offsetBytes,
-      source,
+      buffer,
     );
-    if (n !== source.length) this.#short(n, "write", source.length, offsetBytes);
+    if (n !== buffer.length) this.#short(n, what, buffer.length, offsetBytes);
   }
 
   allocate(sizeBytes: number): void {

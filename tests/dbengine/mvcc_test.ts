@@ -1,29 +1,13 @@
 import assert from "node:assert/strict";
-import { UniqueViolationError, VersionedTree } from "../../dbengine/mvcc.ts";
+import { UniqueViolationError, type VersionedTree } from "../../dbengine/mvcc.ts";
 import type { Storage } from "../../dbengine/storage.ts";
 import { DeadlockError, type Transaction } from "../../dbengine/txn.ts";
 import { boot, newMedia, powerLoss } from "./_crash_rig.ts";
+import { k, treeFor } from "./_versioned_tree.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const k = (s: string) => enc.encode(s + "\0\0"); // self-delimiting, as key_codec makes keys
 const v = (s: string) => enc.encode(s);
-
-function treeFor(storage: Storage): VersionedTree {
-  let root = storage.store.meta("catalogRoot");
-  if (root === 0) {
-    storage.store.run(0, () => {
-      root = storage.createTree().root;
-      storage.store.setMeta("catalogRoot", root);
-    });
-  }
-  const log = {
-    commit: (t: number) => storage.commit(t),
-    abort: () => {},
-    run: <T>(t: number, body: () => T) => storage.store.run(t, body),
-  };
-  return new VersionedTree(storage.openTree(root, 1), storage.txns, log, "t_pkey");
-}
 
 /** Runs one statement of `txn`: bumps its command id and reads with a fresh snapshot. */
 function read(

@@ -249,10 +249,12 @@ export class RingIo {
   }
 
   /**
-   * Submits a read of `length` bytes at `offset` into `address`; settles with the bytes read.
-   * `keep` (the memory) is held until then and must not be touched meanwhile (rule 3).
+   * Submits a read of `length` bytes at `offset` into `address` (`pread`), or a write of them
+   * followed by an fdatasync of `fd` as one request (`pwriteSync`); settles with the bytes moved
+   * once done. `keep` (the memory) is held until then and must not change meanwhile (rule 3).
    */
-  readAsync(
+  transferAsync(
+    op: typeof IoOp.pread | typeof IoOp.pwriteSync,
     fd: number,
     name: string,
     address: number,
@@ -260,39 +262,8 @@ export class RingIo {
     offset: number,
     keep: unknown,
   ): Promise<number> {
-    return this.#submitAsync(
-      IoOp.pread,
-      fd,
-      address,
-      length,
-      offset,
-      keep,
-      `read ${name} at ${offset}`,
-    );
-  }
-
-  /**
-   * Submits a write of `length` bytes at `address` followed by an fdatasync of `fd`, as one
-   * request; settles with the bytes written once both are done. `keep` (the memory) is held
-   * until then: it must not change meanwhile (protocol rule 3).
-   */
-  writeAndSyncAsync(
-    fd: number,
-    name: string,
-    address: number,
-    length: number,
-    offset: number,
-    keep: unknown,
-  ): Promise<number> {
-    return this.#submitAsync(
-      IoOp.pwriteSync,
-      fd,
-      address,
-      length,
-      offset,
-      keep,
-      `write and fdatasync ${name} at ${offset}`,
-    );
+    const what = op === IoOp.pread ? "read" : "write and fdatasync";
+    return this.#submitAsync(op, fd, address, length, offset, keep, `${what} ${name} at ${offset}`);
   }
 
   /** One submission whose completion settles a promise (and keeps the async waiter armed). */
@@ -534,9 +505,8 @@ export class RingFileDevice implements RawDevice {
   /** A read, or a write followed by a sync, on the worker; `buffer` is held until it settles. */
   async #transferAsync(what: "read" | "write", buffer: Uint8Array, offsetBytes: number) {
     this.#check(offsetBytes, buffer.length, what);
-    const submit = what === "read" ? this.#io.readAsync : this.#io.writeAndSyncAsync;
-    const n = await submit.call(
-      this.#io,
+    const n = await this.#io.transferAsync(
+      what === "read" ? IoOp.pread : IoOp.pwriteSync,
       this.#fd,
       this.name,
       this.#io.addressOf(buffer),

@@ -13,6 +13,7 @@
 import { machineLine, saveResult } from "./harness.ts";
 import { findPgBinDir, startPgCluster } from "../tests/_support/pg_cluster.ts";
 import {
+  loadArgs,
   parseTps as tps,
   pgbench,
   pgbenchPath,
@@ -60,12 +61,7 @@ try {
       "-S",
       "-M",
       "prepared",
-      "-c",
-      String(clients),
-      "-j",
-      String(Math.min(clients, 2)),
-      "-T",
-      String(secondsPerRun),
+      ...loadArgs(clients, secondsPerRun),
     ];
     const exoTps: number[] = [];
     const pgTps: number[] = [];

@@ -10,7 +10,7 @@
  */
 import { Session } from "node:inspector/promises";
 import { bootInProcess, loadPgbenchTables } from "./runner/in_process.ts";
-import { pgbenchPath, timedPgbench } from "./runner/pgbench.ts";
+import { loadArgs, pgbenchPath, timedPgbench } from "./runner/pgbench.ts";
 
 const profile = Deno.args[0] === "conventional" ? "conventional" : "exo";
 const clients = Number(Deno.args[1] ?? 8);
@@ -40,12 +40,7 @@ try {
     "--max-tries=20",
     "-M",
     "prepared",
-    "-c",
-    String(clients),
-    "-j",
-    String(Math.min(clients, 2)),
-    "-T",
-    String(s),
+    ...loadArgs(clients, s),
   ];
   await timedPgbench(binary, db.target, args(3)); // warm-up: JIT and caches
   const session = new Session();
@@ -80,8 +75,8 @@ function summarize(nodes: ProfileNode[], samples: number[]): void {
   const self = new Map<string, number>();
   const inclusive = new Map<string, number>();
   for (const id of samples) {
-    const leaf = byId.get(id)!;
-    self.set(label(leaf), (self.get(label(leaf)) ?? 0) + 1);
+    const leaf = label(byId.get(id)!);
+    self.set(leaf, (self.get(leaf) ?? 0) + 1);
     // A recursive function counts once per sample in its inclusive figure.
     const seen = new Set<string>();
     for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {

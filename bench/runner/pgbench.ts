@@ -24,6 +24,14 @@ export function pgbenchPath(): string | undefined {
   return undefined;
 }
 
+/**
+ * pgbench's load arguments: `clients` connections for `seconds`, on at most two threads (these
+ * machines have two cores, and pgbench needs no more threads than clients).
+ */
+export function loadArgs(clients: number, seconds: number): string[] {
+  return ["-c", String(clients), "-j", String(Math.min(clients, 2)), "-T", String(seconds)];
+}
+
 /** Runs pgbench; throws with its output when it fails. */
 export async function pgbench(
   binary: string,

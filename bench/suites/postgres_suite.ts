@@ -8,6 +8,7 @@
 import { findPgBinDir, startPgCluster } from "../../tests/_support/pg_cluster.ts";
 import {
   type ExoDbServer,
+  loadArgs,
   pgbench,
   pgbenchPath,
   type PgbenchRun,
@@ -73,12 +74,7 @@ function args(workload: string, mode: string, clients: number, seconds: number):
     ...(workload === "select-only" ? ["-S"] : ["-b", "tpcb-like", "--max-tries=20"]),
     "-M",
     mode,
-    "-c",
-    String(clients),
-    "-j",
-    String(Math.min(clients, 2)),
-    "-T",
-    String(seconds),
+    ...loadArgs(clients, seconds),
   ];
 }
 

@@ -9,7 +9,7 @@
  */
 import { type CrossingKind, crossingKinds, crossings, diffCrossings } from "../../hw/crossings.ts";
 import { bootInProcess, type InProcessExoDb, loadPgbenchTables } from "../runner/in_process.ts";
-import { pgbenchPath, type PgbenchRun, timedPgbench } from "../runner/pgbench.ts";
+import { loadArgs, pgbenchPath, type PgbenchRun, timedPgbench } from "../runner/pgbench.ts";
 import type { Suite, SummaryRow } from "../runner/suite.ts";
 import { markdownTable, median } from "../runner/suite.ts";
 
@@ -129,12 +129,7 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
             : ["-f", pipelinedPath, "-D", `scale=${params.scale}`]),
           "-M",
           "prepared",
-          "-c",
-          String(params.clients),
-          "-j",
-          String(Math.min(params.clients, 2)),
-          "-T",
-          String(params.secondsPerRun),
+          ...loadArgs(params.clients, params.secondsPerRun),
         ];
         // An unrecorded run per profile first: JIT and caches warm for both alike.
         for (const profile of profiles) {

@@ -13,7 +13,7 @@ import { Rng } from "../../lib/rng.ts";
 import { compareAsync, formatNs } from "../harness.ts";
 import { bulkAppendSorted } from "../../dbengine/bulk_append.ts";
 import { bootInProcess, type InProcessExoDb } from "../runner/in_process.ts";
-import { pgbenchPath, type PgbenchRun, timedPgbench } from "../runner/pgbench.ts";
+import { loadArgs, pgbenchPath, type PgbenchRun, timedPgbench } from "../runner/pgbench.ts";
 import type { Suite, SummaryRow } from "../runner/suite.ts";
 import { markdownTable } from "../runner/suite.ts";
 import type { Chart } from "../runner/svg_chart.ts";
@@ -170,12 +170,7 @@ export const scalingSuite: Suite<ScalingParams, ScalingFigures> = {
               script,
               "-M",
               "prepared",
-              "-c",
-              String(clients),
-              "-j",
-              String(Math.min(clients, 2)),
-              "-T",
-              String(params.secondsPerRun),
+              ...loadArgs(clients, params.secondsPerRun),
             ]);
             figures.throughput.push({ rows: size, clients, run });
             context.progress.step(`throughput at ${clients} clients: ${run.tps.toFixed(0)} tps`);

@@ -130,6 +130,31 @@ export function loadLibc(path = libcPath()): Libc | undefined {
   return loaded?.symbols;
 }
 
+/**
+ * libc opened with another symbol set (io_uring's syscalls, the NIC's socket calls), once per
+ * set; undefined off Linux or without `--allow-ffi`.
+ */
+export function libcWith<S extends Deno.ForeignLibraryInterface>(
+  symbols: S,
+): Deno.DynamicLibrary<S>["symbols"] | undefined {
+  const cached = extraLibraries.get(symbols);
+  if (cached !== undefined) return cached ?? undefined;
+  let opened: Deno.DynamicLibrary<S>["symbols"] | null = null;
+  const path = libcPath();
+  if (path !== undefined) {
+    try {
+      opened = Deno.dlopen(path, symbols).symbols;
+    } catch {
+      opened = null; // No --allow-ffi: the caller falls back.
+    }
+  }
+  extraLibraries.set(symbols, opened);
+  return opened ?? undefined;
+}
+
+// deno-lint-ignore no-explicit-any
+const extraLibraries = new Map<Deno.ForeignLibraryInterface, any>();
+
 /** The calling thread's errno after a failed libc call. */
 export function lastErrno(libc: Pick<Libc, "__errno_location">): number {
   const pointer = libc.__errno_location();

@@ -4,9 +4,19 @@
  * bytes moved).
  */
 import { crossings } from "./crossings.ts";
+import type { NetConnection, NetListener, NetStats } from "./net.ts";
+
+/** Counters shared by a listener and its connections. */
+interface TcpCounters {
+  accepted: number;
+  receives: number;
+  sends: number;
+  bytesReceived: number;
+  bytesSent: number;
+}
 
 /** One accepted connection. */
-export class TcpConnection {
+export class TcpConnection implements NetConnection {
   readonly #conn: Deno.TcpConn;
   /** `host:port` of the peer, for logs. */
   readonly peer: string;
@@ -14,9 +24,13 @@ export class TcpConnection {
   readonly localHost: string;
   readonly localPort: number;
   #closed = false;
+  readonly socketCallsPerRead = 1;
 
-  constructor(conn: Deno.TcpConn) {
+  readonly #counters: TcpCounters | undefined;
+
+  constructor(conn: Deno.TcpConn, counters?: TcpCounters) {
     this.#conn = conn;
+    this.#counters = counters;
     const remote = conn.remoteAddr;
     this.peer = `${remote.hostname}:${remote.port}`;
     this.localHost = conn.localAddr.hostname;
@@ -38,6 +52,10 @@ export class TcpConnection {
       throw error;
     }
     crossings.add("socket_read", 1, n ?? 0);
+    if (this.#counters !== undefined && n !== null) {
+      this.#counters.receives++;
+      this.#counters.bytesReceived += n;
+    }
     return n;
   }
 
@@ -51,6 +69,10 @@ export class TcpConnection {
     while (offset < source.length) {
       const n = await this.#conn.write(source.subarray(offset));
       crossings.add("socket_write", 1, n);
+      if (this.#counters !== undefined) {
+        this.#counters.sends++;
+        this.#counters.bytesSent += n;
+      }
       offset += n;
       calls++;
     }
@@ -70,10 +92,17 @@ export class TcpConnection {
 }
 
 /** The listening socket. */
-export class TcpListener {
+export class TcpListener implements NetListener {
   readonly #listener: Deno.TcpListener;
   readonly hostname: string;
   readonly port: number;
+  readonly #counters: TcpCounters = {
+    accepted: 0,
+    receives: 0,
+    sends: 0,
+    bytesReceived: 0,
+    bytesSent: 0,
+  };
 
   constructor(hostname: string, port: number) {
     this.#listener = Deno.listen({ hostname, port, transport: "tcp" });
@@ -88,13 +117,26 @@ export class TcpListener {
     try {
       const conn = await this.#listener.accept();
       crossings.add("runtime_op", 1);
-      return new TcpConnection(conn);
+      this.#counters.accepted++;
+      return new TcpConnection(conn, this.#counters);
     } catch (error) {
       if (error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted) {
         return null;
       }
       throw error;
     }
+  }
+
+  stats(): NetStats {
+    const c = this.#counters;
+    return {
+      path: "deno_tcp",
+      ...c,
+      socketCalls: c.accepted + c.receives + c.sends,
+      submitted: 0,
+      reaped: 0,
+      idleWaits: 0,
+    };
   }
 
   close(): void {

@@ -13,7 +13,9 @@
  */
 import { formatBytes } from "../lib/units.ts";
 import { checkLimits } from "../lib/limits.ts";
-import { type TcpConnection, TcpListener } from "../hw/net_tcp.ts";
+import type { NetConnection, NetListener } from "../hw/net.ts";
+import { TcpListener } from "../hw/net_tcp.ts";
+import { UringNic } from "../hw/net_uring.ts";
 import { BufferPool } from "../io/buffer_pool.ts";
 import { crc32cImplementation } from "../io/crc32c.ts";
 import { type DataDir, openDataDir } from "../io/data_dir.ts";
@@ -28,6 +30,7 @@ import { servePostgres } from "./pg_session.ts";
 import {
   setIoWorkerStatsProvider,
   setMaintenanceStatsProvider,
+  setNicStatsProvider,
   setSchedulerStatsProvider,
 } from "../query/exodb_stat_relations.ts";
 import { setScrubStarter } from "../query/functions.ts";
@@ -35,7 +38,7 @@ import { BackendWriter } from "../io/pgwire/messages.ts";
 import type { Logger } from "./log.ts";
 
 /** Serves one accepted connection until it ends. */
-export type ConnectionHandler = (connection: TcpConnection, appliance: Appliance) => Promise<void>;
+export type ConnectionHandler = (connection: NetConnection, appliance: Appliance) => Promise<void>;
 
 /** The mounted storage engine; replaced as a whole when the kernel restarts it. */
 export interface Engine {
@@ -51,7 +54,7 @@ export interface Appliance {
   config: Config;
   /** The current engine (read it per statement: a restart replaces it). */
   engine: Engine;
-  listener: TcpListener;
+  listener: NetListener;
   /** The cooperative scheduler that runs statements and maintenance as tasks. */
   scheduler: Scheduler;
   /** How many times the engine was restarted to recover from a failure. */
@@ -174,8 +177,14 @@ export async function boot(
     logger.warn("boot io: FFI unavailable, the exo profile calls the devices directly");
   }
   // Each scheduler tick drains the I/O worker's completions (syncs settle before the next grant).
+  // Each tick also reaps the NIC ring's completions (set once the listener exists).
+  let tickNic: UringNic | undefined;
   const scheduler = new Scheduler({
-    ...(io !== undefined ? { onTick: () => io.poll() } : {}),
+    onTick: () => {
+      io?.poll();
+      tickNic?.tick();
+    },
+    onIdle: () => tickNic?.idle(),
     ...options.scheduler,
     mode: config.scheduler,
   });
@@ -207,9 +216,18 @@ export async function boot(
   }));
 
   const stage = performance.now();
-  let listener: TcpListener;
+  let listener: NetListener;
+  let nic: UringNic | undefined;
   try {
-    listener = new TcpListener(config.host, config.port);
+    // The exo profile's NIC is io_uring (one enter per kernel turn for every connection's
+    // receives and sends, completions read at each tick); elsewhere Deno's TCP, an op per call.
+    nic = config.profile === "exo" && config.netPath === "ring"
+      ? UringNic.listen(config.host, config.port, config.maxConnections)
+      : undefined;
+    if (config.profile === "exo" && config.netPath === "ring" && nic === undefined) {
+      logger.warn("boot net: io_uring unavailable here, client sockets use Deno's TCP");
+    }
+    listener = nic ?? new TcpListener(config.host, config.port);
   } catch (error) {
     engine.maintenance.stop();
     await engine.storage.close();
@@ -218,7 +236,16 @@ export async function boot(
     io?.close();
     throw error;
   }
-  logger.info(`boot listen ${elapsedMs(stage)} (${listener.hostname}:${listener.port})`);
+  logger.info(
+    `boot listen ${elapsedMs(stage)} (${listener.hostname}:${listener.port}, ${
+      nic !== undefined ? "io_uring" : "Deno TCP"
+    })`,
+  );
+  setNicStatsProvider(() => listener.stats());
+  if (nic !== undefined) {
+    nic.host = { busy: () => scheduler.busy, nowMs: () => performance.now() };
+    tickNic = nic;
+  }
   const statementLog = new StatementLog({
     path: `${config.dataDir.replace(/\/$/, "")}/statements.log`,
     mode: config.profile === "exo" ? "ring" : "direct",
@@ -239,7 +266,7 @@ export async function boot(
 
   const handler = options.handler ??
     ((connection, served) => servePostgres(connection, served, logger));
-  const open = new Set<TcpConnection>();
+  const open = new Set<NetConnection>();
   let stopping = false;
   let restarting: Promise<void> | undefined;
   const appliance: Appliance = {

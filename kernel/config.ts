@@ -92,6 +92,10 @@ export const configSchema = z.object({
     "exo profile's disk I/O: mixed (reads and writes by FFI on the kernel thread, syncs on the " +
       "I/O worker), ring (everything on the I/O worker) or direct (no worker)",
   ),
+  netPath: z.enum(["ring", "direct"]).describe(
+    "exo profile's client sockets: ring (accepts, receives and sends through io_uring, batched " +
+      "per kernel turn; Linux, IPv4 host) or direct (a runtime op per socket call)",
+  ),
   logLevel: z.enum(["debug", "info", "warn", "error"]).describe("least severe log level printed"),
   scheduler: z.enum(schedulerModes).describe(
     "fair (interactive before maintenance before background, with aging) or fifo (arrival order)",
@@ -128,6 +132,7 @@ export const settings: Record<ConfigKey, { flag: string; env: string; default: s
   password: { flag: "password", env: "EXODB_PASSWORD", default: "" },
   profile: { flag: "profile", env: "EXODB_PROFILE", default: "exo" },
   ioPath: { flag: "io-path", env: "EXODB_IO_PATH", default: "mixed" },
+  netPath: { flag: "net-path", env: "EXODB_NET_PATH", default: "ring" },
   logLevel: { flag: "log-level", env: "EXODB_LOG_LEVEL", default: "info" },
   scheduler: { flag: "scheduler", env: "EXODB_SCHEDULER", default: "fair" },
 };

@@ -18,7 +18,7 @@
  */
 import { AssertionError } from "../lib/assert.ts";
 import { ExoError } from "../lib/errors.ts";
-import type { TcpConnection } from "../hw/net_tcp.ts";
+import type { NetConnection } from "../hw/net.ts";
 import {
   BackendWriter,
   decodeSaslInitialResponse,
@@ -100,7 +100,7 @@ const verifiers = new Map<string, ScramVerifier>();
 
 /** Serves one connection until it ends. */
 export async function servePostgres(
-  connection: TcpConnection,
+  connection: NetConnection,
   appliance: Appliance,
   logger: Logger,
 ): Promise<void> {
@@ -780,7 +780,7 @@ export async function servePostgres(
   try {
     for (;;) {
       const n = await connection.read(buffer);
-      chargeDirect(session.crossings, "socket_read", 1, n ?? 0);
+      chargeDirect(session.crossings, "socket_read", connection.socketCallsPerRead, n ?? 0);
       if (n === null) return;
       clearTimeout(idleTimer);
       decoder.push(buffer.slice(0, n));

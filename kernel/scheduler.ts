@@ -113,6 +113,11 @@ export interface SchedulerOptions {
    * the I/O worker's completions here, so finished syncs settle before the next grant.
    */
   onTick?: () => void;
+  /**
+   * Called when a task releases the thread and nothing is queued: the kernel's turn is over
+   * until an event arrives (the NIC submits what it corked and waits for completions).
+   */
+  onIdle?: () => void;
 }
 
 /** One ended slice, for {@link SchedulerOptions.onSlice}. */
@@ -259,6 +264,7 @@ export class Scheduler {
   readonly #watch: (check: () => void) => void;
   readonly #onSlice: ((slice: SliceRecord) => void) | undefined;
   readonly #onTick: (() => void) | undefined;
+  readonly #onIdle: (() => void) | undefined;
   readonly #queueLengthMax: number;
   readonly #maxDelayMs: Record<TaskClass, number>;
   readonly #queues: Record<TaskClass, ClassQueue>;
@@ -295,6 +301,7 @@ export class Scheduler {
     this.#watch = options.watch ?? setImmediate;
     this.#onSlice = options.onSlice;
     this.#onTick = options.onTick;
+    this.#onIdle = options.onIdle;
     this.#queueLengthMax = options.queueLengthMax ?? 1024;
     this.#maxDelayMs = { ...defaultMaxDelayMs, ...options.maxDelayMs };
     const shares = { ...defaultShares, ...options.shares };
@@ -449,6 +456,12 @@ export class Scheduler {
     task.holding = false;
     this.#running = undefined;
     this.#scheduleDispatch();
+    if (this.#queuedCount === 0) this.#onIdle?.();
+  }
+
+  /** A task holds the thread or waits for it. */
+  get busy(): boolean {
+    return this.#running !== undefined || this.#queuedCount > 0;
   }
 
   #finish(task: ScheduledTask, ok: boolean): void {

@@ -6,12 +6,14 @@
  * - exodb_stat_bufferpool: the buffer pool's frames, hit/miss/eviction counters;
  * - exodb_stat_io: block traffic of the disk image and the log device;
  * - exodb_stat_io_worker: the exo profile's I/O worker (submissions, syscalls it made, syncs);
+ * - exodb_stat_nic: the NIC's path (io_uring or Deno TCP), traffic and the crossings it cost;
  * - exodb_stat_scheduler: the cooperative scheduler's classes (CPU, waits, queues), from the
  *   provider the kernel installs at boot;
  * - exodb_stat_maintenance: checkpoints, vacuum passes and scrubs the maintenance tasks finished
  *   (kernel/maintenance.ts), from the provider the kernel installs at boot.
  */
 import { crossingKinds, crossings } from "../hw/crossings.ts";
+import type { NetStats } from "../hw/net.ts";
 import { liveSessions } from "./session_stats.ts";
 import { type SqlType, t } from "./sql_types.ts";
 import { defineSystemRelation } from "./system_catalog.ts";
@@ -212,6 +214,46 @@ view(
       syncs: BigInt(row.syncs),
       syncs_coalesced: BigInt(row.syncsCoalesced),
       worker_sleeps: BigInt(row.workerSleeps),
+    }];
+  },
+);
+
+let nicRow: (() => NetStats) | undefined;
+
+/** Installs what exodb_stat_nic reads (the kernel does at boot; undefined removes it). */
+export function setNicStatsProvider(provider: (() => NetStats) | undefined): void {
+  nicRow = provider;
+}
+
+// One row: the NIC's path, its traffic, and the crossings the kernel thread made for it.
+view(
+  "exodb_stat_nic",
+  [
+    ["path", t.text],
+    ["accepted", t.int8],
+    ["receives", t.int8],
+    ["sends", t.int8],
+    ["bytes_received", t.int8],
+    ["bytes_sent", t.int8],
+    ["socket_calls", t.int8],
+    ["ring_submitted", t.int8],
+    ["ring_reaped", t.int8],
+    ["idle_waits", t.int8],
+  ],
+  () => {
+    const row = nicRow?.();
+    if (row === undefined) return [];
+    return [{
+      path: row.path,
+      accepted: BigInt(row.accepted),
+      receives: BigInt(row.receives),
+      sends: BigInt(row.sends),
+      bytes_received: BigInt(row.bytesReceived),
+      bytes_sent: BigInt(row.bytesSent),
+      socket_calls: BigInt(row.socketCalls),
+      ring_submitted: BigInt(row.submitted),
+      ring_reaped: BigInt(row.reaped),
+      idle_waits: BigInt(row.idleWaits),
     }];
   },
 );

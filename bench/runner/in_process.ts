@@ -29,6 +29,10 @@ export async function bootInProcess(options: {
   poolSize?: string;
   imageSize?: string;
   logSize?: string;
+  /** The exo profile's client sockets: io_uring ("ring", the default) or Deno's TCP. */
+  netPath?: "ring" | "direct";
+  /** The exo profile's disk I/O path (kernel/config.ts); the configured default otherwise. */
+  ioPath?: "mixed" | "ring" | "direct";
 }): Promise<InProcessExoDb> {
   const config = resolveConfig({
     "data-dir": options.dataDir,
@@ -37,6 +41,8 @@ export async function bootInProcess(options: {
     "image-size": options.imageSize ?? "64MiB",
     "log-size": options.logSize ?? "512MiB",
     profile: options.profile ?? "exo",
+    "net-path": options.netPath ?? "ring",
+    ...(options.ioPath !== undefined ? { "io-path": options.ioPath } : {}),
   }, {});
   if (!config.ok) throw new Error(`bench configuration is invalid: ${config.problems.join("; ")}`);
   const appliance = await boot(config.config, new Logger("error", () => {}));

@@ -19,6 +19,7 @@ Deno.test("defaults give the documented embedded configuration", () => {
     password: "",
     profile: "exo",
     ioPath: "mixed",
+    netPath: "ring",
     logLevel: "info",
     scheduler: "fair",
   });

@@ -275,7 +275,8 @@ export class UringNic implements NetListener {
   submit(): void {
     if (this.#closed) return;
     this.#pendingSinceMs = undefined;
-    if (this.#ring.submit() < this.#ring.unsubmitted()) {
+    this.#ring.submit();
+    if (this.#ring.unsubmitted() > 0) {
       this.poll(); // a full completion queue refused some: reap, then try once more
       this.#ring.submit();
     }

@@ -35,6 +35,9 @@ export interface ProfileRow {
   crossingsPerTxn: Record<CrossingKind, number>;
   /** All kinds but syscalls (which ride on an op or FFI call), per transaction. */
   totalPerTxn: number;
+  /** The NIC's path ("io_uring" or "deno_tcp") and its socket calls per transaction, median. */
+  nicPath?: string;
+  socketCallsPerTxn?: number;
 }
 
 /** The suite's figures. */
@@ -116,7 +119,10 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
         await loadPgbenchTables(db, params.scale);
         context.progress.step(`loaded ${profile}`);
       }
-      const samples = new Map<string, { runs: PgbenchRun[]; perTxn: Record<string, number[]> }>();
+      const samples = new Map<
+        string,
+        { runs: PgbenchRun[]; perTxn: Record<string, number[]>; socketCalls: number[]; nic: string }
+      >();
       for (const workload of workloads) {
         const args = [
           "-n",
@@ -140,12 +146,19 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
           const order = round % 2 === 0 ? profiles : [...profiles].reverse();
           for (const profile of order) {
             context.progress.note(`${workload} on ${profile}, round ${round + 1}`);
+            const nic = servers.get(profile)!.appliance.listener;
+            const nicBefore = nic.stats();
             const before = crossings.snapshot();
             const run = await timedPgbench(binary, servers.get(profile)!.target, args);
             const used = diffCrossings(crossings.snapshot(), before);
+            const nicAfter = nic.stats();
             const key = `${workload}|${profile}`;
-            const entry = samples.get(key) ?? { runs: [], perTxn: {} };
+            const entry = samples.get(key) ?? { runs: [], perTxn: {}, socketCalls: [], nic: "" };
             entry.runs.push(run);
+            entry.nic = nicAfter.path;
+            entry.socketCalls.push(
+              (nicAfter.socketCalls - nicBefore.socketCalls) / Math.max(1, run.transactions),
+            );
             for (const kind of crossingKinds) {
               (entry.perTxn[kind] ??= []).push(used[kind].count / Math.max(1, run.transactions));
             }
@@ -165,6 +178,8 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
             profile,
             runs: entry.runs,
             crossingsPerTxn: perTxn,
+            nicPath: entry.nic,
+            socketCallsPerTxn: median(entry.socketCalls),
             totalPerTxn: crossingKinds.filter((k) => k !== "syscall").reduce(
               (sum, k) => sum + perTxn[k],
               0,
@@ -231,6 +246,7 @@ function profilesMarkdown(f: ProfilesFigures): string {
     fmt(median(r.runs.map((x) => x.p99Ms)), 3),
     fmt(r.totalPerTxn, 1),
     ...kinds.map((k) => fmt(r.crossingsPerTxn[k], 2)),
+    r.nicPath === undefined ? "n/a" : `${r.nicPath}, ${fmt(r.socketCallsPerTxn ?? NaN, 2)}`,
   ]);
   return [
     `Both profiles boot inside the benchmark process on pgbench's tables at scale ${f.params.scale}`,
@@ -244,6 +260,12 @@ function profilesMarkdown(f: ProfilesFigures): string {
     "profiles rather than contention on one branch row.",
     "Crossings are the server's, counted by hw/crossings.ts (pgbench's own are not in them),",
     "including background work (checkpoints) during the run; syscalls ride on ops and FFI calls.",
+    "Exo's NIC is io_uring (`--net-path ring`, hw/net_uring.ts): a receive or send is a ring entry,",
+    "not a crossing; what the kernel thread pays for sockets is its `io_uring_enter` calls (an FFI",
+    "call each, one per kernel turn for every connection's entries, corked up to 0.1 ms while the",
+    "scheduler is busy) and, when idle, a wait for the next completion on Deno's blocking pool (an",
+    "FFI call and a thread hop). The last column gives the NIC and its socket calls per",
+    "transaction (runtime ops on Deno's TCP, enters on io_uring).",
     "",
     markdownTable([
       "workload",
@@ -253,6 +275,7 @@ function profilesMarkdown(f: ProfilesFigures): string {
       "p99 ms",
       "crossings/txn",
       ...kinds.map((k) => `${k}/txn`),
+      "NIC, socket calls/txn",
     ], rows),
     "",
     "![crossings per transaction](profiles_crossings.svg)",

@@ -24,8 +24,12 @@
  *    many keys were noted.
  * 6. Vacuum runs in steps ({@link VacuumPass.step}) that the caller may separate by yields, so
  *    statements run between them:
- *    - every version of one key is decided and removed within one step, never across a yield,
- *      so no reader or writer ever meets a half-vacuumed key;
+ *    - every version of one key is decided within one step, never across a yield; its dead
+ *      versions are removed oldest first, at most `vacuumStepVersionsMax` per step (a hot row
+ *      may hold tens of thousands), so a key may be half removed between steps. Readers cannot
+ *      tell: every dead version lies below the newest version all snapshots see (or belongs to
+ *      an aborted writer), a dead tombstone goes only after every version under it, and what is
+ *      left of the key is noted again should the pass stop before the key is done;
  *    - the decision (`isAborted`, `visibleToAll`) is taken per key when the step reaches it;
  *      both only ever grow true, and a snapshot taken between steps sees every writer that
  *      `visibleToAll` already clears, so no live snapshot loses a version it can see;
@@ -137,6 +141,15 @@ export interface VacuumStep {
   keys: number;
   /** True when the pass has nothing more to do. */
   done: boolean;
+}
+
+/** Most dead versions one vacuum step removes (rule 6): about a millisecond of deletes. */
+export const vacuumStepVersionsMax = 256;
+
+/** Dead versions of the last key decided, oldest first, not yet removed (rule 6). */
+interface PendingRemovals {
+  keys: Uint8Array[];
+  at: number;
 }
 
 /** One vacuum pass over a tree, done in bounded steps (rule 6). */
@@ -545,37 +558,69 @@ export class VersionedTree {
       dirty.keys.clear();
       dirty.walk = { cursor: undefined };
     }
+    const pending: PendingRemovals = { keys: [], at: 0 };
     const walk = dirty.walk;
-    if (walk !== undefined) return { step: (maxKeys) => this.#walkStep(walk, txn, maxKeys) };
+    if (walk !== undefined) {
+      return { step: (maxKeys) => this.#walkStep(walk, txn, maxKeys, pending) };
+    }
     // The keys noted now; each leaves the notes only when its step decides it (rule 6).
     const noted = [...dirty.keys];
     let next = 0;
     return {
       step: (maxKeys) => {
         assert(maxKeys >= 1, "a vacuum step decides at least one key");
-        let removed = 0;
+        let removed = this.#removeSome(pending, txn, vacuumStepVersionsMax);
         let keys = 0;
-        while (next < noted.length && keys < maxKeys) {
+        while (next < noted.length && keys < maxKeys && pending.at === pending.keys.length) {
+          if (removed >= vacuumStepVersionsMax) break;
           const [name, key] = noted[next++]!;
           keys++;
           // Gone from the notes: another pass decided it since (and noted it again if it
           // still holds garbage), or a whole-tree walk now covers it.
           if (!dirty.keys.delete(name)) continue;
-          removed += this.#settleKey(key, this.#versionEntries(key), txn);
+          this.#settleKey(key, this.#versionEntries(key), pending);
+          removed += this.#removeSome(pending, txn, vacuumStepVersionsMax - removed);
         }
-        return { removed, keys, done: next >= noted.length };
+        return {
+          removed,
+          keys,
+          done: next >= noted.length && pending.at === pending.keys.length,
+        };
       },
     };
+  }
+
+  /**
+   * Removes up to `budget` of the pending dead versions, oldest first, each in its own logged
+   * change; returns how many were still there to remove (another pass may have taken some).
+   */
+  #removeSome(pending: PendingRemovals, txn: number, budget: number): number {
+    let removed = 0;
+    while (pending.at < pending.keys.length && budget-- > 0) {
+      const treeKey = pending.keys[pending.at++]!;
+      if (this.#log.run(txn, () => this.tree.delete(treeKey), true)) removed++;
+    }
+    if (pending.at === pending.keys.length && pending.keys.length > 0) {
+      pending.keys = [];
+      pending.at = 0;
+    }
+    return removed;
   }
 
   /**
    * Up to `maxKeys` keys of the whole-tree walk from its cursor: the versions of each key are
    * gathered completely (across tree batches) before the key is decided (rule 6).
    */
-  #walkStep(walk: TreeWalk, txn: number, maxKeys: number): VacuumStep {
+  #walkStep(
+    walk: TreeWalk,
+    txn: number,
+    maxKeys: number,
+    pending: PendingRemovals,
+  ): VacuumStep {
     assert(maxKeys >= 1, "a vacuum step decides at least one key");
-    let removed = 0;
+    let removed = this.#removeSome(pending, txn, vacuumStepVersionsMax);
     let keys = 0;
+    if (pending.at < pending.keys.length) return { removed, keys, done: false };
     // A newer walk (the notes overflowed, then a pass restarted from the top) covers this one.
     if (this.#dirty.walk !== walk) return { removed, keys, done: true };
     let group: Entry[] = [];
@@ -588,34 +633,39 @@ export class VersionedTree {
       for (const entry of batch) {
         const key = entry.key.subarray(0, entry.key.length - stampBytes);
         if (groupKey !== undefined && compareKeys(groupKey, key) !== 0) {
-          removed += this.#settleKey(groupKey, group, txn);
+          this.#settleKey(groupKey, group, pending);
+          removed += this.#removeSome(pending, txn, vacuumStepVersionsMax - removed);
           keys++;
           walk.cursor = group[group.length - 1]!.key;
           group = [];
-          if (keys >= maxKeys) return { removed, keys, done: false };
+          if (keys >= maxKeys || removed >= vacuumStepVersionsMax) {
+            return { removed, keys, done: false };
+          }
         }
         if (group.length === 0) groupKey = key;
         group.push(entry);
       }
       if (batch.length < 256) {
         if (groupKey !== undefined && group.length > 0) {
-          removed += this.#settleKey(groupKey, group, txn);
+          this.#settleKey(groupKey, group, pending);
+          removed += this.#removeSome(pending, txn, vacuumStepVersionsMax - removed);
           keys++;
         }
         this.#dirty.walk = undefined;
-        return { removed, keys, done: true };
+        return { removed, keys, done: pending.at === pending.keys.length };
       }
       cursor = batch[batch.length - 1]!.key;
     }
   }
 
   /**
-   * Decides the versions of one key (`entries`, all of them, newest first) and removes the dead
-   * ones: versions older than the newest one every snapshot sees as committed, that one too
-   * when it is a tombstone, and versions of rolled-back writers. A key with garbage some
-   * snapshot still sees is noted again. Returns how many versions were removed.
+   * Decides the versions of one key (`entries`, all of them, newest first) and queues the dead
+   * ones in `pending`, oldest first: versions older than the newest one every snapshot sees as
+   * committed, that one too when it is a tombstone, and versions of rolled-back writers. A key
+   * with garbage some snapshot still sees, or more dead versions than one step removes, is
+   * noted again (rule 6).
    */
-  #settleKey(key: Uint8Array, entries: readonly Entry[], txn: number): number {
+  #settleKey(key: Uint8Array, entries: readonly Entry[], pending: PendingRemovals): void {
     const doomed: Uint8Array[] = [];
     let settled = false;
     let kept = 0;
@@ -639,8 +689,9 @@ export class VersionedTree {
       kept++;
       keptTombstone = tombstone;
     }
-    for (const treeKey of doomed) this.#log.run(txn, () => this.tree.delete(treeKey), true);
-    if (kept > 1 || keptTombstone) this.#noteDirty(key);
-    return doomed.length;
+    doomed.reverse(); // oldest first: a dead tombstone goes after what lies under it
+    pending.keys = doomed;
+    pending.at = 0;
+    if (kept > 1 || keptTombstone || doomed.length > vacuumStepVersionsMax) this.#noteDirty(key);
   }
 }

@@ -114,8 +114,9 @@ export interface SchedulerOptions {
    */
   onTick?: () => void;
   /**
-   * Called when a task releases the thread and nothing is queued: the kernel's turn is over
-   * until an event arrives (the NIC submits what it corked and waits for completions).
+   * Called when the thread goes idle: a task released it and nothing is queued, or fair mode
+   * holds a background slice back for the event loop. The kernel's turn is over until an event
+   * arrives (the NIC submits what it corked and watches for completions).
    */
   onIdle?: () => void;
 }
@@ -459,9 +460,12 @@ export class Scheduler {
     if (this.#queuedCount === 0) this.#onIdle?.();
   }
 
-  /** A task holds the thread or waits for it. */
+  /**
+   * A task holds the thread or is about to get it. Not while fair mode holds a queued
+   * non-interactive slice back for the event loop (`idleDefer`): that wait is idle time.
+   */
   get busy(): boolean {
-    return this.#running !== undefined || this.#queuedCount > 0;
+    return this.#running !== undefined || this.#dispatchPending;
   }
 
   #finish(task: ScheduledTask, ok: boolean): void {
@@ -489,6 +493,7 @@ export class Scheduler {
         this.#idleDispatchPending = false;
         this.#dispatch();
       });
+      this.#onIdle?.(); // the thread idles until then: the NIC watches for statements itself
       return;
     }
     this.#dispatchPending = true;

@@ -7,6 +7,8 @@
  * (another OS, or no `--allow-ffi`), and the runtime-op path is used instead.
  */
 
+import { crossings } from "./crossings.ts";
+
 const libcPathCandidates = [
   "/lib/x86_64-linux-gnu/libc.so.6",
   "/usr/lib/x86_64-linux-gnu/libc.so.6",
@@ -169,6 +171,26 @@ export function lastErrno(libc: Pick<Libc, "__errno_location">): number {
  */
 export function ffiInt(value: number): bigint {
   return value as unknown as bigint;
+}
+
+/** Base addresses of ArrayBuffers handed to the OS by address, taken once each. */
+const bufferBases = new WeakMap<ArrayBufferLike, number>();
+
+/**
+ * The address of `view`'s first byte, as a number (user-space addresses fit in 53 bits). The
+ * base of each ArrayBuffer is taken once (one runtime op, counted) and cached: the buffers
+ * given to the OS by address (pool frames, log buffers, socket buffers) are long-lived.
+ * Callers keep the buffer referenced while the OS may use the address.
+ */
+export function bufferAddress(view: Uint8Array): number {
+  let base = bufferBases.get(view.buffer);
+  if (base === undefined) {
+    const whole = new Uint8Array(view.buffer, 0, view.buffer.byteLength);
+    base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(whole)));
+    crossings.add("runtime_op", 1);
+    bufferBases.set(view.buffer, base);
+  }
+  return base + view.byteOffset;
 }
 
 /** A NUL-terminated UTF-8 copy of `text`, for path arguments. */

@@ -17,9 +17,9 @@
  */
 import { setImmediate } from "node:timers";
 import { crossings } from "./crossings.ts";
-import { lastErrno, libcWith } from "./libc.ts";
+import { bufferAddress, lastErrno, libcWith } from "./libc.ts";
 import type { NetConnection, NetListener, NetStats } from "./net.ts";
-import { addressOf, Uring, UringOp } from "./uring.ts";
+import { Uring, UringOp } from "./uring.ts";
 
 const socketSymbols = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -60,6 +60,9 @@ const acceptUserData = 0xfffffffe;
 
 /** A write waits for the peer once this much is staged and not yet sent. */
 const stagedHighWaterBytes = 1 << 20;
+
+/** The int 1, for setsockopt's boolean options. */
+const optionOn = new Uint8Array(new Int32Array([1]).buffer);
 
 /** One libc socket call, counted. */
 function counted(result: number): number {
@@ -159,8 +162,7 @@ export class UringNic implements NetListener {
       ring.close();
       return undefined;
     }
-    const one = new Uint8Array(new Int32Array([1]).buffer);
-    counted(sockets.setsockopt(fd, solSocket, soReuseAddr, one, 4));
+    counted(sockets.setsockopt(fd, solSocket, soReuseAddr, optionOn, 4));
     if (counted(sockets.bind(fd, address, 16)) < 0) {
       const code = lastErrno(sockets);
       counted(sockets.close(fd));
@@ -349,8 +351,7 @@ export class UringNic implements NetListener {
       counted(this.#sockets.close(fd));
       return;
     }
-    const one = new Uint8Array(new Int32Array([1]).buffer);
-    counted(this.#sockets.setsockopt(fd, ipprotoTcp, tcpNoDelay, one, 4));
+    counted(this.#sockets.setsockopt(fd, ipprotoTcp, tcpNoDelay, optionOn, 4));
     const address = new Uint8Array(16);
     const length = new Uint8Array(new Uint32Array([16]).buffer);
     counted(this.#sockets.getpeername(fd, address, length));
@@ -400,10 +401,6 @@ export class UringNic implements NetListener {
     counted(this.#sockets.shutdown(fd, shutRdWr));
   }
 
-  get localHost(): string {
-    return this.hostname;
-  }
-
   stats(): NetStats {
     const ring = this.#ring.stats;
     return {
@@ -447,18 +444,6 @@ export class UringNic implements NetListener {
   }
 }
 
-/** Addresses of the ArrayBuffers receives land in, taken once each (one runtime op). */
-const bufferAddresses = new WeakMap<ArrayBufferLike, number>();
-
-function addressOfView(view: Uint8Array): number {
-  let base = bufferAddresses.get(view.buffer);
-  if (base === undefined) {
-    base = addressOf(new Uint8Array(view.buffer));
-    bufferAddresses.set(view.buffer, base);
-  }
-  return base + view.byteOffset;
-}
-
 /** One accepted connection on the ring. */
 export class UringConnection implements NetConnection {
   readonly peer: string;
@@ -479,12 +464,10 @@ export class UringConnection implements NetConnection {
     | undefined;
   /** The buffer a send is in flight from, and how much of it is sent (invariant 3). */
   #sending = new Uint8Array(16 * 1024);
-  #sendingAddress: number;
   #sendingLength = 0;
   #sendingDone = 0;
   /** Bytes written while a send was in flight: they go next. */
   #staged = new Uint8Array(16 * 1024);
-  #stagedAddress: number;
   #stagedLength = 0;
   #sendInFlight = false;
   #drainWaiters: (() => void)[] = [];
@@ -502,8 +485,6 @@ export class UringConnection implements NetConnection {
     this.peer = peer;
     this.localHost = nic.hostname;
     this.localPort = nic.port;
-    this.#sendingAddress = addressOf(this.#sending);
-    this.#stagedAddress = addressOf(this.#staged);
   }
 
   /** Operations of this connection in flight in the ring (0, 1 or 2). */
@@ -521,7 +502,7 @@ export class UringConnection implements NetConnection {
       this.#nic.queue(
         UringOp.recv,
         this.fd,
-        addressOfView(target),
+        bufferAddress(target),
         target.length,
         0,
         this.#slot * 4 + kindRecv,
@@ -550,14 +531,16 @@ export class UringConnection implements NetConnection {
     if (this.#closing || this.#nic.closed) throw new Deno.errors.BadResource("connection closed");
     if (source.length === 0) return 0;
     if (!this.#sendInFlight) {
-      this.#sending = this.#fit(this.#sending, source.length, "sending");
+      if (this.#sending.length < source.length) {
+        this.#sending = new Uint8Array(Math.max(source.length, this.#sending.length * 2));
+      }
       this.#sending.set(source);
       crossings.add("socket_write", 0, source.length, 1);
       this.#sendingLength = source.length;
       this.#sendingDone = 0;
       this.#sendFromSending();
     } else {
-      this.#staged = this.#grow(this.#staged, this.#stagedLength + source.length);
+      this.#growStaged(this.#stagedLength + source.length);
       this.#staged.set(source, this.#stagedLength);
       crossings.add("socket_write", 0, source.length, 1);
       this.#stagedLength += source.length;
@@ -569,21 +552,12 @@ export class UringConnection implements NetConnection {
     return 0;
   }
 
-  /** A buffer of at least `bytes` for the idle sending side (its address re-taken if new). */
-  #fit(buffer: Uint8Array<ArrayBuffer>, bytes: number, which: "sending"): Uint8Array<ArrayBuffer> {
-    if (buffer.length >= bytes) return buffer;
-    const grown = new Uint8Array(Math.max(bytes, buffer.length * 2));
-    if (which === "sending") this.#sendingAddress = addressOf(grown);
-    return grown;
-  }
-
   /** The staging buffer grown to hold `bytes` (nothing is in flight from it). */
-  #grow(buffer: Uint8Array<ArrayBuffer>, bytes: number): Uint8Array<ArrayBuffer> {
-    if (buffer.length >= bytes) return buffer;
-    const grown = new Uint8Array(Math.max(bytes, buffer.length * 2));
-    grown.set(buffer.subarray(0, this.#stagedLength));
-    this.#stagedAddress = addressOf(grown);
-    return grown;
+  #growStaged(bytes: number): void {
+    if (this.#staged.length >= bytes) return;
+    const grown = new Uint8Array(Math.max(bytes, this.#staged.length * 2));
+    grown.set(this.#staged.subarray(0, this.#stagedLength));
+    this.#staged = grown;
   }
 
   #sendFromSending(): void {
@@ -591,7 +565,7 @@ export class UringConnection implements NetConnection {
     this.#nic.queue(
       UringOp.send,
       this.fd,
-      this.#sendingAddress + this.#sendingDone,
+      bufferAddress(this.#sending) + this.#sendingDone,
       this.#sendingLength - this.#sendingDone,
       msgNoSignal,
       this.#slot * 4 + kindSend,
@@ -613,14 +587,10 @@ export class UringConnection implements NetConnection {
         return;
       }
       if (this.#stagedLength > 0) {
-        // Swap: the staged bytes become the sending buffer, with its fixed address.
-        const [buffer, address] = [this.#sending, this.#sendingAddress];
-        this.#sending = this.#staged;
-        this.#sendingAddress = this.#stagedAddress;
+        // Swap: the staged bytes become the sending buffer (its address cached, not re-taken).
+        [this.#sending, this.#staged] = [this.#staged, this.#sending];
         this.#sendingLength = this.#stagedLength;
         this.#sendingDone = 0;
-        this.#staged = buffer;
-        this.#stagedAddress = address;
         this.#stagedLength = 0;
         this.#sendFromSending();
       }

@@ -14,7 +14,7 @@
  * 3. An SQE's memory operands stay referenced by the caller until its CQE is reaped.
  */
 import { crossings } from "./crossings.ts";
-import { ffiInt, lastErrno, libcWith } from "./libc.ts";
+import { bufferAddress, ffiInt, lastErrno, libcWith } from "./libc.ts";
 
 const sysIoUringSetup = 425;
 const sysIoUringEnter = 426;
@@ -73,12 +73,6 @@ function syscall4<R>(
   d: number,
 ): R {
   return call(ffiInt(number), ffiInt(a), ffiInt(b), ffiInt(c), ffiInt(d), ffiInt(0), ffiInt(0));
-}
-
-/** The address of a buffer's first byte, as a number (user-space addresses fit in 53 bits). */
-export function addressOf(buffer: Uint8Array): number {
-  crossings.add("runtime_op", 1);
-  return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buffer)));
 }
 
 /** One completion as {@link Uring.reap} hands it over. */
@@ -177,7 +171,7 @@ export class Uring {
     view.setUint32(4, entries * 2, true); // cq_entries
     view.setUint32(8, setupCqSize | setupSubmitAll, true); // flags
     const fd = Number(
-      syscall4(symbols.syscall, sysIoUringSetup, entries, addressOf(params), 0, 0),
+      syscall4(symbols.syscall, sysIoUringSetup, entries, bufferAddress(params), 0, 0),
     );
     crossings.add("ffi_call", 1);
     crossings.add("syscall", 1);

@@ -23,7 +23,7 @@ import { assert } from "../../lib/assert.ts";
 import { DeviceError } from "../../lib/errors.ts";
 import { limits } from "../../lib/limits.ts";
 import { crossings } from "../../hw/crossings.ts";
-import { errnoName, type Libc, libcPath, loadLibc } from "../../hw/libc.ts";
+import { bufferAddress, errnoName, type Libc, libcPath, loadLibc } from "../../hw/libc.ts";
 import {
   checkRange,
   closeDescriptor,
@@ -110,7 +110,6 @@ export class RingIo {
   readonly #iovecs: BigUint64Array;
   readonly #iovecsAddress: number;
   readonly #pending = new Map<number, Pending>();
-  readonly #addresses = new WeakMap<ArrayBufferLike, number>();
   #nextId = 1;
   /** The last write generation handed out (protocol rule 1a), across every device of the ring. */
   #writeGeneration = 0;
@@ -198,18 +197,9 @@ export class RingIo {
     return ++this.#writeGeneration;
   }
 
-  /**
-   * The address of `view`'s first byte. The base address of each ArrayBuffer is taken once
-   * (one runtime op) and cached: pool frames and log buffers are long-lived (rule 4).
-   */
+  /** The address of `view`'s first byte (hw/libc.ts `bufferAddress`: cached per buffer, rule 4). */
   addressOf(view: Uint8Array): number {
-    let base = this.#addresses.get(view.buffer);
-    if (base === undefined) {
-      const whole = new Uint8Array(view.buffer, 0, view.buffer.byteLength);
-      base = Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(whole)));
-      this.#addresses.set(view.buffer, base);
-    }
-    return base + view.byteOffset;
+    return bufferAddress(view);
   }
 
   /** Runs one transfer and waits for it; returns bytes moved, throws on an errno. */

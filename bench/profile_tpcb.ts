@@ -6,7 +6,10 @@
  * profile itself is written to bench/results/profile_tpcb_<profile>.cpuprofile (open it in
  * Chrome DevTools). The profiler slows the run; the tps it prints is for orientation only.
  *
- *   deno task bench:profile-tpcb [exo|conventional] [clients=8] [seconds=8]
+ *   deno task bench:profile-tpcb [exo|conventional] [clients=8] [seconds=8] [tpcb|select]
+ *
+ * `select` profiles pgbench's select-only script (`-S`) instead: one point select per round
+ * trip, so the wire, scheduler and NIC share of a statement stands out.
  */
 import { Session } from "node:inspector/promises";
 import { bootInProcess, loadPgbenchTables } from "./runner/in_process.ts";
@@ -15,6 +18,7 @@ import { loadArgs, pgbenchPath, timedPgbench } from "./runner/pgbench.ts";
 const profile = Deno.args[0] === "conventional" ? "conventional" : "exo";
 const clients = Number(Deno.args[1] ?? 8);
 const seconds = Number(Deno.args[2] ?? 8);
+const script = Deno.args[3] === "select" ? ["-S"] : ["-b", "tpcb-like", "--max-tries=20"];
 const topRows = 30;
 
 /** One node of a V8 CPU profile (the fields used here). */
@@ -35,9 +39,7 @@ try {
   await loadPgbenchTables(db, 10);
   const args = (s: number) => [
     "-n",
-    "-b",
-    "tpcb-like",
-    "--max-tries=20",
+    ...script,
     "-M",
     "prepared",
     ...loadArgs(clients, s),
@@ -51,7 +53,7 @@ try {
   const run = await timedPgbench(binary, db.target, args(seconds));
   const { profile: cpuProfile } = await session.post("Profiler.stop");
   session.disconnect();
-  const out = `bench/results/profile_tpcb_${profile}.cpuprofile`;
+  const out = `bench/results/profile_${Deno.args[3] === "select" ? "select" : "tpcb"}_${profile}.cpuprofile`;
   Deno.writeTextFileSync(out, JSON.stringify(cpuProfile));
   console.log(
     `${profile}, ${clients} client(s), ${seconds} s, profiled: ${run.tps.toFixed(0)} tps, ` +

@@ -172,6 +172,20 @@ export class SqlSession {
 
   get textSettings(): TextSettings {
     const zone = this.settings.get("timezone") ?? "UTC";
+    // Asked for by every statement: a fixed zone (UTC, an offset) is parsed once per setting; a
+    // named zone's offset depends on the date (daylight saving), so it is worked out each time.
+    const cached = this.#textSettingsCache;
+    if (cached !== undefined && cached.zone === zone) return cached.settings;
+    const settings = { timeZoneOffsetSeconds: this.#zoneOffsetSeconds(zone) };
+    if (/^(utc|gmt|etc\/utc|z|[+-]\d[\d:]*)$/i.test(zone.trim())) {
+      this.#textSettingsCache = { zone, settings };
+    }
+    return settings;
+  }
+
+  #textSettingsCache: { zone: string; settings: TextSettings } | undefined;
+
+  #zoneOffsetSeconds(zone: string): number {
     let offset = 0;
     try {
       offset = /^(utc|gmt|etc\/utc|z)$/i.test(zone) ? 0 : parseZone(zone, TypeId.timestamptz, zone);
@@ -180,7 +194,7 @@ export class SqlSession {
     } catch {
       offset = 0;
     }
-    return { timeZoneOffsetSeconds: offset };
+    return offset;
   }
 
   /**

@@ -9,9 +9,11 @@
  */
 import { type CrossingKind, crossingKinds, crossings, diffCrossings } from "../../hw/crossings.ts";
 import { bootInProcess, type InProcessExoDb, loadPgbenchTables } from "../runner/in_process.ts";
+import { type EngineTpcbRun, runEngineTpcb } from "../runner/engine_tpcb.ts";
 import { loadArgs, pgbenchPath, type PgbenchRun, timedPgbench } from "../runner/pgbench.ts";
 import type { Suite, SummaryRow } from "../runner/suite.ts";
 import { markdownTable, median } from "../runner/suite.ts";
+import { cpuPerTxnUs, cpuSnapshot } from "../runner/thread_cpu.ts";
 
 /** Parameters of one run. */
 export interface ProfilesParams {
@@ -38,6 +40,15 @@ export interface ProfileRow {
   /** The NIC's path ("io_uring" or "deno_tcp") and its socket calls per transaction, median. */
   nicPath?: string;
   socketCallsPerTxn?: number;
+  /** CPU per transaction (µs, median over runs): the kernel thread's and the whole process's. */
+  kernelThreadUsPerTxn?: number;
+  processUsPerTxn?: number;
+}
+
+/** The TPC-B statements run in process without the wire (runner/engine_tpcb.ts), per profile. */
+export interface EngineFloorRow {
+  profile: Profile;
+  runs: EngineTpcbRun[];
 }
 
 /** The suite's figures. */
@@ -45,6 +56,8 @@ export interface ProfilesFigures {
   skipped?: string;
   params: ProfilesParams;
   rows: ProfileRow[];
+  /** Absent in reports from before it was measured. */
+  engineFloor?: EngineFloorRow[];
 }
 
 const insertScript = [
@@ -96,7 +109,7 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
   // asks ("otherwise you'll mostly be measuring update contention"): at scale 1 every TPC-B
   // transaction updates the one branch row and waits for the last one's commit.
   full: { scale: 10, rounds: 3, secondsPerRun: 4, clients: 8 },
-  steps: (p) => 2 + workloads.length * p.rounds,
+  steps: (p) => 2 + (workloads.length + 1) * p.rounds,
   async run(params, context) {
     const binary = pgbenchPath();
     const figures: ProfilesFigures = { params, rows: [] };
@@ -121,7 +134,14 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
       }
       const samples = new Map<
         string,
-        { runs: PgbenchRun[]; perTxn: Record<string, number[]>; socketCalls: number[]; nic: string }
+        {
+          runs: PgbenchRun[];
+          perTxn: Record<string, number[]>;
+          socketCalls: number[];
+          nic: string;
+          kernelUs: number[];
+          processUs: number[];
+        }
       >();
       for (const workload of workloads) {
         const args = [
@@ -149,12 +169,17 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
             const nic = servers.get(profile)!.appliance.listener;
             const nicBefore = nic.stats();
             const before = crossings.snapshot();
+            const cpuBefore = cpuSnapshot();
             const run = await timedPgbench(binary, servers.get(profile)!.target, args);
+            const cpu = cpuPerTxnUs(cpuBefore, cpuSnapshot(), run.transactions);
             const used = diffCrossings(crossings.snapshot(), before);
             const nicAfter = nic.stats();
             const key = `${workload}|${profile}`;
-            const entry = samples.get(key) ?? { runs: [], perTxn: {}, socketCalls: [], nic: "" };
+            const entry = samples.get(key) ??
+              { runs: [], perTxn: {}, socketCalls: [], nic: "", kernelUs: [], processUs: [] };
             entry.runs.push(run);
+            entry.kernelUs.push(cpu.kernelThreadUs);
+            entry.processUs.push(cpu.processUs);
             entry.nic = nicAfter.path;
             entry.socketCalls.push(
               (nicAfter.socketCalls - nicBefore.socketCalls) / Math.max(1, run.transactions),
@@ -167,6 +192,27 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
           context.progress.step(`${workload} round ${round + 1}`);
         }
       }
+      // The engine's floor: the TPC-B statements through SqlSession in process, no wire.
+      const floor = new Map<Profile, EngineTpcbRun[]>(profiles.map((p) => [p, []]));
+      for (const profile of profiles) {
+        await runEngineTpcb(servers.get(profile)!, params.scale, params.clients, 1); // warm-up
+      }
+      for (let round = 0; round < params.rounds; round++) {
+        const order = round % 2 === 0 ? profiles : [...profiles].reverse();
+        for (const profile of order) {
+          context.progress.note(`TPC-B in process (no wire) on ${profile}, round ${round + 1}`);
+          floor.get(profile)!.push(
+            await runEngineTpcb(
+              servers.get(profile)!,
+              params.scale,
+              params.clients,
+              params.secondsPerRun,
+            ),
+          );
+        }
+        context.progress.step(`TPC-B in process round ${round + 1}`);
+      }
+      figures.engineFloor = profiles.map((profile) => ({ profile, runs: floor.get(profile)! }));
       for (const workload of workloads) {
         for (const profile of profiles) {
           const entry = samples.get(`${workload}|${profile}`)!;
@@ -180,6 +226,8 @@ export const profilesSuite: Suite<ProfilesParams, ProfilesFigures> = {
             crossingsPerTxn: perTxn,
             nicPath: entry.nic,
             socketCallsPerTxn: median(entry.socketCalls),
+            kernelThreadUsPerTxn: median(entry.kernelUs),
+            processUsPerTxn: median(entry.processUs),
             totalPerTxn: crossingKinds.filter((k) => k !== "syscall").reduce(
               (sum, k) => sum + perTxn[k],
               0,
@@ -232,8 +280,56 @@ function profilesSummary(f: ProfilesFigures): SummaryRow[] {
       ratio: conventional.totalPerTxn / exo.totalPerTxn,
       ...(crossingGoal === undefined ? {} : { goal: crossingGoal }),
     }];
+    const exoUs = exo.kernelThreadUsPerTxn;
+    const conventionalUs = conventional.kernelThreadUsPerTxn;
+    if (workload.startsWith("TPC-B") && exoUs !== undefined && conventionalUs !== undefined) {
+      rows.push({
+        metric: `profiles, ${workload}: conventional / exo kernel-thread CPU per transaction`,
+        value: `${fmt(conventionalUs)} vs ${fmt(exoUs)} µs/txn`,
+        ratio: conventionalUs / exoUs,
+      });
+    }
     return rows;
   });
+}
+
+/**
+ * The engine's floor beside the wire figures: where the kernel thread's time per TPC-B
+ * transaction goes, and the best throughput ratio left if only the profile-specific part moved.
+ */
+function engineFloorMarkdown(f: ProfilesFigures): string[] {
+  if (f.engineFloor === undefined) return [];
+  const kernelUs = (profile: Profile) =>
+    f.rows.find((r) => r.workload === "TPC-B" && r.profile === profile)?.kernelThreadUsPerTxn ??
+      NaN;
+  const floorUs = (row: EngineFloorRow) => median(row.runs.map((r) => r.kernelThreadUs));
+  const rows = f.engineFloor.map((row) => [
+    row.profile,
+    fmt(median(row.runs.map((r) => r.tps))),
+    fmt(floorUs(row)),
+    fmt(median(row.runs.map((r) => r.processUs))),
+    fmt(kernelUs(row.profile)),
+    fmt(kernelUs(row.profile) - floorUs(row)),
+  ]);
+  return [
+    "",
+    "**The engine's floor.** The same TPC-B statements, parameters and clients run through",
+    "SqlSession inside the benchmark process (bench/runner/engine_tpcb.ts): no wire protocol, no",
+    "socket, no scheduler grant per statement. Its kernel-thread time per transaction is what both",
+    "profiles pay for the engine itself (the conventional one with its block ops and a sync per",
+    "commit); the rest of pgbench's figure is the wire, the session and the NIC. Throughput over",
+    "pgbench is bound by the kernel thread, so exo/conventional TPS follows the ratio of their",
+    "kernel-thread µs per transaction.",
+    "",
+    markdownTable([
+      "profile",
+      "in-process tps",
+      "kernel thread µs/txn (engine)",
+      "process µs/txn",
+      "pgbench TPC-B kernel thread µs/txn",
+      "of which wire, session, NIC",
+    ], rows),
+  ];
 }
 
 function profilesMarkdown(f: ProfilesFigures): string {
@@ -247,6 +343,8 @@ function profilesMarkdown(f: ProfilesFigures): string {
     fmt(r.totalPerTxn, 1),
     ...kinds.map((k) => fmt(r.crossingsPerTxn[k], 2)),
     r.nicPath === undefined ? "n/a" : `${r.nicPath}, ${fmt(r.socketCallsPerTxn ?? NaN, 2)}`,
+    fmt(r.kernelThreadUsPerTxn ?? NaN),
+    fmt(r.processUsPerTxn ?? NaN),
   ]);
   return [
     `Both profiles boot inside the benchmark process on pgbench's tables at scale ${f.params.scale}`,
@@ -276,8 +374,11 @@ function profilesMarkdown(f: ProfilesFigures): string {
       "crossings/txn",
       ...kinds.map((k) => `${k}/txn`),
       "NIC, socket calls/txn",
+      "kernel thread µs/txn",
+      "process µs/txn",
     ], rows),
     "",
     "![crossings per transaction](profiles_crossings.svg)",
+    ...engineFloorMarkdown(f),
   ].join("\n");
 }

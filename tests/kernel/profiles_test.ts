@@ -117,7 +117,9 @@ Deno.test("statement log: a ring drained in one write, or a write per line; rota
       ringLines: 3,
       drainMs: 60_000,
     });
+    const recordedFromMs = Date.now();
     for (let i = 0; i < 5; i++) ring.record(1, `SELECT ${i}`, 0.5);
+    const recordedToMs = Date.now();
     assert.deepEqual(ring.stats, { lines: 0, writes: 0, dropped: 2, failures: 0 });
     ring.drain();
     assert.deepEqual(ring.stats, { lines: 3, writes: 1, dropped: 2, failures: 0 });
@@ -128,6 +130,13 @@ Deno.test("statement log: a ring drained in one write, or a write per line; rota
       "[1] duration: 0.500 ms  SELECT 1",
       "[1] duration: 0.500 ms  SELECT 2",
     ]);
+    // The time is when the statement was recorded (not drained), as ISO 8601 with milliseconds.
+    for (const line of lines) {
+      const stamp = line.split(" ")[0]!;
+      const ms = Date.parse(stamp);
+      assert.equal(new Date(ms).toISOString(), stamp);
+      assert.ok(ms >= recordedFromMs && ms <= recordedToMs, `${stamp} within the recording`);
+    }
     const direct = new StatementLog({
       path: `${dir}/direct.log`,
       mode: "direct",

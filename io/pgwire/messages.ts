@@ -76,9 +76,22 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * the work for the short names, tags and values of a typical message.
  */
 const asciiFastMax = 64;
+/** Up to this many bytes a string is built one character at a time (names like `P0_1`). */
+const asciiShortMax = 16;
 
 /** Strict UTF-8 of `bytes[start, end)` (invalid bytes throw). */
 function decodeRange(bytes: Uint8Array, start: number, end: number): string {
+  if (end === start) return ""; // the unnamed statement and portal: most strings of a Bind
+  if (end - start <= asciiShortMax) {
+    // Built char by char: cheaper than a view plus fromCharCode.apply for a few bytes.
+    let text = "";
+    for (let i = start; i < end; i++) {
+      const c = bytes[i]!;
+      if (c >= 0x80) return decoder.decode(bytes.subarray(start, end));
+      text += String.fromCharCode(c);
+    }
+    return text;
+  }
   if (end - start <= asciiFastMax) {
     let ascii = true;
     for (let i = start; i < end; i++) {
@@ -109,35 +122,42 @@ function encodeAt(text: string, bytes: Uint8Array, at: number): number {
   return encoder.encodeInto(text, bytes.subarray(at)).written;
 }
 
-/** Reads fields of one message body with the protocol's strictness. */
+/**
+ * Reads fields of one message body, `bytes[start, end)`, with the protocol's strictness. The
+ * body is read in place (the decoder's chunk may hold further messages after `end`): integers
+ * are assembled from bytes, no DataView, and nothing reads past `end`.
+ */
 class BodyReader {
   readonly #bytes: Uint8Array;
-  readonly #view: DataView;
-  #at = 0;
+  readonly #end: number;
+  #at: number;
 
-  constructor(bytes: Uint8Array) {
+  constructor(bytes: Uint8Array, start = 0, end = bytes.length) {
     this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#at = start;
+    this.#end = end;
   }
 
   #need(n: number): void {
-    if (this.#at + n > this.#bytes.length) {
+    if (this.#at + n > this.#end) {
       throw new ProtocolViolation("invalid message format", false);
     }
   }
 
   int16(): number {
     this.#need(2);
-    const v = this.#view.getInt16(this.#at);
-    this.#at += 2;
-    return v;
+    const b = this.#bytes;
+    const at = this.#at;
+    this.#at = at + 2;
+    return ((b[at]! << 8) | b[at + 1]!) << 16 >> 16; // signed
   }
 
   int32(): number {
     this.#need(4);
-    const v = this.#view.getInt32(this.#at);
-    this.#at += 4;
-    return v;
+    const b = this.#bytes;
+    const at = this.#at;
+    this.#at = at + 4;
+    return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
   }
 
   byte(): number {
@@ -147,7 +167,10 @@ class BodyReader {
 
   string(): string {
     const end = this.#bytes.indexOf(0, this.#at);
-    if (end < 0) throw new ProtocolViolation("invalid string in message", false);
+    // The terminator must lie inside this message (the chunk may go on with the next one).
+    if (end < 0 || end >= this.#end) {
+      throw new ProtocolViolation("invalid string in message", false);
+    }
     let text: string;
     try {
       text = decodeRange(this.#bytes, this.#at, end);
@@ -167,13 +190,13 @@ class BodyReader {
   }
 
   rest(): Uint8Array {
-    const out = this.#bytes.subarray(this.#at);
-    this.#at = this.#bytes.length;
+    const out = this.#bytes.subarray(this.#at, this.#end);
+    this.#at = this.#end;
     return out;
   }
 
   end(): void {
-    if (this.#at !== this.#bytes.length) {
+    if (this.#at !== this.#end) {
       throw new ProtocolViolation("invalid message format", false);
     }
   }
@@ -183,6 +206,8 @@ class BodyReader {
 export class FrontendDecoder {
   readonly maxMessageBytes: number;
   #chunks: Uint8Array[] = [];
+  /** Bytes of `#chunks[0]` already consumed (views are not re-cut per message). */
+  #headOffset = 0;
   #buffered = 0;
   #started = false;
   #lastType = 0;
@@ -222,7 +247,7 @@ export class FrontendDecoder {
   #peek(offset: number, length: number): Uint8Array {
     // Bytes [offset, offset+length) of the buffered stream; a view when inside one chunk.
     if (length === 0) return new Uint8Array(0);
-    let skip = offset;
+    let skip = offset + this.#headOffset; // chunk 0 is consumed up to #headOffset
     for (let i = 0; i < this.#chunks.length; i++) {
       const chunk = this.#chunks[i]!;
       if (skip >= chunk.length) {
@@ -247,12 +272,13 @@ export class FrontendDecoder {
   #consume(n: number): void {
     this.#buffered -= n;
     while (n > 0) {
-      const chunk = this.#chunks[0]!;
-      if (n >= chunk.length) {
-        n -= chunk.length;
+      const left = this.#chunks[0]!.length - this.#headOffset;
+      if (n >= left) {
+        n -= left;
         this.#chunks.shift();
+        this.#headOffset = 0;
       } else {
-        this.#chunks[0] = chunk.subarray(n);
+        this.#headOffset += n;
         n = 0;
       }
     }
@@ -298,16 +324,26 @@ export class FrontendDecoder {
   next(): FrontendMessage | undefined {
     if (!this.#started) throw new Error("typed messages only after startup");
     if (this.#buffered < 5) return undefined;
-    const head = this.#peek(0, 5);
-    const type = head[0]!;
-    const length = (head[1]! << 24 | head[2]! << 16 | head[3]! << 8 | head[4]!) | 0;
+    const chunk = this.#chunks[0]!;
+    const at = this.#headOffset;
+    // The common case: the whole header (and usually the body) lies in the first chunk.
+    const head = chunk.length - at >= 5 ? chunk : this.#peek(0, 5);
+    const h = head === chunk ? at : 0;
+    const type = head[h]!;
+    const length = (head[h + 1]! << 24 | head[h + 2]! << 16 | head[h + 3]! << 8 | head[h + 4]!) |
+      0;
     if (length < 4 || length > this.maxMessageBytes) {
       throw new ProtocolViolation("invalid message length", true);
     }
     if (this.#buffered < 1 + length) return undefined;
+    this.#lastType = type;
+    if (chunk.length - at >= 1 + length) {
+      // Read in place; the reader stops at this message's end.
+      this.#consume(1 + length);
+      return decodeTyped(type, new BodyReader(chunk, at + 5, at + 1 + length));
+    }
     const body = this.#peek(5, length - 4);
     this.#consume(1 + length);
-    this.#lastType = type;
     return decodeTyped(type, new BodyReader(body));
   }
 }

@@ -89,6 +89,21 @@ Deno.test("every frontend message type decodes from its exact layout", () => {
 
 Deno.test("malformed bodies are 08P01 errors; framing losses are fatal", () => {
   violation(() => typed(frame("Q", "no terminator")), false, /invalid string/);
+  // Read in place, a body must not borrow the next message's bytes: the terminator after the
+  // end of this Query (inside the Parse behind it in the same read) does not count, and the
+  // next message still decodes.
+  const inPlace = new FrontendDecoder();
+  inPlace.startupDone();
+  inPlace.push(
+    new Uint8Array([...frame("Q", "abc"), ...frame("P", cstr("s"), cstr("x"), int16(0))]),
+  );
+  violation(() => inPlace.next(), false, /invalid string/);
+  assert.deepEqual(inPlace.next(), { kind: "parse", name: "s", sql: "x", paramTypes: [] });
+  const shortInt = new FrontendDecoder();
+  shortInt.startupDone();
+  shortInt.push(new Uint8Array([...frame("E", cstr("")), ...frame("S")]));
+  violation(() => shortInt.next(), false, /format/); // maxRows would run into the Sync
+  assert.deepEqual(shortInt.next(), { kind: "sync" });
   violation(() => typed(frame("S", [0])), false, /invalid message format/); // trailing byte
   violation(() => typed(frame("P", cstr(""), cstr("x"), int16(-1))), false, /format/);
   violation(() => typed(frame("P", cstr(""), cstr("x"), int16(3), int32(0))), false, /format/);

@@ -53,7 +53,9 @@ try {
   const run = await timedPgbench(binary, db.target, args(seconds));
   const { profile: cpuProfile } = await session.post("Profiler.stop");
   session.disconnect();
-  const out = `bench/results/profile_${Deno.args[3] === "select" ? "select" : "tpcb"}_${profile}.cpuprofile`;
+  const out = `bench/results/profile_${
+    Deno.args[3] === "select" ? "select" : "tpcb"
+  }_${profile}.cpuprofile`;
   Deno.writeTextFileSync(out, JSON.stringify(cpuProfile));
   console.log(
     `${profile}, ${clients} client(s), ${seconds} s, profiled: ${run.tps.toFixed(0)} tps, ` +

@@ -344,29 +344,41 @@ export class LoggedPageStore implements PageStore {
     const group = this.#group!;
     this.#group = undefined;
     if (group.size === 0) return;
-    const records: { type: number; payload: Uint8Array }[] = [];
+    // Leaf records carry their payload; a page image is written from the page into the log
+    // buffer when appended (no payload array: one copy of up to a block per image).
+    const records: ({ type: number; payload: Uint8Array } | { image: number; page: Uint8Array })[] =
+      [];
     for (const [block, touched] of group) {
       // `<=`: a page whose last group ended exactly at the redo point was written by that
       // checkpoint; redo from there must not meet a bare leaf delta for it (a torn write of
       // it later would then be unrecoverable). Found by the power-loss test.
       if (touched.image || touched.lsnBefore <= this.fullPageLsn || touched.lsnBefore === 0) {
-        const payload = imagePayload(block, touched.guard.bytes);
-        records.push({ type: RecordType.pageImage, payload });
-        this.stats.images++;
-        this.stats.imageBytes += payload.length;
+        records.push({ image: block, page: touched.guard.bytes });
       } else {
         for (const record of touched.records) records.push(record);
         this.stats.leafRecords += touched.records.length;
       }
     }
-    records.forEach((record, i) => {
-      this.wal.append(
-        record.type,
-        i === records.length - 1 ? groupEndFlag : 0,
+    const last = records.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const record = records[i]!;
+      const flags = i === last ? groupEndFlag : 0;
+      if ("payload" in record) {
+        this.wal.append(record.type, flags, this.#txn, record.payload);
+        continue;
+      }
+      const hole = holeOf(record.page);
+      const payloadBytes = imagePayloadBytes(record.page, hole);
+      this.wal.appendWith(
+        RecordType.pageImage,
+        flags,
         this.#txn,
-        record.payload,
+        payloadBytes,
+        (target) => writeImagePayload(target, record.image, record.page, hole),
       );
-    });
+      this.stats.images++;
+      this.stats.imageBytes += payloadBytes;
+    }
     const endLsn = this.wal.insertLsn;
     for (const touched of group.values()) {
       setBlockLsn(touched.guard.bytes, endLsn);
@@ -451,18 +463,27 @@ function dataView(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** Image payload: block u32, hole start u32, hole length u32, then bytes [4, size) minus the hole. */
-function imagePayload(block: number, page: Uint8Array): Uint8Array {
-  const { start: bestStart, length: bestLength } = holeOf(page);
-  const kept = page.length - 4 - bestLength;
-  const payload = new Uint8Array(12 + kept);
-  const view = dataView(payload);
+/** Bytes of a page image's payload for `page` with `hole` left out. */
+function imagePayloadBytes(page: Uint8Array, hole: { start: number; length: number }): number {
+  return 12 + page.length - 4 - hole.length;
+}
+
+/**
+ * Image payload, written into `target` (exactly {@link imagePayloadBytes} long): block u32, hole
+ * start u32, hole length u32, then bytes [4, size) minus the hole.
+ */
+function writeImagePayload(
+  target: Uint8Array,
+  block: number,
+  page: Uint8Array,
+  hole: { start: number; length: number },
+): void {
+  const view = dataView(target);
   view.setUint32(0, block, true);
-  view.setUint32(4, bestStart, true);
-  view.setUint32(8, bestLength, true);
-  payload.set(page.subarray(4, bestStart), 12);
-  payload.set(page.subarray(bestStart + bestLength), 12 + (bestStart - 4));
-  return payload;
+  view.setUint32(4, hole.start, true);
+  view.setUint32(8, hole.length, true);
+  target.set(page.subarray(4, hole.start), 12);
+  target.set(page.subarray(hole.start + hole.length), 12 + (hole.start - 4));
 }
 
 /**

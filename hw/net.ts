@@ -13,6 +13,12 @@ export interface NetConnection {
   readonly localPort: number;
   /** Socket calls (crossings) each completed read took: 1 for a runtime op, 0 off a ring. */
   readonly socketCallsPerRead: number;
+  /**
+   * `write` has copied `source` by the time it returns its promise, so the caller may reuse
+   * the buffer at once (the ring NIC stages bytes itself); false where the runtime reads the
+   * caller's buffer until the promise settles (Deno's TCP).
+   */
+  readonly copiesOnWrite: boolean;
   /** Reads into `target`; null at end of stream (or once closed locally). */
   read(target: Uint8Array): Promise<number | null>;
   /**

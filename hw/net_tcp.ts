@@ -25,6 +25,7 @@ export class TcpConnection implements NetConnection {
   readonly localPort: number;
   #closed = false;
   readonly socketCallsPerRead = 1;
+  readonly copiesOnWrite = false;
 
   readonly #counters: TcpCounters | undefined;
 

@@ -450,6 +450,8 @@ export class UringConnection implements NetConnection {
   readonly localHost: string;
   readonly localPort: number;
   readonly socketCallsPerRead = 0;
+  /** Invariant 3: bytes are copied into the staging buffer before `write` first awaits. */
+  readonly copiesOnWrite = true;
   readonly fd: number;
   readonly #nic: UringNic;
   readonly #slot: number;

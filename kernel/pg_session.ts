@@ -146,6 +146,15 @@ export async function servePostgres(
   const flush = async () => {
     // The session's own socket traffic is charged to it (exodb_stat_sessions).
     if (out.length > 0) {
+      if (connection.copiesOnWrite && !(perMessageWrites && phase === "ready")) {
+        // The NIC copies before write returns: hand it the writer's bytes, no copy of our own.
+        const bytes = out.view();
+        const written = connection.write(bytes);
+        out.clear();
+        const calls = await written;
+        chargeDirect(session.crossings, "socket_write", calls, bytes.length);
+        return;
+      }
       const bytes = out.take();
       // (Before "ready" the stream may hold the headerless 'N' refusing SSL: written whole.)
       if (perMessageWrites && phase === "ready") {

@@ -277,7 +277,8 @@ async function boundKey(
   const values: SqlValue[] = [];
   for (const expr of bound.values) values.push(await evaluate(expr, [], ctx));
   if (values.some((v) => v === null)) return null; // a NULL bound matches nothing
-  const writer = new KeyWriter();
+  // The shared writer: from here to finish() nothing awaits, so no other key interleaves.
+  const writer = keyWriter.reset();
   values.forEach((value, i) => {
     const column = node.table.def.columns[node.table.def.primaryKey[i]!]!;
     encodeKeyComponent(writer, column.type.id, value);

@@ -52,9 +52,16 @@ export function newSessionCrossings(): Float64Array {
   return new Float64Array(crossingSlotsCount);
 }
 
-/** Runs `body` (one statement) and charges the crossings made meanwhile to `target`. */
-export async function chargeCrossings<T>(target: Float64Array, body: () => Promise<T>): Promise<T> {
-  const start = new Float64Array(crossingSlotsCount); // the statement may await: its own copy
+/**
+ * Runs `body` (one statement) and charges the crossings made meanwhile to `target`. `start`
+ * holds the counters at the start while the statement awaits: a session's own scratch array
+ * (one statement at a time) saves an allocation per statement; by default a new one.
+ */
+export async function chargeCrossings<T>(
+  target: Float64Array,
+  body: () => Promise<T>,
+  start: Float64Array = new Float64Array(crossingSlotsCount),
+): Promise<T> {
   crossings.copyInto(start);
   try {
     return await body();

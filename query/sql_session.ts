@@ -184,6 +184,8 @@ export class SqlSession {
   }
 
   #textSettingsCache: { zone: string; settings: TextSettings } | undefined;
+  /** Scratch counters for {@link chargeCrossings}; taken while a statement is charged. */
+  #chargeScratch: Float64Array | undefined = newSessionCrossings();
 
   #zoneOffsetSeconds(zone: string): number {
     let offset = 0;
@@ -253,7 +255,19 @@ export class SqlSession {
       const result = await this.#asTask(
         statementClass(statement),
         statement.kind,
-        () => chargeCrossings(this.crossings, () => this.#execute(statement, params, paramTypes)),
+        () => {
+          // The session's scratch for the counters at the start, unless a statement of this
+          // session is already being charged (one nested in another gets its own).
+          const scratch = this.#chargeScratch;
+          this.#chargeScratch = undefined;
+          return chargeCrossings(
+            this.crossings,
+            () => this.#execute(statement, params, paramTypes),
+            scratch,
+          ).finally(() => {
+            if (scratch !== undefined) this.#chargeScratch = scratch;
+          });
+        },
       );
       outcome = result.tag;
       return result;

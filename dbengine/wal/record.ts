@@ -86,10 +86,32 @@ function setU64(view: DataView, offset: number, value: number): void {
  */
 export function encodeRecord(
   target: Uint8Array,
-  fields: { lsn: number; prevLsn: number; type: number; flags: number; txn: number },
+  fields: RecordFields,
   payload: Uint8Array,
   seal = true,
 ): void {
+  encodeRecordHeader(target, fields);
+  target.set(payload, recordHeaderBytes);
+  if (seal) {
+    const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+    view.setUint32(4, crc32c(target.subarray(8)), true);
+  }
+}
+
+/** A record's header fields (its length is the target's). */
+export interface RecordFields {
+  lsn: number;
+  prevLsn: number;
+  type: number;
+  flags: number;
+  txn: number;
+}
+
+/**
+ * Writes the header of a record that fills `target` (length, LSNs, type, flags, txn) and leaves
+ * its CRC32C and payload to the caller: the log builds large payloads (page images) in place.
+ */
+export function encodeRecordHeader(target: Uint8Array, fields: RecordFields): void {
   const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
   view.setUint32(0, target.length, true);
   setU64(view, 8, fields.lsn);
@@ -98,8 +120,6 @@ export function encodeRecord(
   target[25] = fields.flags;
   view.setUint16(26, Math.floor(fields.txn / 0x1_0000_0000), true);
   view.setUint32(28, fields.txn >>> 0, true);
-  target.set(payload, recordHeaderBytes);
-  if (seal) view.setUint32(4, crc32c(target.subarray(8)), true);
 }
 
 const nativeSeal = nativeSealRecords();

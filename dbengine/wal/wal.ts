@@ -25,7 +25,7 @@ import { crashPoint } from "../../lib/crash_hooks.ts";
 import type { BlockDevice } from "../../hw/block_device.ts";
 import {
   decodeRecord,
-  encodeRecord,
+  encodeRecordHeader,
   logSectorBytes,
   recordBytesMax,
   recordHeaderBytes,
@@ -198,8 +198,22 @@ export class Wal {
 
   /** Appends one record; returns its LSN. Not durable until flushed. */
   append(type: number, flags: number, txn: number, payload: Uint8Array): number {
+    return this.appendWith(type, flags, txn, payload.length, (target) => target.set(payload));
+  }
+
+  /**
+   * Appends a record whose `payloadBytes`-byte payload `fill` writes straight into the log
+   * buffer (a page image is copied once, from the page, with no payload array between).
+   */
+  appendWith(
+    type: number,
+    flags: number,
+    txn: number,
+    payloadBytes: number,
+    fill: (target: Uint8Array) => void,
+  ): number {
     this.#checkHealthy();
-    const length = recordHeaderBytes + payload.length;
+    const length = recordHeaderBytes + payloadBytes;
     assert(length <= recordBytesMax, `WAL record of ${length} bytes`);
     if (length + logSectorBytes > this.freeBytes()) {
       throw new WalError("53100", "WAL is full: a checkpoint must recycle log space first");
@@ -208,12 +222,9 @@ export class Wal {
     const offset = lsn - this.#bufferLsn;
     this.#ensureBuffer(offset + length);
     // Sealed (CRC32C stored) when its flush writes it: #writePending seals the whole chunk.
-    encodeRecord(
-      this.#buffer.subarray(offset, offset + length),
-      { lsn, prevLsn: this.#lastLsn, type, flags, txn },
-      payload,
-      false,
-    );
+    const record = this.#buffer.subarray(offset, offset + length);
+    encodeRecordHeader(record, { lsn, prevLsn: this.#lastLsn, type, flags, txn });
+    fill(record.subarray(recordHeaderBytes));
     this.#lastLsn = lsn;
     this.#insertLsn = lsn + length;
     this.stats.appends++;
@@ -341,7 +352,9 @@ export class Wal {
   #sealPending(): { end: number; bytes: Uint8Array } | undefined {
     let pad = alignUp(this.#insertLsn) - this.#insertLsn;
     if (pad > 0 && pad < recordHeaderBytes) pad += logSectorBytes; // a record needs its header
-    if (pad > 0) this.append(RecordType.padding, 0, 0, new Uint8Array(pad - recordHeaderBytes));
+    if (pad > 0) {
+      this.appendWith(RecordType.padding, 0, 0, pad - recordHeaderBytes, (t) => t.fill(0));
+    }
     const end = this.#insertLsn;
     assert(end % logSectorBytes === 0, "flushes end on a sector boundary");
     const length = end - this.#bufferLsn;

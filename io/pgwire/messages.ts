@@ -543,6 +543,19 @@ export class BackendWriter {
     return this.#at;
   }
 
+  /**
+   * The batch so far as a view of the writer's buffer, valid until the next message is added;
+   * {@link clear} then starts the next batch (for a sink that copies at once).
+   */
+  view(): Uint8Array {
+    return this.#bytes.subarray(0, this.#at);
+  }
+
+  /** Drops the batch (after {@link view}'s bytes were copied out). */
+  clear(): void {
+    this.#at = 0;
+  }
+
   /** The batch so far (a copy); the writer starts empty again. */
   take(): Uint8Array {
     const out = this.#bytes.slice(0, this.#at);

@@ -36,6 +36,11 @@ function render(figures: SchedulerBenchFigures): Omit<SuiteOutcome, "figures"> {
       {
         metric: "scheduler: select p99 during CHECKPOINT + scrub (idle p99 / busy p99, fair)",
         value: `fair ${fair.ratio.toFixed(2)}× idle, fifo ${fifo.ratio.toFixed(2)}× idle; ` +
+          (fair.pooledRatio === undefined || fifo.pooledRatio === undefined
+            ? ""
+            : `pooled fair ${fair.pooledRatio.toFixed(2)}×, fifo ${
+              fifo.pooledRatio.toFixed(2)
+            }×; `) +
           `background ${fair.backgroundMs.toFixed(0)} vs ${fifo.backgroundMs.toFixed(0)} ms, ` +
           `finished: ${fair.allFinished && fifo.allFinished ? "yes" : "no"}`,
         ratio: 1 / fair.ratio,

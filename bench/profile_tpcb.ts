@@ -18,7 +18,8 @@ import { loadArgs, pgbenchPath, timedPgbench } from "./runner/pgbench.ts";
 const profile = Deno.args[0] === "conventional" ? "conventional" : "exo";
 const clients = Number(Deno.args[1] ?? 8);
 const seconds = Number(Deno.args[2] ?? 8);
-const script = Deno.args[3] === "select" ? ["-S"] : ["-b", "tpcb-like", "--max-tries=20"];
+const workload = Deno.args[3] === "select" ? "select" : "tpcb";
+const script = workload === "select" ? ["-S"] : ["-b", "tpcb-like", "--max-tries=20"];
 const topRows = 30;
 
 /** One node of a V8 CPU profile (the fields used here). */
@@ -53,9 +54,7 @@ try {
   const run = await timedPgbench(binary, db.target, args(seconds));
   const { profile: cpuProfile } = await session.post("Profiler.stop");
   session.disconnect();
-  const out = `bench/results/profile_${
-    Deno.args[3] === "select" ? "select" : "tpcb"
-  }_${profile}.cpuprofile`;
+  const out = `bench/results/profile_${workload}_${profile}.cpuprofile`;
   Deno.writeTextFileSync(out, JSON.stringify(cpuProfile));
   console.log(
     `${profile}, ${clients} client(s), ${seconds} s, profiled: ${run.tps.toFixed(0)} tps, ` +

@@ -146,25 +146,19 @@ export async function servePostgres(
   const flush = async () => {
     // The session's own socket traffic is charged to it (exodb_stat_sessions).
     if (out.length > 0) {
-      if (connection.copiesOnWrite && !(perMessageWrites && phase === "ready")) {
-        // The NIC copies before write returns: hand it the writer's bytes, no copy of our own.
-        const bytes = out.view();
-        const written = connection.write(bytes);
-        out.clear();
-        const calls = await written;
-        chargeDirect(session.crossings, "socket_write", calls, bytes.length);
-        return;
-      }
-      const bytes = out.take();
       // (Before "ready" the stream may hold the headerless 'N' refusing SSL: written whole.)
       if (perMessageWrites && phase === "ready") {
-        for (const message of splitBackendMessages(bytes)) {
+        for (const message of splitBackendMessages(out.take())) {
           const calls = await connection.write(message);
           chargeDirect(session.crossings, "socket_write", calls, message.length);
         }
         return;
       }
-      const calls = await connection.write(bytes);
+      // A NIC that copies before write returns gets the writer's own bytes (no copy here).
+      const bytes = connection.copiesOnWrite ? out.view() : out.take();
+      const written = connection.write(bytes);
+      out.clear(); // (after take, already empty)
+      const calls = await written;
       chargeDirect(session.crossings, "socket_write", calls, bytes.length);
     }
   };

@@ -2,8 +2,9 @@
  * pgbench's tpcb-like transaction run straight through SqlSession in the benchmark's process:
  * the same seven statements with the same parameters, parsed once, but no wire protocol, no
  * socket and no scheduler grant per statement. What a transaction then costs the kernel thread
- * is the engine's share (planning, executing, MVCC, page changes, the log, commit), which both
- * profiles pay alike: the floor under what any NIC or crossing saving can leave.
+ * is the engine's share under that profile (planning, executing, MVCC, page changes, the log,
+ * commit; on the conventional profile also its block ops and a sync per commit): the floor under
+ * what any wire, NIC or crossing saving can leave.
  */
 import { ExoError } from "../../lib/errors.ts";
 import { parseSql } from "../../query/sql_parser.ts";

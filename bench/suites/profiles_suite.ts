@@ -294,8 +294,8 @@ function profilesSummary(f: ProfilesFigures): SummaryRow[] {
 }
 
 /**
- * The engine's floor beside the wire figures: where the kernel thread's time per TPC-B
- * transaction goes, and the best throughput ratio left if only the profile-specific part moved.
+ * The engine's floor beside the wire figures: a TPC-B transaction's kernel-thread time split
+ * into the engine's part (in process, no wire) and the rest (wire, session, NIC), per profile.
  */
 function engineFloorMarkdown(f: ProfilesFigures): string[] {
   if (f.engineFloor === undefined) return [];
@@ -315,8 +315,8 @@ function engineFloorMarkdown(f: ProfilesFigures): string[] {
     "",
     "**The engine's floor.** The same TPC-B statements, parameters and clients run through",
     "SqlSession inside the benchmark process (bench/runner/engine_tpcb.ts): no wire protocol, no",
-    "socket, no scheduler grant per statement. Its kernel-thread time per transaction is what both",
-    "profiles pay for the engine itself (the conventional one with its block ops and a sync per",
+    "socket, no scheduler grant per statement. Its kernel-thread time per transaction is what each",
+    "profile pays for the engine itself (the conventional one with its block ops and a sync per",
     "commit); the rest of pgbench's figure is the wire, the session and the NIC. Throughput over",
     "pgbench is bound by the kernel thread, so exo/conventional TPS follows the ratio of their",
     "kernel-thread µs per transaction.",

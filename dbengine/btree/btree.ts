@@ -578,7 +578,9 @@ export class BTree {
         if (right !== guard) right[Symbol.dispose]();
       }
     } finally {
-      parent.release();
+      // Idempotent: a cascade may have merged the parent into its left sibling one level up,
+      // and freeing it released this guard already.
+      parent[Symbol.dispose]();
     }
   }
 

@@ -206,3 +206,40 @@ Deno.test("keys above the limit are refused with SQLSTATE 54000", () => {
   );
   assert.equal(tree.put(new Uint8Array(tree.keyBytesMax), new Uint8Array()), true);
 });
+
+// Long keys keep the fan-out low, so the tree is four or more levels deep and deletes in random
+// order underfill internal nodes too: an internal node that is its parent's last child merges
+// into its left sibling, and the merge cascades (a block freed by a merge one level up must not
+// be released again by the level below).
+for (const seed of [11, 12]) {
+  Deno.test(`random-order deletes from a deep tree cascade merges up to the root (seed ${seed})`, () => {
+    const rng = new Rng(seed);
+    const store = new MemoryPageStore(4096, 64);
+    const tree = BTree.create(store, 5);
+    const keyOf = (i: number) => {
+      // A shared prefix keeps separators long (they are shortened only to the first difference).
+      const key = new Uint8Array(200).fill(0x5a);
+      new DataView(key.buffer).setUint32(196, i * 2654435761 >>> 0);
+      return key;
+    };
+    const count = 20_000;
+    const order = Array.from({ length: count }, (_, i) => i);
+    for (const i of order) tree.put(keyOf(i), new Uint8Array([i & 0xff]));
+    const full = tree.check();
+    assert.equal(full.entries, count);
+    assert.ok(full.depth >= 4, `depth ${full.depth}`);
+    for (let i = count - 1; i > 0; i--) {
+      const j = rng.nextInt(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (let n = 0; n < count; n++) {
+      assert.ok(tree.delete(keyOf(order[n]!)), `delete ${n}`);
+      assert.equal(store.pool.pinnedCount(), 0, `no leaked pins after delete ${n}`);
+      if (n % 2000 === 0) assert.equal(tree.check().entries, count - n - 1, `entries after ${n}`);
+    }
+    const empty = tree.check();
+    assert.equal(empty.entries, 0);
+    assert.equal(empty.depth, 1, "collapsed back to a root leaf");
+    assert.equal(store.pagesInUse(), 1, "every page but the root was freed");
+  });
+}

@@ -627,20 +627,28 @@ export class BTree {
       this.#afterParentShrank(parent, parentNode, path);
       return;
     }
-    if (!leaf) return; // internal nodes only merge
+    // Too much for one node: share the cells evenly instead. For leaves the separator is the
+    // shortest key between the halves; for internal nodes the middle cell (the old separator
+    // having come down as the bridge) moves up and its child becomes the right's leftmost —
+    // without this an internal node could keep a single child and its leaf empty out.
     const split = evenSplit(merged);
-    const separatorNew = shortestSeparator(
-      cellKey(merged[split - 1]!, true),
-      cellKey(merged[split]!, true),
-    );
+    const separatorNew = leaf
+      ? shortestSeparator(cellKey(merged[split - 1]!, true), cellKey(merged[split]!, true))
+      : cellKey(merged[split]!, false).slice();
     // The new separator replaces the old one; when it is longer and the parent has no room,
-    // leave both leaves as they are (underfull is allowed, wrong separators are not).
+    // leave both nodes as they are (underfull is allowed, wrong separators are not).
     const separatorCellBytes = 6 + separator.length;
     if (parentNode.freeBytes() + separatorCellBytes + 2 < 6 + separatorNew.length + 2) return;
+    const leftmost = leftNode.leftmost;
     leftNode.clearCells();
     leftNode.appendCells(merged.slice(0, split));
     rightNode.clearCells();
-    rightNode.appendCells(merged.slice(split));
+    if (leaf) rightNode.appendCells(merged.slice(split));
+    else {
+      leftNode.leftmost = leftmost;
+      rightNode.leftmost = cellChild(merged[split]!);
+      rightNode.appendCells(merged.slice(split + 1));
+    }
     parentNode.remove(separatorSlot);
     parentNode.insertInternal(separatorSlot, separatorNew, right.blockNumber);
     this.store.changed(left, { kind: "image" });

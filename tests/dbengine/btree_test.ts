@@ -105,14 +105,25 @@ function checkScan(tree: BTree, model: Model, rng: Rng): void {
   }
 }
 
-function propertyRun(seed: number, operations: number, blockSize: number): void {
+function propertyRun(
+  seed: number,
+  operations: number,
+  blockSize: number,
+  keyPrefixBytes = 0,
+): void {
+  // A shared key prefix makes every separator long, so internal nodes hold few and the tree
+  // grows deep: merges and redistributions then happen at the internal levels too.
+  const prefix = new Uint8Array(keyPrefixBytes).fill(0xa5);
   const rng = new Rng(seed);
   const store = new MemoryPageStore(blockSize, 48); // small pool: constant eviction and re-reads
   const tree = BTree.create(store, 1);
   const model = new Model();
+  let deepest = 0;
   for (let op = 1; op <= operations; op++) {
     const draw = rng.nextInt(100);
-    const key = randomKey(rng, tree);
+    const suffix = randomKey(rng, tree);
+    const key = keyPrefixBytes === 0 ? suffix : new Uint8Array([...prefix, ...suffix]);
+    if (key.length > tree.keyBytesMax) continue;
     const id = hex(key);
     if (draw < 55) {
       const value = randomValue(rng);
@@ -129,10 +140,12 @@ function propertyRun(seed: number, operations: number, blockSize: number): void 
     }
     if (op % 10_000 === 0) {
       const shape = tree.check();
+      deepest = Math.max(deepest, shape.depth);
       assert.equal(shape.entries, model.map.size, `entry count at op ${op}`);
       assert.equal(store.pool.pinnedCount(), 0, "no leaked pins");
     }
   }
+  if (keyPrefixBytes > 0) assert.ok(deepest >= 3, `the tree grew only ${deepest} levels deep`);
   // Drain: delete everything; the tree shrinks back to its root and frees every page.
   for (const entry of [...model.sorted()]) assert.ok(tree.delete(entry.key));
   const empty = tree.check();
@@ -149,6 +162,10 @@ for (const seed of [1, 2, 3]) {
 
 Deno.test("B+tree matches the model with 8 KiB blocks (seed 4)", () => {
   propertyRun(4, 100_000, 8192);
+});
+
+Deno.test("B+tree matches the model with long shared key prefixes, a deep tree (seed 5)", () => {
+  propertyRun(5, 60_000, 4096, 180);
 });
 
 Deno.test("sequential inserts, both directions, build a valid tree and scan back in order", () => {

@@ -260,6 +260,22 @@ export class VersionedTree {
     }
   }
 
+  /**
+   * Every version of `key`, newest first, as its tree key and only the version header of its
+   * value (what a vacuum decides by): walked in place in one call, so the versions are
+   * gathered completely (rule 6), and the rows themselves are never copied.
+   */
+  #versionHeads(key: Uint8Array): Entry[] {
+    const out: Entry[] = [];
+    this.tree.visitPrefix(key, (treeKey, value) => {
+      if (treeKey.length === key.length + stampBytes) {
+        out.push({ key: treeKey.slice(), value: value.slice(0, headerBytes) });
+      }
+      return true;
+    });
+    return out;
+  }
+
   /** The row under `key` visible to `reader` at `snapshot` (a copy), or null. */
   get(key: Uint8Array, reader: Transaction | undefined, snapshot: number): Uint8Array | null {
     // The hot point-lookup path: walk the versions in place, copy only the visible row.
@@ -578,7 +594,7 @@ export class VersionedTree {
           // Gone from the notes: another pass decided it since (and noted it again if it
           // still holds garbage), or a whole-tree walk now covers it.
           if (!dirty.keys.delete(name)) continue;
-          this.#settleKey(key, this.#versionEntries(key), pending);
+          this.#settleKey(key, this.#versionHeads(key), pending);
           removed += this.#removeSome(pending, txn, vacuumStepVersionsMax - removed);
         }
         return {

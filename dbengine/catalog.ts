@@ -20,6 +20,7 @@ import { VersionedTree } from "./mvcc.ts";
 import type { Storage } from "./storage.ts";
 import { type BuildingIndex, type IndexDef, Table, type TableDef } from "./table.ts";
 import type { Transaction, TxnLog } from "./txn.ts";
+import { TableLocks } from "./table_locks.ts";
 import { type SqlValue, TypeId } from "./types.ts";
 
 /** SQLSTATE 42P07 / 42P01 / 42704 errors about names. */
@@ -103,11 +104,15 @@ export class Catalog {
   /** In-memory sequence state: next value and the logged high-water mark. */
   readonly #sequenceState = new Map<string, { next: bigint; logged: bigint }>();
 
+  /** Table write and exclusive locks (dbengine/table_locks.ts). */
+  readonly tableLocks: TableLocks;
+
   private constructor(storage: Storage, rows: VersionedTree, sequences: BTree, log: TxnLog) {
     this.storage = storage;
     this.#rows = rows;
     this.#sequences = sequences;
     this.#log = log;
+    this.tableLocks = new TableLocks(storage.txns);
   }
 
   /** Opens the catalog, creating its trees on a new image. */
@@ -214,7 +219,7 @@ export class Catalog {
     }`;
     let table = this.#handles.get(identity);
     if (table === undefined) {
-      table = new Table(def, this.storage, this.storage.txns, this.#log);
+      table = new Table(def, this.storage, this.storage.txns, this.#log, this.tableLocks);
       const sequence = `${def.id}.rowid`;
       table.nextRowId = () => this.nextval(sequence);
       const name = def.name;
@@ -356,6 +361,15 @@ export class Catalog {
     });
     assert(removed !== undefined && !next.indexes.some((i) => i.name === name), "index removed");
     this.dropLater(txn, [this.storage.openTree(removed.root, removed.treeId)]);
+  }
+
+  /**
+   * Takes `def`'s exclusive lock for `txn` before DDL that replaces or drops its storage: waits
+   * for the table's other writers to end (dbengine/table_locks.ts). True when it waited, so
+   * rows committed meanwhile are missing from the caller's snapshot.
+   */
+  lockForDdl(txn: Transaction, def: TableDef): Promise<boolean> {
+    return this.tableLocks.exclusive(txn, def.id, def.name);
   }
 
   /** Drops table `name` inside `txn`; its pages are freed once the drop is visible to all. */

@@ -20,6 +20,7 @@ import type { BTree } from "./btree/btree.ts";
 import { compareKeys, encodeKeyComponent, KeyWriter, prefixEnd } from "./key_codec.ts";
 import { UniqueViolationError, VersionedTree } from "./mvcc.ts";
 import { decodeRow, RowWriter } from "./row_codec.ts";
+import type { TableLocks } from "./table_locks.ts";
 import type { Transaction, TransactionManager, TxnLog } from "./txn.ts";
 import { type ColumnType, type SqlValue, TypeId } from "./types.ts";
 
@@ -153,6 +154,7 @@ export class Table {
   readonly #missing: SqlValue[];
   readonly #txns: TransactionManager;
   readonly #log: TxnLog;
+  readonly #locks: TableLocks;
   readonly #keys = new KeyWriter();
   readonly #rowWriter = new RowWriter();
   /** Source of hidden row ids (set by the catalog from its sequence). */
@@ -162,8 +164,15 @@ export class Table {
   /** Indexes being built on this table by uncommitted transactions (set by the catalog). */
   buildingIndexes: () => readonly BuildingIndex[] = () => [];
 
-  constructor(def: TableDef, opener: TreeOpener, txns: TransactionManager, log: TxnLog) {
+  constructor(
+    def: TableDef,
+    opener: TreeOpener,
+    txns: TransactionManager,
+    log: TxnLog,
+    locks: TableLocks,
+  ) {
     this.def = def;
+    this.#locks = locks;
     this.#txns = txns;
     this.#log = log;
     this.rows = new VersionedTree(
@@ -315,8 +324,14 @@ export class Table {
     }
   }
 
+  /** The table's write lock (dbengine/table_locks.ts), before the transaction's first write. */
+  #writeLock(txn: Transaction): Promise<void> {
+    return this.#locks.write(txn, this.def.id, this.def.name);
+  }
+
   /** Inserts a row; checks the primary key and unique indexes (23505). */
   async insert(txn: Transaction, values: SqlValue[]): Promise<Uint8Array> {
+    if (!this.#locks.mayWrite(txn, this.def.id)) await this.#writeLock(txn);
     const key = this.def.primaryKey.length > 0 ? this.rowKey(values) : this.#hiddenKey();
     await this.#checkUnique(txn, key, values);
     await this.rows.write(txn, key, "insert", () => this.encode(values));
@@ -334,6 +349,7 @@ export class Table {
     key: Uint8Array,
     compute: (current: SqlValue[]) => SqlValue[] | undefined,
   ): Promise<{ before: SqlValue[]; after: SqlValue[] } | null> {
+    if (!this.#locks.mayWrite(txn, this.def.id)) await this.#writeLock(txn);
     let result: { before: SqlValue[]; after: SqlValue[] } | null = null;
     // A changed primary key moves the row: delete here, insert there (after checks).
     let moved: SqlValue[] | undefined;
@@ -366,6 +382,7 @@ export class Table {
     key: Uint8Array,
     check: (current: SqlValue[]) => boolean = () => true,
   ): Promise<SqlValue[] | null> {
+    if (!this.#locks.mayWrite(txn, this.def.id)) await this.#writeLock(txn);
     let deleted: SqlValue[] | null = null;
     await this.rows.write(txn, key, "delete", (current) => {
       const values = this.decode(current!);

@@ -784,6 +784,8 @@ export class SqlSession {
         case "dropTable": {
           const notices: { code: string; message: string }[] = [];
           for (const name of statement.names) {
+            const def = catalog.tableDef(name, txn, snapshot);
+            if (def !== null) await catalog.lockForDdl(txn, def);
             const dropped = await catalog.dropTable(txn, name);
             if (!dropped) {
               if (!statement.ifExists) {
@@ -1573,6 +1575,7 @@ export class SqlSession {
   ): Promise<void> {
     const def = catalog.tableDef(name, txn, snapshot);
     if (def === null) throw new BindError("42P01", `relation "${name}" does not exist`);
+    await catalog.lockForDdl(txn, def); // no rows are copied: a wait changes nothing here
     const old = catalog.handle(def).trees();
     await catalog.replaceTable(txn, name, (current) => ({
       ...current,
@@ -1597,6 +1600,18 @@ export class SqlSession {
         `relation "${statement.table}" does not exist`,
         statement.offset,
       );
+    }
+    if (await catalog.lockForDdl(txn, def)) {
+      // Writers committed while the lock waited for them: their rows are not in `snapshot`,
+      // so the alteration (which may copy every row) starts over on a new one, as
+      // PostgreSQL's rewrite reads the latest committed rows.
+      const { storage } = this.#engine();
+      const fresh = storage.txns.snapshot();
+      try {
+        return await this.#alter(statement, catalog, txn, fresh, binder, ctx);
+      } finally {
+        storage.txns.release(fresh);
+      }
     }
     const action = statement.action;
     if (action.kind === "addConstraint" && action.constraint.kind === "primaryKey") {

@@ -1,0 +1,78 @@
+/**
+ * Row writers against DDL that replaces a table's storage (dbengine/table_locks.ts): no
+ * committed write is lost, a writer behind a committed DDL gets 40001, a DDL behind writers
+ * copies their committed rows, and a rolled-back DDL lets the writer through.
+ */
+import assert from "node:assert/strict";
+import { sqlRunner, withAppliance } from "./_appliance.ts";
+
+/** Settles to "pending" while `promise` has not settled after a few turns of the event loop. */
+async function stateOf(promise: Promise<unknown>): Promise<"pending" | "settled"> {
+  let settled = false;
+  promise.then(() => settled = true, () => settled = true);
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+  return settled ? "settled" : "pending";
+}
+
+async function count(run: (sql: string) => Promise<{ rows?: unknown[][] }[]>): Promise<number> {
+  return Number((await run("select count(*) from t"))[0]!.rows![0]![0]);
+}
+
+Deno.test("an INSERT behind an uncommitted ADD PRIMARY KEY waits, then gets 40001; nothing committed is lost", async () => {
+  await withAppliance(async (appliance) => {
+    const ddl = sqlRunner(appliance);
+    const writer = sqlRunner(appliance);
+    await ddl.run("create table t (id int, v int); insert into t values (1, 1), (2, 2)");
+    await ddl.run("begin; alter table t add primary key (id)");
+    const insert = writer.run("insert into t values (3, 3)");
+    assert.equal(await stateOf(insert), "pending", "the insert waits for the DDL");
+    await ddl.run("commit");
+    await assert.rejects(insert, (e: { sqlState?: string }) => e.sqlState === "40001");
+    await writer.run("insert into t values (3, 3)"); // the retry, on the new definition
+    assert.equal(await count(ddl.run), 3);
+    await assert.rejects(
+      writer.run("insert into t values (3, 4)"),
+      (e: { sqlState?: string }) => e.sqlState === "23505",
+    );
+  });
+});
+
+Deno.test("ADD PRIMARY KEY behind an open writer waits for it and copies its committed rows", async () => {
+  await withAppliance(async (appliance) => {
+    const ddl = sqlRunner(appliance);
+    const writer = sqlRunner(appliance);
+    await ddl.run("create table t (id int, v int); insert into t values (1, 1)");
+    await writer.run("begin; insert into t values (2, 2)");
+    const alter = ddl.run("alter table t add primary key (id)");
+    assert.equal(await stateOf(alter), "pending", "the DDL waits for the writer");
+    await writer.run("insert into t values (3, 3)"); // the writer holds its lock: no deadlock
+    await writer.run("commit");
+    await alter;
+    assert.equal(await count(ddl.run), 3, "the writer's committed rows are in the new table");
+    const plan = await ddl.run("explain select * from t where id = 2");
+    assert.match(JSON.stringify(plan[0]!.rows), /Index Scan using t_pkey/);
+  });
+});
+
+Deno.test("a rolled-back TRUNCATE lets the waiting writer through; DROP TABLE waits for writers", async () => {
+  await withAppliance(async (appliance) => {
+    const ddl = sqlRunner(appliance);
+    const writer = sqlRunner(appliance);
+    await ddl.run("create table t (id int primary key, v int); insert into t values (1, 1)");
+    await ddl.run("begin; truncate t");
+    const insert = writer.run("insert into t values (2, 2)");
+    assert.equal(await stateOf(insert), "pending");
+    await ddl.run("rollback");
+    await insert;
+    assert.equal(await count(ddl.run), 2);
+    await writer.run("begin; update t set v = 5 where id = 1");
+    const drop = ddl.run("drop table t");
+    assert.equal(await stateOf(drop), "pending", "DROP TABLE waits for the open writer");
+    await writer.run("commit");
+    await drop;
+    await assert.rejects(
+      ddl.run("select * from t"),
+      (e: { sqlState?: string }) => e.sqlState === "42P01",
+    );
+  });
+});

@@ -365,11 +365,12 @@ export class Catalog {
 
   /**
    * Takes `def`'s exclusive lock for `txn` before DDL that replaces or drops its storage: waits
-   * for the table's other writers to end (dbengine/table_locks.ts). True when it waited, so
-   * rows committed meanwhile are missing from the caller's snapshot.
+   * for the table's other writers and DDL to end (dbengine/table_locks.ts). True when it
+   * waited: what committed meanwhile (rows, a new definition) is missing from the caller's
+   * snapshot.
    */
   lockForDdl(txn: Transaction, def: TableDef): Promise<boolean> {
-    return this.tableLocks.exclusive(txn, def.id, def.name);
+    return this.tableLocks.exclusive(txn, def.id);
   }
 
   /** Drops table `name` inside `txn`; its pages are freed once the drop is visible to all. */

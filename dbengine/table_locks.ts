@@ -10,8 +10,9 @@
  * 2. The exclusive lock is claimed first, then waits for every other writer to end: writers
  *    arriving meanwhile queue behind it, so it is not starved by a steady stream of them.
  * 3. A writer never waits for an exclusive claim while it already holds the write lock (the
- *    claimant waits for it instead); a writer that waited for a DDL that then committed wrote
- *    under a definition that no longer exists: 40001, and the client retries.
+ *    claimant waits for it instead); a writer that waited for a DDL that then committed would
+ *    write under a definition that no longer exists: 40001, and the client retries. DDL that
+ *    waited for DDL reads the new definition instead.
  * 4. Waits go through TransactionManager.waitFor, so a cycle with row locks is a deadlock
  *    (40P01), never a hang.
  */
@@ -67,10 +68,11 @@ export class TableLocks {
 
   /**
    * Takes table `tableId`'s exclusive lock for `txn` (rules 1, 2). Resolves true when it had
-   * to wait for another writer to end: rows committed meanwhile are not in the caller's
-   * snapshot, so a caller that copies the table takes a new one.
+   * to wait for another transaction to end (a writer, or DDL that may have changed the
+   * definition): what committed meanwhile is not in the caller's snapshot, so the caller
+   * reads the definition (and any rows it copies) again on a new one.
    */
-  async exclusive(txn: Transaction, tableId: number, tableName: string): Promise<boolean> {
+  async exclusive(txn: Transaction, tableId: number): Promise<boolean> {
     let waited = false;
     for (;;) {
       const holder = this.#exclusive.get(tableId);
@@ -82,8 +84,8 @@ export class TableLocks {
         });
         break;
       }
+      waited = true;
       await this.#txns.waitFor(txn, holder);
-      if (holder.state === "committed") throw new TableChangedError(tableName);
     }
     for (;;) {
       const other = [...this.#writers.get(tableId) ?? []].find((writer) => writer !== txn);

@@ -1573,9 +1573,19 @@ export class SqlSession {
     txn: Transaction,
     snapshot: number,
   ): Promise<void> {
-    const def = catalog.tableDef(name, txn, snapshot);
+    let def = catalog.tableDef(name, txn, snapshot);
     if (def === null) throw new BindError("42P01", `relation "${name}" does not exist`);
-    await catalog.lockForDdl(txn, def); // no rows are copied: a wait changes nothing here
+    if (await catalog.lockForDdl(txn, def)) {
+      // A DDL that committed meanwhile may have replaced the trees: read the definition anew.
+      const { storage } = this.#engine();
+      const fresh = storage.txns.snapshot();
+      try {
+        def = catalog.tableDef(name, txn, fresh);
+      } finally {
+        storage.txns.release(fresh);
+      }
+      if (def === null) throw new BindError("42P01", `relation "${name}" does not exist`);
+    }
     const old = catalog.handle(def).trees();
     await catalog.replaceTable(txn, name, (current) => ({
       ...current,
@@ -1602,9 +1612,9 @@ export class SqlSession {
       );
     }
     if (await catalog.lockForDdl(txn, def)) {
-      // Writers committed while the lock waited for them: their rows are not in `snapshot`,
-      // so the alteration (which may copy every row) starts over on a new one, as
-      // PostgreSQL's rewrite reads the latest committed rows.
+      // Writers (or DDL) committed while the lock waited for them: their rows and definition
+      // are not in `snapshot`, so the alteration (which may copy every row) starts over on a
+      // new one, as PostgreSQL's rewrite reads the latest committed rows.
       const { storage } = this.#engine();
       const fresh = storage.txns.snapshot();
       try {

@@ -76,3 +76,18 @@ Deno.test("a rolled-back TRUNCATE lets the waiting writer through; DROP TABLE wa
     );
   });
 });
+
+Deno.test("an ALTER behind another table's ALTER waits, then works on the new definition", async () => {
+  await withAppliance(async (appliance) => {
+    const first = sqlRunner(appliance);
+    const second = sqlRunner(appliance);
+    await first.run("create table t (id int primary key); insert into t values (1)");
+    await first.run("begin; alter table t add column a int default 1");
+    const alter = second.run("alter table t add column b int default 2");
+    assert.equal(await stateOf(alter), "pending", "the second ALTER waits for the first");
+    await first.run("commit");
+    await alter;
+    const rows = await first.run("select id, a, b from t");
+    assert.deepEqual(rows[0]!.rows, [[1, 1, 2]]);
+  });
+});

@@ -27,6 +27,7 @@ import { sameStoredValue, type SqlValue, TypeId } from "../dbengine/types.ts";
 import { ExoError } from "../lib/errors.ts";
 import { yieldPoint } from "../lib/yield.ts";
 import { slicedSort } from "../lib/sliced_sort.ts";
+import { TableChangedError } from "../dbengine/table_locks.ts";
 import type { TaskClass, TaskContext, TaskRunner } from "../lib/task_context.ts";
 import { Binder, BindError, notSupported, resolveTypeName, type Scope } from "./binder.ts";
 import { crossingKinds, crossings, diffCrossings } from "../hw/crossings.ts";
@@ -342,7 +343,7 @@ export class SqlSession {
     const txn = this.#txn!;
     txn.cid++;
     try {
-      const result = await this.#run(statement, txn, params, paramTypes);
+      const result = await this.#runRetryingTableChange(statement, txn, params, paramTypes);
       if (autocommit) {
         this.#txn = undefined;
         await storage.txns.commit(txn, {
@@ -739,6 +740,33 @@ export class SqlSession {
         return value;
       },
     };
+  }
+
+  /**
+   * Runs the statement; an INSERT, UPDATE or DELETE that waited for DDL on its table which then
+   * committed (40001 from dbengine/table_locks.ts) before it wrote anything runs again, on a
+   * new snapshot and the new definition, as PostgreSQL's statement would after its lock wait.
+   * One that had written already keeps the 40001 (the client retries the transaction).
+   */
+  async #runRetryingTableChange(
+    statement: Statement,
+    txn: Transaction,
+    params: SqlValue[],
+    paramTypes: SqlType[],
+  ): Promise<StatementResult> {
+    const retryable = statement.kind === "insert" || statement.kind === "update" ||
+      statement.kind === "delete";
+    const undoBefore = txn.undo.length;
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#run(statement, txn, params, paramTypes);
+      } catch (error) {
+        const untouched = txn.undo.length === undoBefore;
+        if (!(retryable && untouched && attempt < 3 && error instanceof TableChangedError)) {
+          throw error;
+        }
+      }
+    }
   }
 
   async #run(

@@ -1,10 +1,13 @@
 /**
  * Row writers against DDL that replaces a table's storage (dbengine/table_locks.ts): no
- * committed write is lost, a writer behind a committed DDL gets 40001, a DDL behind writers
- * copies their committed rows, and a rolled-back DDL lets the writer through.
+ * committed write is lost; a writer behind a committed DDL runs again on the new definition
+ * (or, having written already, gets 40001); a DDL behind writers copies their committed rows;
+ * a rolled-back DDL lets the writer through.
  */
 import assert from "node:assert/strict";
 import { sqlRunner, withAppliance } from "./_appliance.ts";
+import { TableChangedError, TableLocks } from "../../dbengine/table_locks.ts";
+import { TransactionManager } from "../../dbengine/txn.ts";
 
 /** Settles to "pending" while `promise` has not settled after a few turns of the event loop. */
 async function stateOf(promise: Promise<unknown>): Promise<"pending" | "settled"> {
@@ -18,7 +21,7 @@ async function count(run: (sql: string) => Promise<{ rows?: unknown[][] }[]>): P
   return Number((await run("select count(*) from t"))[0]!.rows![0]![0]);
 }
 
-Deno.test("an INSERT behind an uncommitted ADD PRIMARY KEY waits, then gets 40001; nothing committed is lost", async () => {
+Deno.test("an INSERT behind an uncommitted ADD PRIMARY KEY waits, then runs on the new table; nothing committed is lost", async () => {
   await withAppliance(async (appliance) => {
     const ddl = sqlRunner(appliance);
     const writer = sqlRunner(appliance);
@@ -27,14 +30,48 @@ Deno.test("an INSERT behind an uncommitted ADD PRIMARY KEY waits, then gets 4000
     const insert = writer.run("insert into t values (3, 3)");
     assert.equal(await stateOf(insert), "pending", "the insert waits for the DDL");
     await ddl.run("commit");
-    await assert.rejects(insert, (e: { sqlState?: string }) => e.sqlState === "40001");
-    await writer.run("insert into t values (3, 3)"); // the retry, on the new definition
+    await insert; // ran again on the new definition: it had written nothing before the wait
     assert.equal(await count(ddl.run), 3);
     await assert.rejects(
       writer.run("insert into t values (3, 4)"),
       (e: { sqlState?: string }) => e.sqlState === "23505",
     );
   });
+});
+
+Deno.test("a writer that waited for DDL which then committed gets 40001; one that rolled back passes", async () => {
+  const txns = new TransactionManager(
+    {
+      commit: () => Promise.resolve(),
+      abort: () => {},
+      run: (_txn, body) => body(),
+    },
+    1,
+    [],
+  );
+  const locks = new TableLocks(txns);
+  const ddl = txns.begin();
+  ddl.undo.push(() => {}); // a writing transaction: its commit goes through the log
+  assert.equal(await locks.exclusive(ddl, 7), false, "nobody to wait for");
+  const writer = txns.begin();
+  assert.equal(locks.mayWrite(writer, 7), false);
+  const blocked = locks.write(writer, 7, "t");
+  assert.equal(await stateOf(blocked), "pending");
+  await txns.commit(ddl);
+  await assert.rejects(blocked, (e) => e instanceof TableChangedError && e.sqlState === "40001");
+  const second = txns.begin();
+  second.undo.push(() => {});
+  await locks.exclusive(second, 7);
+  const passes = locks.write(writer, 7, "t");
+  txns.rollback(second);
+  await passes;
+  assert.equal(locks.mayWrite(writer, 7), true, "the write lock is held to the end");
+  // DDL waits for that open writer, and says it waited.
+  const third = txns.begin();
+  const exclusive = locks.exclusive(third, 7);
+  assert.equal(await stateOf(exclusive), "pending");
+  txns.rollback(writer);
+  assert.equal(await exclusive, true);
 });
 
 Deno.test("ADD PRIMARY KEY behind an open writer waits for it and copies its committed rows", async () => {

@@ -279,7 +279,8 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
   for (let i = end.length - 1; i >= 0; i--) {
     if (end[i] !== 0xff) {
       end[i]!++;
-      return end.subarray(0, i + 1);
+      // A copy, not a subarray: a subarray of a short (V8-heap) array moves it off the heap.
+      return i + 1 === end.length ? end : end.slice(0, i + 1);
     }
   }
   return undefined; // all 0xff: no upper bound

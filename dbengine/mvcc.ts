@@ -86,19 +86,41 @@ export interface ScanOptions {
   limit?: number;
 }
 
+// Stamps are written and read byte by byte, not through a DataView: a version key is short
+// enough for V8 to keep on its heap, and asking for its `.buffer` would move it off (a calloc
+// and a few mallocs per key).
 function versionKey(key: Uint8Array, stamp: bigint): Uint8Array {
   const out = new Uint8Array(key.length + stampBytes);
   out.set(key);
-  new DataView(out.buffer).setBigUint64(key.length, 0xffff_ffff_ffff_ffffn - stamp);
+  const inverted = 0xffff_ffff_ffff_ffffn - stamp; // newest first in key order
+  const high = Number(inverted >> 32n);
+  const low = Number(inverted & 0xffff_ffffn);
+  const at = key.length;
+  out[at] = high >>> 24;
+  out[at + 1] = (high >>> 16) & 0xff;
+  out[at + 2] = (high >>> 8) & 0xff;
+  out[at + 3] = high & 0xff;
+  out[at + 4] = low >>> 24;
+  out[at + 5] = (low >>> 16) & 0xff;
+  out[at + 6] = (low >>> 8) & 0xff;
+  out[at + 7] = low & 0xff;
   return out;
 }
 
+/** The stamp of the version key `treeKey` of a row key `keyLength` bytes long. */
+function stampOf(treeKey: Uint8Array, keyLength: number): bigint {
+  const k = treeKey;
+  const at = keyLength;
+  const high = ((k[at]! << 24) | (k[at + 1]! << 16) | (k[at + 2]! << 8) | k[at + 3]!) >>> 0;
+  const low = ((k[at + 4]! << 24) | (k[at + 5]! << 16) | (k[at + 6]! << 8) | k[at + 7]!) >>> 0;
+  return 0xffff_ffff_ffff_ffffn - ((BigInt(high) << 32n) | BigInt(low));
+}
+
 function decodeVersion(entry: Entry, keyLength: number): Version {
-  const keyView = new DataView(entry.key.buffer, entry.key.byteOffset, entry.key.byteLength);
   const value = entry.value;
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   return {
-    stamp: 0xffff_ffff_ffff_ffffn - keyView.getBigUint64(keyLength),
+    stamp: stampOf(entry.key, keyLength),
     tombstone: (value[0]! & tombstoneFlag) !== 0,
     writer: view.getUint32(1, true) + view.getUint16(5, true) * 0x1_0000_0000,
     cid: view.getUint32(7, true),
@@ -454,10 +476,7 @@ export class VersionedTree {
       let current: { writer: number; tombstone: boolean; row: Uint8Array } | undefined;
       this.tree.visitPrefix(key, (treeKey, value) => {
         if (treeKey.length !== key.length + stampBytes) return true;
-        if (newestStamp < 0n) {
-          const view = new DataView(treeKey.buffer, treeKey.byteOffset, treeKey.byteLength);
-          newestStamp = 0xffff_ffff_ffff_ffffn - view.getBigUint64(key.length);
-        }
+        if (newestStamp < 0n) newestStamp = stampOf(treeKey, key.length);
         const writer = (value[1]! | (value[2]! << 8) | (value[3]! << 16)) + value[4]! * 0x100_0000 +
           (value[5]! | (value[6]! << 8)) * 0x1_0000_0000;
         if (writer !== txn.id && this.#txns.isAborted(writer)) return true;

@@ -948,7 +948,6 @@ export class SqlSession {
     }
   }
 
-  /** Values for a new row not given explicitly: identities and DEFAULT expressions. */
   /**
    * Every row of `table` visible at `snapshot`, read in batches with a yield point between
    * them, so reading a large table for a rebuild never holds the thread for more than a batch.
@@ -973,6 +972,21 @@ export class SqlSession {
     }
   }
 
+  /**
+   * Runs `body` on a snapshot taken now, released after: for DDL whose lock wait let other
+   * transactions commit what the statement's own snapshot does not see.
+   */
+  async #onFreshSnapshot<T>(body: (snapshot: number) => T | Promise<T>): Promise<T> {
+    const { storage } = this.#engine();
+    const fresh = storage.txns.snapshot();
+    try {
+      return await body(fresh);
+    } finally {
+      storage.txns.release(fresh);
+    }
+  }
+
+  /** Values for a new row not given explicitly: identities and DEFAULT expressions. */
   async #defaults(
     table: Table,
     binder: Binder,
@@ -1605,13 +1619,7 @@ export class SqlSession {
     if (def === null) throw new BindError("42P01", `relation "${name}" does not exist`);
     if (await catalog.lockForDdl(txn, def)) {
       // A DDL that committed meanwhile may have replaced the trees: read the definition anew.
-      const { storage } = this.#engine();
-      const fresh = storage.txns.snapshot();
-      try {
-        def = catalog.tableDef(name, txn, fresh);
-      } finally {
-        storage.txns.release(fresh);
-      }
+      def = await this.#onFreshSnapshot((fresh) => catalog.tableDef(name, txn, fresh));
       if (def === null) throw new BindError("42P01", `relation "${name}" does not exist`);
     }
     const old = catalog.handle(def).trees();
@@ -1643,13 +1651,9 @@ export class SqlSession {
       // Writers (or DDL) committed while the lock waited for them: their rows and definition
       // are not in `snapshot`, so the alteration (which may copy every row) starts over on a
       // new one, as PostgreSQL's rewrite reads the latest committed rows.
-      const { storage } = this.#engine();
-      const fresh = storage.txns.snapshot();
-      try {
-        return await this.#alter(statement, catalog, txn, fresh, binder, ctx);
-      } finally {
-        storage.txns.release(fresh);
-      }
+      return await this.#onFreshSnapshot((fresh) =>
+        this.#alter(statement, catalog, txn, fresh, binder, ctx)
+      );
     }
     const action = statement.action;
     if (action.kind === "addConstraint" && action.constraint.kind === "primaryKey") {

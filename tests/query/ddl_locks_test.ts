@@ -114,7 +114,7 @@ Deno.test("a rolled-back TRUNCATE lets the waiting writer through; DROP TABLE wa
   });
 });
 
-Deno.test("an ALTER behind another table's ALTER waits, then works on the new definition", async () => {
+Deno.test("an ALTER behind another ALTER of the same table waits, then works on the new definition", async () => {
   await withAppliance(async (appliance) => {
     const first = sqlRunner(appliance);
     const second = sqlRunner(appliance);

@@ -61,7 +61,7 @@ export function measureBackupSender(imageBlocks: number, rounds: number): Backup
       image.device.write(b, block);
     }
     image.device.flush();
-    const source = { image };
+    const source = { image, pool: { stagedCopy: () => undefined } }; // no checkpoint runs
     const batch = limits.ioBatchBlocksMax;
     const reused = new Uint8Array(batch * (9 + blockBytes)); // as backupStream reuses its buffer
     const shipAll = (recompute: boolean) => {

@@ -64,6 +64,20 @@ export interface RecoveryReport {
  */
 const checkpointFramesPerStep = 1;
 
+/** Blocks a staged checkpoint writes, or reads back, per batch (512 KiB of 8 KiB blocks). */
+const checkpointBatchBlocks = 64;
+
+/** A batch of a staged checkpoint: its blocks, their copies, and its writes' outcomes. */
+interface StagedBatch {
+  blocks: number[];
+  copies: Uint8Array[];
+  done: Promise<PromiseSettledResult<void>[]>;
+  settled: boolean;
+}
+
+/** Frames a checkpoint scans for dirty ones between two looks at the clock. */
+const dirtyScanFramesPerStep = 4096;
+
 /** Options for {@link Storage.open}. */
 export interface StorageOptions {
   /** Called before a checkpoint's or recovery's work, e.g. for hooks in crash tests. */
@@ -80,6 +94,7 @@ export class Storage {
   readonly txns: TransactionManager;
   readonly #options: StorageOptions;
   #checkpointing: Promise<void> | undefined;
+  #arena: Uint8Array | undefined;
   /** The last completed checkpoint: its record's LSN and its redo point (0, 0 before one). */
   #lastCheckpoint = { lsn: 0, redoLsn: 0 };
 
@@ -293,9 +308,12 @@ export class Storage {
     // would sync all of it synchronously (WAL before data; a rolled-back bulk change can leave
     // megabytes unflushed).
     await context.suspend(this.wal.flush());
-    for (let frame = 0; frame < this.pool.frameCount;) {
-      frame = this.pool.flushFrames(frame, checkpointFramesPerStep);
-      if (context.shouldYield()) await context.yield();
+    if (this.image.device.writesOffThread) await this.#writeDirtyStaged(context);
+    else {
+      for (let frame = 0; frame < this.pool.frameCount;) {
+        frame = this.pool.flushFrames(frame, checkpointFramesPerStep);
+        if (context.shouldYield()) await context.yield();
+      }
     }
     const written = this.pool.takeWritten();
     crashPoint("checkpoint");
@@ -324,28 +342,161 @@ export class Storage {
    * restart recovers the page from its full-page image in the log.
    */
   async #verifyWritten(written: Map<number, number>, context: TaskContext): Promise<void> {
+    if (this.image.device.readsOffThread) return this.#verifyWrittenInRuns(written, context);
     const scratch = new Uint8Array(this.image.device.blockSizeBytes);
     for (const [block, checksum] of written) {
       if (context.shouldYield()) await context.yield();
       // Checked right before the read (both synchronous): a newer write is checked next time.
       if (this.pool.rewrittenSince(block)) continue;
       this.image.device.read(block, scratch);
-      const stored = new DataView(scratch.buffer).getUint32(0, true);
-      // The stored checksum must be the one written (a dropped or misdirected write leaves
-      // another) and must match the bytes (a torn write keeps the new header, not the body).
-      if (stored !== checksum || !checksumMatches(scratch)) {
-        const error = new ExoError(
-          SqlState.dataCorrupted,
-          `lost or misdirected write detected on block ${block} of ${this.image.device.name}: ` +
-            `it reads back with checksum ${stored.toString(16)}, written with ${
-              checksum.toString(16)
-            }; restart to recover it from the log`,
-        );
-        this.#imageDamagedNeighbors(block, scratch);
-        this.store.poison(error);
-        this.lostWritesDetected++;
-        throw error;
+      this.#checkReadBack(block, checksum, scratch);
+    }
+  }
+
+  /**
+   * {@link #verifyWritten} on a device that reads off the thread: the written blocks in block
+   * order, each run of consecutive ones read back as one request while statements run.
+   */
+  async #verifyWrittenInRuns(written: Map<number, number>, context: TaskContext): Promise<void> {
+    const blockBytes = this.image.device.blockSizeBytes;
+    const blocks = [...written.keys()].sort((a, b) => a - b);
+    const scratch = this.#checkpointArena();
+    for (let first = 0; first < blocks.length;) {
+      if (context.shouldYield()) await context.yield();
+      let end = first + 1;
+      while (
+        end < blocks.length && end - first < checkpointBatchBlocks &&
+        blocks[end] === blocks[end - 1]! + 1
+      ) end++;
+      const run = scratch.subarray(0, (end - first) * blockBytes);
+      await context.suspend(this.image.device.readRunAsync(blocks[first]!, run));
+      for (let i = first; i < end; i++) {
+        const block = blocks[i]!;
+        // Checked after the read: a write since the sweep may have raced it (and is checked
+        // by the next checkpoint).
+        if (this.pool.rewrittenSince(block)) continue;
+        const offset = (i - first) * blockBytes;
+        this.#checkReadBack(block, written.get(block)!, run.subarray(offset, offset + blockBytes));
       }
+      first = end;
+    }
+  }
+
+  /**
+   * Writes every block dirty when the checkpoint started through the device's queue, off the
+   * thread: in block order, a batch at a time, staged (buffer-pool rule 5) so statements keep
+   * changing the pages meanwhile; each run of consecutive blocks is one request. The next batch
+   * is staged while the last one's writes are in flight.
+   *
+   * Invariant: a batch is staged and submitted in one synchronous step. Between the two, a
+   * statement could write a newer version of a staged block, which the staged copy would then
+   * overwrite on disk.
+   */
+  async #writeDirtyStaged(context: TaskContext): Promise<void> {
+    const pool = this.pool;
+    const device = this.image.device;
+    const blockBytes = device.blockSizeBytes;
+    const dirty: number[] = [];
+    for (let frame = 0; frame < pool.frameCount;) {
+      frame = pool.collectDirty(frame, dirtyScanFramesPerStep, dirty);
+      if (context.shouldYield()) await context.yield();
+    }
+    dirty.sort((a, b) => a - b);
+    // Two halves: one batch is staged in one while the other's writes are in flight.
+    const halves = [0, 1].map((h) => {
+      const bytes = checkpointBatchBlocks * blockBytes;
+      return this.#checkpointArena().subarray(h * bytes, (h + 1) * bytes);
+    });
+    let inFlight: StagedBatch | undefined;
+    for (let next = 0, half = 0; next < dirty.length; half ^= 1) {
+      if (context.shouldYield()) await context.yield();
+      const arena = halves[half]!;
+      const batch: StagedBatch = { blocks: [], copies: [], done: undefined!, settled: false };
+      while (next < dirty.length && batch.blocks.length < checkpointBatchBlocks) {
+        const block = dirty[next++]!;
+        const at = batch.blocks.length * blockBytes;
+        const copy = arena.subarray(at, at + blockBytes);
+        // Skipped when evicted (written then) or no longer dirty.
+        if (pool.stage(block, copy) === undefined) continue;
+        batch.blocks.push(block);
+        batch.copies.push(copy);
+      }
+      const writes: Promise<void>[] = [];
+      for (let first = 0; first < batch.blocks.length;) {
+        let end = first + 1;
+        while (end < batch.blocks.length && batch.blocks[end] === batch.blocks[end - 1]! + 1) end++;
+        const run = arena.subarray(first * blockBytes, end * blockBytes);
+        writes.push(device.writeRunAsync(batch.blocks[first]!, run));
+        first = end;
+      }
+      batch.done = Promise.allSettled(writes).then((outcomes) => {
+        batch.settled = true;
+        return outcomes;
+      });
+      const previous = inFlight;
+      inFlight = batch;
+      // The other half is staged next: its batch must have settled first.
+      if (previous !== undefined) await this.#settleBatch(previous, batch, context);
+    }
+    if (inFlight !== undefined) await this.#settleBatch(inFlight, undefined, context);
+  }
+
+  /**
+   * Waits for a staged batch's writes (suspended unless they already settled), unstages its
+   * copies, and fails the checkpoint if one failed, after `next` (in flight too) settled.
+   */
+  async #settleBatch(
+    batch: StagedBatch,
+    next: StagedBatch | undefined,
+    context: TaskContext,
+  ): Promise<void> {
+    const outcomes = batch.settled ? await batch.done : await context.suspend(batch.done);
+    for (let i = 0; i < batch.blocks.length; i++) {
+      this.pool.unstage(batch.blocks[i]!, batch.copies[i]!);
+    }
+    const failed = outcomes.find((o) => o.status === "rejected");
+    if (failed === undefined) return;
+    if (next !== undefined) await this.#settleBatch(next, undefined, context).catch(() => {});
+    // The frames were marked clean: only the log still holds these pages' changes.
+    const error = failed.reason;
+    this.store.poison(
+      error instanceof ExoError ? error : new ExoError(
+        SqlState.ioError,
+        `checkpoint write to ${this.image.device.name} failed: ${
+          error instanceof Error ? error.message : String(error)
+        }; restart to recover from the log`,
+      ),
+    );
+    throw error;
+  }
+
+  /**
+   * The buffer a checkpoint stages its batches in and reads them back into (one checkpoint runs
+   * at a time). Kept for the engine's life: the I/O worker is given its address, which costs a
+   * runtime op the first time a buffer is seen (hw/libc.ts).
+   */
+  #checkpointArena(): Uint8Array {
+    this.#arena ??= new Uint8Array(2 * checkpointBatchBlocks * this.image.device.blockSizeBytes);
+    return this.#arena;
+  }
+
+  /** Compares a block read back with the checksum it was written with (see #verifyWritten). */
+  #checkReadBack(block: number, checksum: number, scratch: Uint8Array): void {
+    const stored = new DataView(scratch.buffer, scratch.byteOffset).getUint32(0, true);
+    // The stored checksum must be the one written (a dropped or misdirected write leaves
+    // another) and must match the bytes (a torn write keeps the new header, not the body).
+    if (stored !== checksum || !checksumMatches(scratch)) {
+      const error = new ExoError(
+        SqlState.dataCorrupted,
+        `lost or misdirected write detected on block ${block} of ${this.image.device.name}: ` +
+          `it reads back with checksum ${stored.toString(16)}, written with ${
+            checksum.toString(16)
+          }; restart to recover it from the log`,
+      );
+      this.#imageDamagedNeighbors(block, scratch);
+      this.store.poison(error);
+      this.lostWritesDetected++;
+      throw error;
     }
   }
 

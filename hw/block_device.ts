@@ -69,10 +69,45 @@ export class BlockDevice {
    * calling thread where the device can (see RawDevice.readAsync), else synchronously.
    */
   readRunAsync(firstBlock: number, target: Uint8Array): Promise<void> {
+    this.#checkRun(firstBlock, target.length);
     const offset = firstBlock * this.blockSizeBytes;
     if (this.raw.readAsync !== undefined) return this.raw.readAsync(target, offset);
     this.raw.read(target, offset);
     return Promise.resolve();
+  }
+
+  /** True when writes can run off the calling thread (`writeRunAsync` does not block). */
+  get writesOffThread(): boolean {
+    return this.raw.writeAsync !== undefined && this.raw.writeQueued !== undefined;
+  }
+
+  /** True when reads can run off the calling thread (`readRunAsync` does not block). */
+  get readsOffThread(): boolean {
+    return this.raw.readAsync !== undefined;
+  }
+
+  /**
+   * Writes `source` (a whole number of blocks) to the consecutive blocks from `firstBlock` off
+   * the calling thread where the device can (see RawDevice.writeAsync), else synchronously.
+   * `source` must stay unchanged until the promise settles.
+   */
+  writeRunAsync(firstBlock: number, source: Uint8Array): Promise<void> {
+    this.#checkRun(firstBlock, source.length);
+    const offset = firstBlock * this.blockSizeBytes;
+    if (this.writesOffThread) return this.raw.writeAsync!(source, offset);
+    this.raw.write(source, offset);
+    return Promise.resolve();
+  }
+
+  /**
+   * Writes `source` (one block) to block `blockIndex`, ordered after every asynchronous request
+   * submitted before (an earlier `writeRunAsync` of the block lands first); returns when done.
+   */
+  writeQueued(blockIndex: number, source: Uint8Array): void {
+    this.#check(blockIndex, 1, source.length);
+    const offset = blockIndex * this.blockSizeBytes;
+    if (this.raw.writeQueued !== undefined) this.raw.writeQueued(source, offset);
+    else this.raw.write(source, offset);
   }
 
   /** Makes every completed write durable without blocking the calling thread. */
@@ -89,6 +124,19 @@ export class BlockDevice {
 
   close(): void {
     this.raw.close();
+  }
+
+  /** A run of whole blocks from `firstBlock`, inside the device (invariants 1 and 2). */
+  #checkRun(firstBlock: number, lengthBytes: number): void {
+    assertIndex(firstBlock, "firstBlock");
+    assert(
+      lengthBytes > 0 && lengthBytes % this.blockSizeBytes === 0,
+      `transfers are whole blocks: ${lengthBytes} bytes`,
+    );
+    assert(
+      firstBlock + lengthBytes / this.blockSizeBytes <= this.blockCount(),
+      `block ${firstBlock} past end of ${this.name}`,
+    );
   }
 
   #check(blockIndex: number, blocks: number, lengthBytes: number): void {

@@ -43,6 +43,18 @@ export interface RawDevice {
    * the same bytes may see part of each: callers confirm what such a read finds.
    */
   readAsync?(target: Uint8Array, offsetBytes: number): Promise<void>;
+  /**
+   * Optional, with `writeQueued`: writes `source` at `offsetBytes` off the calling thread (the
+   * I/O worker), after every asynchronous request submitted before it; `source` must stay
+   * unchanged until the promise settles. A read or write on the calling thread may race it.
+   */
+  writeAsync?(source: Uint8Array, offsetBytes: number): Promise<void>;
+  /**
+   * Optional, with `writeAsync`: writes `source` at `offsetBytes` and returns when it is done,
+   * ordered after every asynchronous request submitted before it (so it lands after an
+   * earlier `writeAsync` of the same bytes, which a plain `write` on the calling thread may not).
+   */
+  writeQueued?(source: Uint8Array, offsetBytes: number): void;
   /** Grows the device to `sizeBytes`, with the space reserved (not sparse) where possible. */
   allocate(sizeBytes: number): void;
   /** Releases the device; any later call is a bug. */

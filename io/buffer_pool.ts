@@ -11,6 +11,12 @@
  * 3. A dirty frame is sealed (checksum computed once) and written before its frame is reused,
  *    and never before the WAL is durable up to the frame's LSN (WAL-before-data, via WalFlusher).
  * 4. Memory is bounded by the pool: frames are allocated once at construction, never later.
+ * 5. Staged write-back (a checkpoint on a device that writes off the thread): `stage` seals a
+ *    dirty frame, copies it into the caller's buffer and marks the frame clean; the copy is the
+ *    block's newest disk image until `unstage`. While staged, a miss on the block is served from
+ *    the copy (the disk may hold half of it), and a write of the block goes through the device's
+ *    queue (`writeQueued`) so it lands after the staged one. Other readers of the raw device
+ *    check `stagedCopy` after their read.
  */
 import { assert, assertIndex } from "../lib/assert.ts";
 import { ExoError } from "../lib/errors.ts";
@@ -97,6 +103,8 @@ export class BufferPool {
   readonly #pageTable = new Map<number, number>();
   /** Blocks written since the last `takeWritten`, with the checksum each was written with. */
   #written = new Map<number, number>();
+  /** Blocks whose staged write may still be in flight, with the staged copy (rule 5). */
+  readonly #staged = new Map<number, Uint8Array>();
   readonly #free: number[] = [];
   #hand = 0;
   #pinnedFrames = 0;
@@ -149,7 +157,9 @@ export class BufferPool {
     this.#misses++;
     const frame = this.#takeFrame();
     try {
-      this.device.read(blockNumber, this.#frames[frame]!);
+      const staged = this.#staged.get(blockNumber);
+      if (staged !== undefined) this.#frames[frame]!.set(staged); // rule 5
+      else this.device.read(blockNumber, this.#frames[frame]!);
       this.#reads++;
       verifyBlock(this.#frames[frame]!, this.device.name, blockNumber, this.#imageTag);
     } catch (error) {
@@ -234,6 +244,48 @@ export class BufferPool {
     return this.#pageTable.has(block);
   }
 
+  /**
+   * Appends to `into` the blocks of the dirty frames among `count` frames from `first` (a
+   * checkpoint's list of what to write) and returns the frame to continue from.
+   */
+  collectDirty(first: number, count: number, into: number[]): number {
+    const end = Math.min(this.frameCount, first + count);
+    for (let f = first; f < end; f++) if (this.#dirty[f]) into.push(this.#frameBlock[f]!);
+    return end;
+  }
+
+  /**
+   * Staged write-back (rule 5): when `block` is resident and dirty, seals its frame (after the
+   * WAL is durable up to its LSN), copies it into `into` (one block long), marks the frame
+   * clean and returns the checksum; the caller writes `into` and calls `unstage` once that
+   * settled. Undefined (nothing staged) when the block is not resident or not dirty.
+   */
+  stage(block: number, into: Uint8Array): number | undefined {
+    const frame = this.#pageTable.get(block);
+    if (frame === undefined || !this.#dirty[frame]) return undefined;
+    assert(into.length === this.blockSizeBytes, "a staged copy is one block");
+    const bytes = this.#frames[frame]!;
+    this.#walFlusher?.flushTo(blockLsn(bytes)); // rule 3: WAL before data
+    const checksum = resealBlock(bytes, block, this.#imageTag);
+    into.set(bytes);
+    this.#staged.set(block, into);
+    this.#written.set(block, checksum);
+    this.#writes++;
+    this.#dirty[frame] = 0;
+    this.#dirtyFrames--;
+    return checksum;
+  }
+
+  /** Ends rule 5 for `block` once the write of `copy` settled (a later staging is kept). */
+  unstage(block: number, copy: Uint8Array): void {
+    if (this.#staged.get(block) === copy) this.#staged.delete(block);
+  }
+
+  /** The staged copy of `block` while its write may be in flight (rule 5), else undefined. */
+  stagedCopy(block: number): Uint8Array | undefined {
+    return this.#staged.get(block);
+  }
+
   /** True when `block` was written again since the last `takeWritten`. */
   rewrittenSince(block: number): boolean {
     return this.#written.has(block);
@@ -295,6 +347,8 @@ export class BufferPool {
     }
     this.#reads += blocks.length;
     for (let i = 0; i < blocks.length; i++) {
+      const staged = this.#staged.get(blocks[i]!);
+      if (staged !== undefined) targets[i]!.set(staged); // rule 5: the read may be torn
       try {
         verifyBlock(targets[i]!, this.device.name, blocks[i]!, this.#imageTag);
         this.#install(frames[i]!, blocks[i]!);
@@ -332,7 +386,12 @@ export class BufferPool {
     const bytes = this.#frames[frame]!;
     this.#walFlusher?.flushTo(blockLsn(bytes)); // rule 3: WAL before data
     const checksum = resealBlock(bytes, blockNumber, this.#imageTag);
-    this.device.write(blockNumber, bytes);
+    if (this.#staged.has(blockNumber)) {
+      this.device.writeQueued(blockNumber, bytes); // rule 5: lands after the staged write
+      this.#staged.delete(blockNumber);
+    } else {
+      this.device.write(blockNumber, bytes);
+    }
     this.#written.set(blockNumber, checksum);
     this.#writes++;
     this.#dirty[frame] = 0;

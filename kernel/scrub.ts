@@ -11,7 +11,8 @@
  *    statements while the disk reads), a run of blocks per request. Such a read may race a
  *    checkpoint's write of the same block and see part of each, so a block that fails is read
  *    again synchronously (a synchronous read never sees a half-written block) and reported only
- *    if it fails again and is still not dirty.
+ *    if it fails again and is still not dirty. A block whose staged checkpoint write is still in
+ *    flight (buffer-pool rule 5) is not confirmed: a synchronous read can race that one.
  */
 import { blockProblem } from "../io/block.ts";
 import { limits } from "../lib/limits.ts";
@@ -65,6 +66,8 @@ export async function scrubImage(storage: Storage, context: TaskContext): Promis
       report.blocksChecked++;
       const copy = bytes.subarray(i * blockBytes, (i + 1) * blockBytes);
       if (blockProblem(copy, device.name, b, image.imageTag) === undefined) continue;
+      // A checkpoint's write of the block may be in flight: what it reads is unconfirmed.
+      if (storage.pool.stagedCopy(b) !== undefined) continue;
       device.read(b, block); // rule 3: confirm synchronously
       const problem = blockProblem(block, device.name, b, image.imageTag);
       if (problem !== undefined && !storage.pool.isDirty(b)) report.errors.push(problem);

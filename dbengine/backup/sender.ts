@@ -22,6 +22,7 @@ import { limits } from "../../lib/limits.ts";
 import { yieldPoint } from "../../lib/yield.ts";
 import type { BlockDevice } from "../../hw/block_device.ts";
 import { crc32c } from "../../io/crc32c.ts";
+import type { BufferPool } from "../../io/buffer_pool.ts";
 import type { Storage } from "../storage.ts";
 import { recordBytesMax, recordHeaderBytes, recordLength } from "../wal/record.ts";
 import { WalReader } from "../wal/wal.ts";
@@ -83,7 +84,7 @@ function readInto(device: BlockDevice, first: number, targets: Uint8Array[]): vo
  * `into` when it is large enough (no allocation per batch), else in a new buffer.
  */
 export function blockFrames(
-  storage: Pick<Storage, "image">,
+  storage: Pick<Storage, "image"> & { pool: Pick<BufferPool, "stagedCopy"> },
   first: number,
   count: number,
   digest: StreamDigest,
@@ -105,6 +106,10 @@ export function blockFrames(
   readInto(device, first, targets); // straight into the frames, no copy
   for (let i = 0; i < count; i++) {
     const at = i * frameBytes;
+    // A checkpoint's write of the block may be in flight (the read may be torn): ship the
+    // bytes being written instead (buffer-pool rule 5).
+    const staged = storage.pool.stagedCopy(first + i);
+    if (staged !== undefined) targets[i]!.set(staged);
     if (recompute) {
       const block = targets[i]!;
       new DataView(block.buffer, block.byteOffset, 4).setUint32(0, crc32c(block.subarray(4)), true);

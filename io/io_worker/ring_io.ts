@@ -239,12 +239,13 @@ export class RingIo {
   }
 
   /**
-   * Submits a read of `length` bytes at `offset` into `address` (`pread`), or a write of them
-   * followed by an fdatasync of `fd` as one request (`pwriteSync`); settles with the bytes moved
-   * once done. `keep` (the memory) is held until then and must not change meanwhile (rule 3).
+   * Submits a read of `length` bytes at `offset` into `address` (`pread`), a write of them
+   * (`pwrite`), or a write followed by an fdatasync of `fd` as one request (`pwriteSync`);
+   * settles with the bytes moved once done. `keep` (the memory) is held until then and must not
+   * change meanwhile (rule 3).
    */
   transferAsync(
-    op: typeof IoOp.pread | typeof IoOp.pwriteSync,
+    op: typeof IoOp.pread | typeof IoOp.pwrite | typeof IoOp.pwriteSync,
     fd: number,
     name: string,
     address: number,
@@ -252,7 +253,7 @@ export class RingIo {
     offset: number,
     keep: unknown,
   ): Promise<number> {
-    const what = op === IoOp.pread ? "read" : "write and fdatasync";
+    const what = op === IoOp.pread ? "read" : op === IoOp.pwrite ? "write" : "write and fdatasync";
     return this.#submitAsync(op, fd, address, length, offset, keep, `${what} ${name} at ${offset}`);
   }
 
@@ -484,19 +485,35 @@ export class RingFileDevice implements RawDevice {
   }
 
   readAsync(target: Uint8Array, offsetBytes: number): Promise<void> {
-    return this.#transferAsync("read", target, offsetBytes);
+    return this.#transferAsync(IoOp.pread, target, offsetBytes);
+  }
+
+  writeAsync(source: Uint8Array, offsetBytes: number): Promise<void> {
+    this.#writeGeneration = this.#io.nextWriteGeneration(); // protocol rule 1a
+    return this.#transferAsync(IoOp.pwrite, source, offsetBytes);
+  }
+
+  writeQueued(source: Uint8Array, offsetBytes: number): void {
+    // Through the ring even on the mixed path: the worker runs it after every earlier request.
+    this.#writeGeneration = this.#io.nextWriteGeneration(); // protocol rule 1a
+    this.#transfer(IoOp.pwrite, source, offsetBytes, "write");
   }
 
   writeAndFlushAsync(source: Uint8Array, offsetBytes: number): Promise<void> {
     this.#writeGeneration = this.#io.nextWriteGeneration(); // protocol rule 1a: later syncs must cover this write
-    return this.#transferAsync("write", source, offsetBytes);
+    return this.#transferAsync(IoOp.pwriteSync, source, offsetBytes);
   }
 
-  /** A read, or a write followed by a sync, on the worker; `buffer` is held until it settles. */
-  async #transferAsync(what: "read" | "write", buffer: Uint8Array, offsetBytes: number) {
+  /** A read, a write, or a write followed by a sync, on the worker; `buffer` is held until it settles. */
+  async #transferAsync(
+    op: typeof IoOp.pread | typeof IoOp.pwrite | typeof IoOp.pwriteSync,
+    buffer: Uint8Array,
+    offsetBytes: number,
+  ) {
+    const what = op === IoOp.pread ? "read" : "write";
     this.#check(offsetBytes, buffer.length, what);
     const n = await this.#io.transferAsync(
-      what === "read" ? IoOp.pread : IoOp.pwriteSync,
+      op,
       this.#fd,
       this.name,
       this.#io.addressOf(buffer),

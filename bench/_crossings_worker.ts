@@ -27,6 +27,7 @@ function serveRing(submissions: RingConsumer, completions: RingProducer): void {
   for (;;) {
     if (submissions.peek(1) === 0) submissions.waitForEntries(Infinity, lastSpins);
     const ready = submissions.peek(64);
+    if (ready === 0) continue; // woken with nothing to do (an unasked wake, a timeout)
     let room = completions.reserve(ready);
     while (room === 0) {
       completions.waitForSpace();

@@ -552,6 +552,7 @@ export class Storage {
 
   /** Flushes everything and checkpoints: a clean shutdown. */
   async close(): Promise<void> {
+    await this.txns.rollbacksDone(); // their undo steps change pages
     await this.checkpoint();
     // A checkpoint that was already running may have begun before the last changes (a rollback
     // after a failed statement, say): then one more, which begins after all of them.

@@ -14,9 +14,19 @@
  *    aborted set (kept in every checkpoint record) until vacuum has removed their versions.
  * 4. Waiting for a row lock is waiting for the holding transaction to end: a cooperative await,
  *    never a blocked thread. A wait that would close a cycle aborts the waiter (40P01).
+ * 5. A rollback in slices (`rollbackInSlices`) is "aborting" until its last undo step: its
+ *    versions are invisible, but it still holds its rows (writers wait, as for a running
+ *    writer), vacuum leaves its versions to the undo, and checkpoints list it as active (a
+ *    crash part-way makes it a loser). Otherwise a writer could put an index entry the undo
+ *    then deletes.
  */
 import { assert } from "../lib/assert.ts";
 import { ExoError } from "../lib/errors.ts";
+import type { TaskContext } from "../lib/task_context.ts";
+import { yieldPoint } from "../lib/yield.ts";
+
+/** Undo steps between two looks at the clock in a sliced rollback (each a B+tree delete). */
+const undoStepsPerLook = 16;
 
 /** SQLSTATE 40P01: the transaction was chosen as a deadlock victim. */
 export class DeadlockError extends ExoError {
@@ -33,7 +43,7 @@ export class DeadlockError extends ExoError {
 export type UndoStep = () => void;
 
 /** States of a transaction. */
-export type TxnState = "active" | "committing" | "committed" | "aborted";
+export type TxnState = "active" | "committing" | "committed" | "aborting" | "aborted";
 
 export class Transaction {
   readonly id: number;
@@ -96,6 +106,8 @@ export class TransactionManager {
   #csn = 0;
   /** Running and recently ended transactions, by id. */
   readonly #recent = new Map<number, Transaction>();
+  /** Rollbacks in slices under way (rule 5), until each settles. */
+  readonly #rollingBack = new Set<Promise<void>>();
   /** Committed transactions still in #recent, oldest CSN first, for pruning. */
   readonly #committedQueue: Transaction[] = [];
   /** Writers whose versions must be ignored (losers of a crash), until vacuum clears them. */
@@ -123,7 +135,9 @@ export class TransactionManager {
    * mistake an acknowledged commit for a loser.
    */
   activeIds(): number[] {
-    return [...this.#recent.values()].filter((t) => t.state === "active").map((t) => t.id);
+    return [...this.#recent.values()]
+      .filter((t) => t.state === "active" || t.state === "aborting") // rule 5
+      .map((t) => t.id);
   }
 
   begin(): Transaction {
@@ -167,7 +181,8 @@ export class TransactionManager {
   /** The running transaction that wrote a version, if it has not ended. */
   running(writer: number): Transaction | undefined {
     const txn = this.#recent.get(writer);
-    return txn !== undefined && (txn.state === "active" || txn.state === "committing")
+    return txn !== undefined &&
+        (txn.state === "active" || txn.state === "committing" || txn.state === "aborting")
       ? txn
       : undefined;
   }
@@ -231,6 +246,48 @@ export class TransactionManager {
       for (let i = txn.undo.length - 1; i >= 0; i--) this.#log.run(txn.id, txn.undo[i]!, true);
       this.#log.abort(txn.id);
     }
+    this.#end(txn, "aborted");
+    this.#recent.delete(txn.id); // no versions of it remain
+  }
+
+  /**
+   * Rolls back like {@link rollback}, yielding between undo steps (through `context`, else the
+   * time slicer) so a large rollback does not hold the thread; rule 5 covers the meantime. A
+   * yield that fails (the task was cancelled) does not stop it: the rest runs without yields.
+   */
+  async rollbackInSlices(txn: Transaction, context?: TaskContext): Promise<void> {
+    assert(txn.state === "active", `rollback of a ${txn.state} transaction`);
+    if (txn.undo.length <= undoStepsPerLook) return this.rollback(txn);
+    txn.state = "aborting"; // rule 5
+    const undo = this.#undoInSlices(txn, context);
+    this.#rollingBack.add(undo);
+    try {
+      await undo;
+    } finally {
+      this.#rollingBack.delete(undo);
+    }
+  }
+
+  /** Settles when no rollback in slices is under way (a clean shutdown waits for them). */
+  async rollbacksDone(): Promise<void> {
+    while (this.#rollingBack.size > 0) {
+      await Promise.allSettled([...this.#rollingBack]);
+    }
+  }
+
+  async #undoInSlices(txn: Transaction, context: TaskContext | undefined): Promise<void> {
+    let yielding = true;
+    for (let i = txn.undo.length - 1; i >= 0; i--) {
+      this.#log.run(txn.id, txn.undo[i]!, true);
+      if (yielding && i % undoStepsPerLook === 0) {
+        try {
+          await yieldPoint(context);
+        } catch {
+          yielding = false;
+        }
+      }
+    }
+    this.#log.abort(txn.id);
     this.#end(txn, "aborted");
     this.#recent.delete(txn.id); // no versions of it remain
   }

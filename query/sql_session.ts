@@ -353,7 +353,7 @@ export class SqlSession {
       return result;
     } catch (error) {
       if (autocommit) {
-        if (txn.state === "active") storage.txns.rollback(txn);
+        if (txn.state === "active") await storage.txns.rollbackInSlices(txn, this.#task);
         this.#txn = undefined;
       } else this.#failed = true;
       throw error;
@@ -408,7 +408,7 @@ export class SqlSession {
       });
       return { tag: "COMMIT" };
     }
-    if (txn.state === "active") storage.txns.rollback(txn);
+    if (txn.state === "active") await storage.txns.rollbackInSlices(txn, this.#task);
     return { tag: "ROLLBACK" };
   }
 
@@ -550,7 +550,7 @@ export class SqlSession {
     } catch (error) {
       release();
       if (autocommit) {
-        if (txn.state === "active") storage.txns.rollback(txn);
+        if (txn.state === "active") await storage.txns.rollbackInSlices(txn, this.#task);
         this.#txn = undefined;
       } else this.#failed = true;
       throw error;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { UniqueViolationError, type VersionedTree } from "../../dbengine/mvcc.ts";
 import type { Storage } from "../../dbengine/storage.ts";
 import { DeadlockError, type Transaction } from "../../dbengine/txn.ts";
+import type { TaskContext } from "../../lib/task_context.ts";
 import { boot, newMedia, powerLoss } from "./_crash_rig.ts";
 import { k, treeFor } from "./_versioned_tree.ts";
 
@@ -261,4 +262,42 @@ Deno.test("synchronous_commit = off: the commit returns before its record is dur
   assert.equal(read(storage, tree, undefined, "fast"), "yes");
   await storage.wal.flush();
   assert.ok(storage.wal.stats.syncs > syncsBefore, "the record is flushed in the background");
+});
+
+Deno.test("a crash part-way through a rollback in slices, after a checkpoint, leaves a loser", async () => {
+  const { machine, storage, tree } = await setup();
+  const committed = storage.txns.begin();
+  for (let i = 0; i < 40; i++) await put(tree, committed, `r${i}`, "committed", "insert");
+  await storage.txns.commit(committed);
+  const loser = storage.txns.begin();
+  for (let i = 0; i < 40; i++) await put(tree, loser, `r${i}`, "rolled back", "update");
+  for (let i = 0; i < 40; i++) await put(tree, loser, `n${i}`, "rolled back", "insert");
+  // The rollback yields after 16 undo steps: there a checkpoint runs and the power goes off,
+  // so the log after the checkpoint holds nothing of the loser. Only the checkpoint record
+  // (which must list the aborting transaction as active) tells recovery that the versions
+  // not yet undone are not committed.
+  let crashed: ReturnType<typeof powerLoss> | undefined;
+  const context: TaskContext = {
+    taskClass: "interactive",
+    signal: undefined,
+    shouldYield: () => true,
+    yield: async () => {
+      await storage.checkpoint();
+      crashed = powerLoss(machine);
+      await new Promise(() => {}); // the process is gone: the rollback never resumes
+    },
+    suspend: <T>(work: Promise<T>) => work,
+  };
+  void storage.txns.rollbackInSlices(loser, context);
+  for (let i = 0; i < 100 && crashed === undefined; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(crashed !== undefined, "the rollback reached its first yield");
+  const rebooted = await boot(crashed, 11, 64);
+  assert.ok(rebooted.storage.recovery.losers.includes(loser.id), "a loser");
+  const tree2 = treeFor(rebooted.storage);
+  for (let i = 0; i < 40; i++) {
+    assert.equal(read(rebooted.storage, tree2, undefined, `r${i}`), "committed");
+    assert.equal(read(rebooted.storage, tree2, undefined, `n${i}`), null);
+  }
 });

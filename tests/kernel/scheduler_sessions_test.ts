@@ -146,3 +146,44 @@ Deno.test("a checkpoint runs in slices: statements complete while it writes", as
     assert.equal(appliance.engine.maintenance.stats.checkpoints, 1);
   });
 });
+
+Deno.test("a large rollback runs in slices; a writer of its rows waits for it to end", async () => {
+  await withAppliance(async (appliance) => {
+    const { run } = sqlRunner(appliance);
+    await run("CREATE TABLE t (id int PRIMARY KEY, v int, tag text)");
+    await run("CREATE INDEX t_tag ON t (tag)");
+    await run("INSERT INTO t SELECT g, 0, 'old' FROM generate_series(1, 3000) g");
+    const big = scheduledSession(appliance);
+    const other = scheduledSession(appliance);
+    await big("BEGIN");
+    await big("UPDATE t SET v = v + 1, tag = 'gone'"); // row 1 first: undone last
+    await big("INSERT INTO t SELECT g, 0, 'new' FROM generate_series(3001, 6000) g");
+    const slicesBefore = appliance.scheduler.stats().interactive.slices;
+    let rolledBack = false;
+    const rollback = big("ROLLBACK").then(() => rolledBack = true);
+    // Reads go on meanwhile (the rolled-back versions are invisible at once); a writer of a
+    // row the rollback still holds waits for its end.
+    let readsDuring = 0;
+    while (!rolledBack && readsDuring < 10_000) {
+      const [result] = await other("SELECT v FROM t WHERE id = 5");
+      assert.equal(String(result!.rows![0]![0]), "0");
+      readsDuring++;
+      if (readsDuring === 3) {
+        // The same index entry the rolled-back update made: were it put before the undo
+        // deleted that one, the index would lose the committed row.
+        await other("UPDATE t SET v = 7, tag = 'gone' WHERE id = 1");
+        assert.ok(rolledBack, "the update of a row the rollback held waited for its end");
+      }
+    }
+    await rollback;
+    assert.ok(readsDuring >= 3, `${readsDuring} reads ran during the rollback`);
+    const slices = appliance.scheduler.stats().interactive.slices - slicesBefore;
+    assert.ok(slices > readsDuring, `the rollback ran in slices (${slices} grants)`);
+    const [old] = await run("SELECT count(*), sum(v) FROM t WHERE tag = 'old'");
+    assert.deepEqual(old!.rows![0]!.map(String), ["2999", "0"]);
+    const [gone] = await run("SELECT id, v FROM t WHERE tag = 'gone'");
+    assert.deepEqual(gone!.rows!.map((r) => r.map(String)), [["1", "7"]]);
+    const [all] = await run("SELECT count(*) FROM t");
+    assert.equal(String(all!.rows![0]![0]), "3000");
+  });
+});

@@ -1,7 +1,10 @@
 /**
  * The process a crash test kills. `run` mode: committers move money between accounts in
  * transactions (two updates and one history insert each) and print "ACK <k>" once commit k is
- * durable; checkpoints run in the background. `verify` mode: recover, check invariants, print
+ * durable; checkpoints run in the background, and a roller keeps starting a transaction that
+ * changes every account and adds history rows, then rolls it back in slices (it must leave
+ * nothing, whenever the kill comes). The devices are the exo profile's: reads and writes by FFI,
+ * syncs and checkpoint writes on the I/O worker (where FFI is available). `verify` mode: recover, check invariants, print
  * one JSON line. Usage: crash_child.ts <dataDir> run|verify <seed> [crashPoint:nth]
  */
 import { armCrashPoint, type CrashPointName } from "../../lib/crash_hooks.ts";
@@ -11,6 +14,7 @@ import { openDataDir } from "../../io/data_dir.ts";
 import { Catalog } from "../../dbengine/catalog.ts";
 import { Storage } from "../../dbengine/storage.ts";
 import { DeadlockError, type Transaction } from "../../dbengine/txn.ts";
+import { RingIo } from "../../io/io_worker/ring_io.ts";
 import { TypeId } from "../../dbengine/types.ts";
 import type { TableDef } from "../../dbengine/table.ts";
 
@@ -34,6 +38,7 @@ if (hook) {
   armCrashPoint(name as CrashPointName, Number(nth), () => Deno.kill(Deno.pid, "SIGKILL"));
 }
 
+const io = await RingIo.start();
 const data = openDataDir({
   dataDir: dataDir!,
   blockSizeBytes: 4096,
@@ -41,6 +46,9 @@ const data = openDataDir({
   imageExtentBytes: 1024 * 1024,
   logDeviceBytes: 4 * 1024 * 1024,
   backend: "ffi",
+  ...(io === undefined
+    ? {}
+    : { openDevice: (path: string, create: boolean) => io.open(path, create, "direct") }),
 });
 const pool = new BufferPool(data.image.device, { frameCount: 64, imageTag: data.image.imageTag });
 const storage = await Storage.open(data.image, data.log, pool);
@@ -135,6 +143,31 @@ async function transfer(): Promise<void> {
 async function committer(): Promise<void> {
   for (;;) await transfer();
 }
+/** Changes every account and adds history rows (over 16 undo steps), then rolls back. */
+async function bigRollback(): Promise<void> {
+  const txn = txns.begin();
+  try {
+    for (let id = 0; id < accounts; id++) {
+      txn.cid++;
+      await bank.update(txn, bank.keyOf([id]), (row) => [row[0]!, (row[1] as number) + 1000]);
+    }
+    for (let j = 0; j < 8; j++) {
+      txn.cid++;
+      await hist.insert(txn, [next++, 0, 1, 1000]); // never acknowledged, never committed
+    }
+  } catch (error) {
+    if (txn.state === "active") txns.rollback(txn);
+    if (error instanceof DeadlockError) return;
+    throw error;
+  }
+  await txns.rollbackInSlices(txn);
+}
+async function roller(): Promise<void> {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 5));
+    await bigRollback();
+  }
+}
 async function checkpointer(): Promise<void> {
   for (;;) {
     await new Promise((r) => setTimeout(r, 15));
@@ -142,4 +175,11 @@ async function checkpointer(): Promise<void> {
   }
 }
 say("READY");
-await Promise.all([committer(), committer(), committer(), committer(), checkpointer()]);
+await Promise.all([
+  committer(),
+  committer(),
+  committer(),
+  committer(),
+  checkpointer(),
+  roller(),
+]);

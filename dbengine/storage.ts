@@ -20,6 +20,7 @@ import { assert } from "../lib/assert.ts";
 import { type TaskContext, unscheduledContext } from "../lib/task_context.ts";
 import { ExoError, SqlState } from "../lib/errors.ts";
 import { crashPoint } from "../lib/crash_hooks.ts";
+import { consecutiveRunEnd } from "../lib/block_runs.ts";
 import type { BufferPool } from "../io/buffer_pool.ts";
 import { checksumMatches, CorruptBlockError, verifyBlock } from "../io/block.ts";
 import type { DiskImage } from "../io/disk_image.ts";
@@ -363,11 +364,7 @@ export class Storage {
     const scratch = this.#checkpointArena();
     for (let first = 0; first < blocks.length;) {
       if (context.shouldYield()) await context.yield();
-      let end = first + 1;
-      while (
-        end < blocks.length && end - first < checkpointBatchBlocks &&
-        blocks[end] === blocks[end - 1]! + 1
-      ) end++;
+      const end = consecutiveRunEnd(blocks, first, checkpointBatchBlocks);
       const run = scratch.subarray(0, (end - first) * blockBytes);
       await context.suspend(this.image.device.readRunAsync(blocks[first]!, run));
       for (let i = first; i < end; i++) {
@@ -423,8 +420,7 @@ export class Storage {
       }
       const writes: Promise<void>[] = [];
       for (let first = 0; first < batch.blocks.length;) {
-        let end = first + 1;
-        while (end < batch.blocks.length && batch.blocks[end] === batch.blocks[end - 1]! + 1) end++;
+        const end = consecutiveRunEnd(batch.blocks, first, checkpointBatchBlocks);
         const run = arena.subarray(first * blockBytes, end * blockBytes);
         writes.push(device.writeRunAsync(batch.blocks[first]!, run));
         first = end;

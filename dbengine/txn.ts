@@ -244,8 +244,13 @@ export class TransactionManager {
       // One group per undone change: each is atomic alone, and a crash part-way leaves a loser
       // whose remaining versions recovery marks aborted.
       for (let i = txn.undo.length - 1; i >= 0; i--) this.#log.run(txn.id, txn.undo[i]!, true);
-      this.#log.abort(txn.id);
     }
+    this.#endRollback(txn);
+  }
+
+  /** After the last undo step: the abort record (when anything was undone), then the end. */
+  #endRollback(txn: Transaction): void {
+    if (txn.undo.length > 0) this.#log.abort(txn.id);
     this.#end(txn, "aborted");
     this.#recent.delete(txn.id); // no versions of it remain
   }
@@ -287,9 +292,7 @@ export class TransactionManager {
         }
       }
     }
-    this.#log.abort(txn.id);
-    this.#end(txn, "aborted");
-    this.#recent.delete(txn.id); // no versions of it remain
+    this.#endRollback(txn);
   }
 
   #end(txn: Transaction, state: "committed" | "aborted"): void {

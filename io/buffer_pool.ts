@@ -21,6 +21,7 @@
 import { assert, assertIndex } from "../lib/assert.ts";
 import { ExoError } from "../lib/errors.ts";
 import { limits } from "../lib/limits.ts";
+import { consecutiveRunEnd } from "../lib/block_runs.ts";
 import type { BlockDevice } from "../hw/block_device.ts";
 import { blockLsn, type BlockTypeValue, initBlock, resealBlock, verifyBlock } from "./block.ts";
 
@@ -102,7 +103,7 @@ export class BufferPool {
   readonly #referenced: Uint8Array; // CLOCK's second-chance bit
   readonly #pageTable = new Map<number, number>();
   /** Blocks written since the last `takeWritten`, with the checksum each was written with. */
-  #written = new Map<number, number>();
+  #writtenBlocks = new Map<number, number>();
   /** Blocks whose staged write may still be in flight, with the staged copy (rule 5). */
   readonly #staged = new Map<number, Uint8Array>();
   readonly #free: number[] = [];
@@ -196,11 +197,11 @@ export class BufferPool {
     const budget = Math.max(0, Math.floor(this.frameCount * 0.75) - this.#pinnedFrames);
     let start = 0;
     while (start < missing.length && start < budget) {
-      let end = start + 1;
-      while (
-        end < missing.length && end < budget && end - start < limits.ioBatchBlocksMax &&
-        missing[end] === missing[end - 1]! + 1
-      ) end++;
+      const end = consecutiveRunEnd(
+        missing,
+        start,
+        Math.min(limits.ioBatchBlocksMax, budget - start),
+      );
       this.#readRun(missing.slice(start, end));
       start = end;
     }
@@ -228,8 +229,8 @@ export class BufferPool {
    * back after its sync: a write the device dropped or misdirected shows up as a mismatch.
    */
   takeWritten(): Map<number, number> {
-    const written = this.#written;
-    this.#written = new Map();
+    const written = this.#writtenBlocks;
+    this.#writtenBlocks = new Map();
     return written;
   }
 
@@ -264,15 +265,10 @@ export class BufferPool {
     const frame = this.#pageTable.get(block);
     if (frame === undefined || !this.#dirty[frame]) return undefined;
     assert(into.length === this.blockSizeBytes, "a staged copy is one block");
-    const bytes = this.#frames[frame]!;
-    this.#walFlusher?.flushTo(blockLsn(bytes)); // rule 3: WAL before data
-    const checksum = resealBlock(bytes, block, this.#imageTag);
-    into.set(bytes);
+    const checksum = this.#seal(frame, block);
+    into.set(this.#frames[frame]!);
     this.#staged.set(block, into);
-    this.#written.set(block, checksum);
-    this.#writes++;
-    this.#dirty[frame] = 0;
-    this.#dirtyFrames--;
+    this.#markWritten(frame, block, checksum);
     return checksum;
   }
 
@@ -288,7 +284,7 @@ export class BufferPool {
 
   /** True when `block` was written again since the last `takeWritten`. */
   rewrittenSince(block: number): boolean {
-    return this.#written.has(block);
+    return this.#writtenBlocks.has(block);
   }
 
   /** Counters and occupancy. */
@@ -384,15 +380,26 @@ export class BufferPool {
     const blockNumber = this.#frameBlock[frame]!;
     assert(blockNumber !== noBlock, "dirty frame holds a block");
     const bytes = this.#frames[frame]!;
-    this.#walFlusher?.flushTo(blockLsn(bytes)); // rule 3: WAL before data
-    const checksum = resealBlock(bytes, blockNumber, this.#imageTag);
+    const checksum = this.#seal(frame, blockNumber);
     if (this.#staged.has(blockNumber)) {
       this.device.writeQueued(blockNumber, bytes); // rule 5: lands after the staged write
       this.#staged.delete(blockNumber);
     } else {
       this.device.write(blockNumber, bytes);
     }
-    this.#written.set(blockNumber, checksum);
+    this.#markWritten(frame, blockNumber, checksum);
+  }
+
+  /** Seals a dirty frame for its write (after the WAL is durable up to its LSN; rule 3). */
+  #seal(frame: number, blockNumber: number): number {
+    const bytes = this.#frames[frame]!;
+    this.#walFlusher?.flushTo(blockLsn(bytes));
+    return resealBlock(bytes, blockNumber, this.#imageTag);
+  }
+
+  /** Records a frame's write (done or staged) with its checksum and marks the frame clean. */
+  #markWritten(frame: number, blockNumber: number, checksum: number): void {
+    this.#writtenBlocks.set(blockNumber, checksum);
     this.#writes++;
     this.#dirty[frame] = 0;
     this.#dirtyFrames--;

@@ -136,6 +136,7 @@ export class UringNic implements NetListener {
 
   private constructor(ring: Uring, sockets: SocketSymbols, listenFd: number, address: Uint8Array) {
     this.#ring = ring;
+    ring.handlers.net = this.#complete;
     this.#sockets = sockets;
     this.#listenFd = listenFd;
     const bound = readSockaddr(address);
@@ -146,16 +147,20 @@ export class UringNic implements NetListener {
   /**
    * Listens on `hostname:port` (an IPv4 address; port 0 picks one). Undefined where io_uring or
    * FFI is unavailable or the host is not an IPv4 literal: the caller uses net_tcp.ts. Throws
-   * (AddrInUse and the like) when the address cannot be bound.
+   * (AddrInUse and the like) when the address cannot be bound. With `shared`, the NIC becomes
+   * one more owner of that ring (the log device's, see {@link ringEntries}) instead of opening
+   * its own.
    */
-  static listen(hostname: string, port: number, maxConnections: number): UringNic | undefined {
+  static listen(
+    hostname: string,
+    port: number,
+    maxConnections: number,
+    shared?: Uring,
+  ): UringNic | undefined {
     const sockets = libcWith(socketSymbols);
     const address = sockaddrIn(hostname, port);
     if (sockets === undefined || address === undefined) return undefined;
-    // Room for every connection's receive and send, the accept, and a wake NOP.
-    let entries = 64;
-    while (entries < 2 * maxConnections + 8) entries *= 2;
-    const ring = Uring.open(entries);
+    const ring = shared?.retain() ?? Uring.open(UringNic.ringEntries(maxConnections));
     if (ring === undefined) return undefined;
     const fd = counted(sockets.socket(afInet, sockStream | sockCloexec, 0));
     if (fd < 0) {
@@ -180,6 +185,16 @@ export class UringNic implements NetListener {
     const length = new Uint8Array(new Uint32Array([16]).buffer);
     counted(sockets.getsockname(fd, address, length));
     return new UringNic(ring, sockets, fd, address);
+  }
+
+  /**
+   * SQ slots a NIC for `maxConnections` needs: every connection's receive and send, the accept,
+   * a wake NOP, and room for a shared log device's write → sync pairs (disk_uring.ts).
+   */
+  static ringEntries(maxConnections: number): number {
+    let entries = 64;
+    while (entries < 2 * maxConnections + 16) entries *= 2;
+    return entries;
   }
 
   /** The next connection, or null once the listener is closed. */
@@ -314,7 +329,7 @@ export class UringNic implements NetListener {
 
   /** Reaps every posted completion and settles what it finishes; returns how many. */
   poll(): number {
-    return this.#ring.reap(this.#complete);
+    return this.#ring.reap();
   }
 
   readonly #complete = (userData: number, result: number, flags: number): void => {
@@ -434,6 +449,8 @@ export class UringNic implements NetListener {
       }
     }
     this.#slots.length = 0;
+    // A shared ring outlives the NIC (the log device still flushes): later CQEs are dropped.
+    if (this.#ring.handlers.net === this.#complete) delete this.#ring.handlers.net;
     this.#ring.close();
     for (const waiter of this.#acceptWaiters.splice(0)) waiter(null);
   }

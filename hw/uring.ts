@@ -2,7 +2,8 @@
  * Linux io_uring through Deno's FFI: a submission queue and a completion queue the kernel shares
  * with this process (mmap'd once at setup), so any number of operations cross with one
  * `io_uring_enter` and their results come back as plain memory loads. The NIC (net_uring.ts)
- * uses it for accepts, receives and sends.
+ * uses it for accepts, receives and sends; the log device (disk_uring.ts) shares the same ring
+ * for its linked write → fdatasync, so a group commit rides on the enter that sends replies.
  *
  * Layouts are the kernel's UAPI (include/uapi/linux/io_uring.h): `struct io_uring_params` is 120
  * bytes, an SQE 64, a CQE 16. The syscall numbers 425/426 are the same on every architecture.
@@ -12,6 +13,9 @@
  *    producer, single consumer on our side); the kernel moves the SQ head and the CQ tail.
  * 2. The SQ index array is the identity, written once: SQE slot i is always array entry i.
  * 3. An SQE's memory operands stay referenced by the caller until its CQE is reaped.
+ * 4. User data tells the owners apart: values whose top two bits are `10` (see
+ *    {@link uringDiskTag}) belong to the disk handler, every other value to the net handler.
+ * 5. The ring is released when its last owner closes it ({@link retain} adds an owner).
  */
 import { crossings } from "./crossings.ts";
 import { bufferAddress, ffiInt, lastErrno, libcWith } from "./libc.ts";
@@ -44,11 +48,21 @@ const mapSharedPopulate = 0x01 | 0x08000;
 /** The io_uring opcodes ExoDB issues. */
 export const UringOp = {
   nop: 0,
+  fsync: 3,
   accept: 13,
   asyncCancel: 14,
   send: 26,
   recv: 27,
+  write: 23,
 } as const;
+
+/** IOSQE_IO_LINK: the next SQE starts only once this one succeeded (a short transfer fails it). */
+export const uringSqeLink = 1 << 2;
+/** IORING_FSYNC_DATASYNC: the fsync is an fdatasync. */
+export const uringFsyncDatasync = 1;
+/** User data with this top-bit pattern goes to the disk handler (invariant 4); ids below 2^30. */
+export const uringDiskTag = 0x80000000;
+const ownerBitsMask = 0xc0000000;
 
 const uringSymbols = {
   syscall: {
@@ -127,6 +141,10 @@ export class Uring {
   #sqHeadSeen: number;
   #cqHead: number;
   #closed = false;
+  /** Owners that have not closed the ring yet (invariant 5). */
+  #owners = 1;
+  /** Who settles each completion (invariant 4); a completion without a handler is dropped. */
+  readonly handlers: { net?: CompletionHandler; disk?: CompletionHandler } = {};
   /** The blocking-pool wait in flight, if any. */
   #idleWait: Promise<void> | undefined;
   readonly sqEntries: number;
@@ -240,11 +258,12 @@ export class Uring {
     userData: number,
     ioprio = 0,
     offset = 0,
+    sqeFlags = 0,
   ): boolean {
     if (this.freeSlots() === 0) return false;
     const base = ((this.#sqTail & this.#sqMask) >>> 0) * 16;
     const sqes = this.#sqes;
-    sqes[base] = (op & 0xff) | ((ioprio & 0xffff) << 16); // opcode, flags 0, ioprio
+    sqes[base] = (op & 0xff) | ((sqeFlags & 0xff) << 8) | ((ioprio & 0xffff) << 16);
     sqes[base + 1] = fd;
     sqes[base + 2] = offset % 0x100000000;
     sqes[base + 3] = Math.floor(offset / 0x100000000);
@@ -301,8 +320,8 @@ export class Uring {
     return result;
   }
 
-  /** Hands every available CQE to `handler` and gives the slots back; returns how many. */
-  reap(handler: CompletionHandler): number {
+  /** Hands every available CQE to its owner's handler and gives the slots back; returns how many. */
+  reap(): number {
     if (this.#closed) return 0;
     const ring = this.#ring;
     const tail = Atomics.load(ring, this.#cqTailWord); // acquire: CQEs before the tail
@@ -316,7 +335,10 @@ export class Uring {
       const flags = ring[base + 3]! >>> 0;
       head = (head + 1) | 0;
       count++;
-      handler(userData, result, flags);
+      const handler = (userData & ownerBitsMask) >>> 0 === uringDiskTag
+        ? this.handlers.disk
+        : this.handlers.net;
+      handler?.(userData, result, flags);
     }
     this.#cqHead = head;
     Atomics.store(ring, this.#cqHeadWord, head);
@@ -355,9 +377,30 @@ export class Uring {
     return this.#idleWait;
   }
 
-  /** Unmaps and closes once no idle wait is blocked in the ring (callers post a NOP to end it). */
+  /**
+   * Waits on this thread until at least one completion is posted (blocking: for a caller that
+   * must see its request finish before it goes on, like a synchronous log flush).
+   */
+  waitBlocking(): void {
+    if (this.#closed || this.hasCompletions()) return;
+    syscall4(this.#symbols.syscall, sysIoUringEnter, this.#fd, 0, 1, enterGetEvents);
+    crossings.add("ffi_call", 1);
+    crossings.add("syscall", 1);
+  }
+
+  /** Adds an owner: the ring stays open until every owner has closed it (invariant 5). */
+  retain(): this {
+    if (!this.#closed) this.#owners++;
+    return this;
+  }
+
+  /**
+   * Drops one owner; the last one unmaps and closes, once no idle wait is blocked in the ring
+   * (a NOP's completion ends such a wait).
+   */
   close(): void {
     if (this.#closed) return;
+    if (--this.#owners > 0) return;
     if (this.#idleWait !== undefined) {
       // A NOP's completion ends the blocked wait; the memory is released when it returns.
       if (this.push(UringOp.nop, -1, 0, 0, 0, 0xffffffff)) this.submit();

@@ -16,9 +16,11 @@ import { checkLimits } from "../lib/limits.ts";
 import type { NetConnection, NetListener } from "../hw/net.ts";
 import { TcpListener } from "../hw/net_tcp.ts";
 import { UringNic } from "../hw/net_uring.ts";
+import { Uring } from "../hw/uring.ts";
+import { UringFlushDevice } from "../hw/disk_uring.ts";
 import { BufferPool } from "../io/buffer_pool.ts";
 import { crc32cImplementation } from "../io/crc32c.ts";
-import { type DataDir, openDataDir } from "../io/data_dir.ts";
+import { type DataDir, dataFiles, openDataDir } from "../io/data_dir.ts";
 import { Storage } from "../dbengine/storage.ts";
 import { Catalog } from "../dbengine/catalog.ts";
 import { type Maintenance, startMaintenance } from "./maintenance.ts";
@@ -87,6 +89,7 @@ async function mountEngine(
   logger: Logger,
   scheduler: Scheduler,
   io: RingIo | undefined,
+  ring?: { uring: Uring; mounted: (log: UringFlushDevice) => void },
 ): Promise<Engine> {
   let stage = performance.now();
   const data = openDataDir({
@@ -98,8 +101,16 @@ async function mountEngine(
     backend: config.profile === "exo" ? "ffi" : "op",
     ...(io !== undefined
       ? {
-        openDevice: (path: string, create: boolean) =>
-          io.open(path, create, config.ioPath === "ring" ? "ring" : "direct"),
+        openDevice: (path: string, create: boolean) => {
+          const device = io.open(path, create, config.ioPath === "ring" ? "ring" : "direct");
+          if (ring === undefined || !path.endsWith(`/${dataFiles.log}`)) return device;
+          const log = UringFlushDevice.wrap(device, path, ring.uring);
+          if (log instanceof UringFlushDevice) {
+            log.host = { busy: () => scheduler.busy };
+            ring.mounted(log);
+          }
+          return log;
+        },
       }
       : {}),
   });
@@ -176,15 +187,27 @@ export async function boot(
   if (config.profile === "exo" && config.ioPath !== "direct" && io === undefined) {
     logger.warn("boot io: FFI unavailable, the exo profile calls the devices directly");
   }
+  // The NIC's io_uring, opened before the engine so the log device's group-commit flush can
+  // share it (hw/disk_uring.ts): a commit's write → sync rides on the enter that sends replies.
+  const sharedRing = config.profile === "exo" && config.netPath === "ring" &&
+      config.logFlush === "nic-ring" && io !== undefined
+    ? Uring.open(UringNic.ringEntries(config.maxConnections))
+    : undefined;
+  // The log device of the mounted engine when its flushes use the shared ring.
+  let ringLog: UringFlushDevice | undefined;
   // Each scheduler tick drains the I/O worker's completions (syncs settle before the next grant).
   // Each tick also reaps the NIC ring's completions (set once the listener exists).
   let tickNic: UringNic | undefined;
   const scheduler = new Scheduler({
     onTick: () => {
       io?.poll();
-      tickNic?.tick();
+      if (tickNic !== undefined) tickNic.tick();
+      else sharedRing?.reap();
     },
-    onIdle: () => tickNic?.idle(),
+    onIdle: () => {
+      tickNic?.idle();
+      ringLog?.idle();
+    },
     ...options.scheduler,
     mode: config.scheduler,
   });
@@ -203,10 +226,15 @@ export async function boot(
       workerSleeps: worker.sleeps,
     };
   });
+  const ringMount = sharedRing === undefined ? undefined : {
+    uring: sharedRing,
+    mounted: (log: UringFlushDevice) => (ringLog = log),
+  };
   let engine: Engine;
   try {
-    engine = await mountEngine(config, logger, scheduler, io);
+    engine = await mountEngine(config, logger, scheduler, io, ringMount);
   } catch (error) {
+    sharedRing?.close();
     io?.close();
     throw error;
   }
@@ -222,7 +250,7 @@ export async function boot(
     // The exo profile's NIC is io_uring (one enter per kernel turn for every connection's
     // receives and sends, completions read at each tick); elsewhere Deno's TCP, an op per call.
     nic = config.profile === "exo" && config.netPath === "ring"
-      ? UringNic.listen(config.host, config.port, config.maxConnections)
+      ? UringNic.listen(config.host, config.port, config.maxConnections, sharedRing)
       : undefined;
     if (config.profile === "exo" && config.netPath === "ring" && nic === undefined) {
       logger.warn("boot net: io_uring unavailable here, client sockets use Deno's TCP");
@@ -233,6 +261,7 @@ export async function boot(
     await engine.storage.close();
     engine.data.image.close();
     engine.data.log.close();
+    sharedRing?.close();
     io?.close();
     throw error;
   }
@@ -286,7 +315,7 @@ export async function boot(
         // Close without flushing: the pool may hold changes the log does not cover.
         engine.data.image.close();
         engine.data.log.close();
-        engine = await mountEngine(config, logger, scheduler, io);
+        engine = await mountEngine(config, logger, scheduler, io, ringMount);
         appliance.restarts++;
       })().finally(() => {
         restarting = undefined;
@@ -307,6 +336,7 @@ export async function boot(
       await engine.storage.close(); // a final checkpoint: the next boot replays nothing
       engine.data.image.close();
       engine.data.log.close();
+      sharedRing?.close();
       io?.close();
       statementLog.close();
       logger.info(

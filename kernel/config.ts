@@ -96,6 +96,10 @@ export const configSchema = z.object({
     "exo profile's client sockets: ring (accepts, receives and sends through io_uring, batched " +
       "per kernel turn; Linux, IPv4 host) or direct (a runtime op per socket call)",
   ),
+  logFlush: z.enum(["nic-ring", "worker"]).describe(
+    "exo profile's group-commit flush: nic-ring (the log write and its fdatasync as two linked " +
+      "SQEs on the NIC's io_uring; needs --net-path ring) or worker (one request to the I/O worker)",
+  ),
   logLevel: z.enum(["debug", "info", "warn", "error"]).describe("least severe log level printed"),
   scheduler: z.enum(schedulerModes).describe(
     "fair (interactive before maintenance before background, with aging) or fifo (arrival order)",
@@ -133,6 +137,7 @@ export const settings: Record<ConfigKey, { flag: string; env: string; default: s
   profile: { flag: "profile", env: "EXODB_PROFILE", default: "exo" },
   ioPath: { flag: "io-path", env: "EXODB_IO_PATH", default: "mixed" },
   netPath: { flag: "net-path", env: "EXODB_NET_PATH", default: "ring" },
+  logFlush: { flag: "log-flush", env: "EXODB_LOG_FLUSH", default: "nic-ring" },
   logLevel: { flag: "log-level", env: "EXODB_LOG_LEVEL", default: "info" },
   scheduler: { flag: "scheduler", env: "EXODB_SCHEDULER", default: "fair" },
 };

@@ -33,6 +33,8 @@ export async function bootInProcess(options: {
   netPath?: "ring" | "direct";
   /** The exo profile's disk I/O path (kernel/config.ts); the configured default otherwise. */
   ioPath?: "mixed" | "ring" | "direct";
+  /** The exo profile's group-commit flush (kernel/config.ts); the configured default otherwise. */
+  logFlush?: "nic-ring" | "worker";
 }): Promise<InProcessExoDb> {
   const config = resolveConfig({
     "data-dir": options.dataDir,
@@ -43,6 +45,7 @@ export async function bootInProcess(options: {
     profile: options.profile ?? "exo",
     "net-path": options.netPath ?? "ring",
     ...(options.ioPath !== undefined ? { "io-path": options.ioPath } : {}),
+    ...(options.logFlush !== undefined ? { "log-flush": options.logFlush } : {}),
   }, {});
   if (!config.ok) throw new Error(`bench configuration is invalid: ${config.problems.join("; ")}`);
   const appliance = await boot(config.config, new Logger("error", () => {}));

@@ -4,7 +4,9 @@
  * durable; checkpoints run in the background, and a roller keeps starting a transaction that
  * changes every account and adds history rows, then rolls it back in slices (it must leave
  * nothing, whenever the kill comes). The devices are the exo profile's: reads and writes by FFI,
- * syncs and checkpoint writes on the I/O worker (where FFI is available). `verify` mode: recover, check invariants, print
+ * syncs and checkpoint writes on the I/O worker (where FFI is available); with an even seed the
+ * log's group-commit flush is a linked write → fdatasync on io_uring (hw/disk_uring.ts, the
+ * appliance's default), with an odd one a request to the I/O worker. `verify` mode: recover, check invariants, print
  * one JSON line. Usage: crash_child.ts <dataDir> run|verify <seed> [crashPoint:nth]
  */
 import { armCrashPoint, type CrashPointName } from "../../lib/crash_hooks.ts";
@@ -15,6 +17,8 @@ import { Catalog } from "../../dbengine/catalog.ts";
 import { Storage } from "../../dbengine/storage.ts";
 import { DeadlockError, type Transaction } from "../../dbengine/txn.ts";
 import { RingIo } from "../../io/io_worker/ring_io.ts";
+import { UringFlushDevice } from "../../hw/disk_uring.ts";
+import { Uring } from "../../hw/uring.ts";
 import { TypeId } from "../../dbengine/types.ts";
 import type { TableDef } from "../../dbengine/table.ts";
 
@@ -39,6 +43,13 @@ if (hook) {
 }
 
 const io = await RingIo.start();
+const ring = io !== undefined && Number(seedText) % 2 === 0 ? Uring.open(64) : undefined;
+const openOnRing = (path: string, create: boolean) => {
+  const device = io!.open(path, create, "direct");
+  return ring !== undefined && path.endsWith("/exodb.wal")
+    ? UringFlushDevice.wrap(device, path, ring)
+    : device;
+};
 const data = openDataDir({
   dataDir: dataDir!,
   blockSizeBytes: 4096,
@@ -46,9 +57,7 @@ const data = openDataDir({
   imageExtentBytes: 1024 * 1024,
   logDeviceBytes: 4 * 1024 * 1024,
   backend: "ffi",
-  ...(io === undefined
-    ? {}
-    : { openDevice: (path: string, create: boolean) => io.open(path, create, "direct") }),
+  ...(io === undefined ? {} : { openDevice: openOnRing }),
 });
 const pool = new BufferPool(data.image.device, { frameCount: 64, imageTag: data.image.imageTag });
 const storage = await Storage.open(data.image, data.log, pool);

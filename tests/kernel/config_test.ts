@@ -20,6 +20,7 @@ Deno.test("defaults give the documented embedded configuration", () => {
     profile: "exo",
     ioPath: "mixed",
     netPath: "ring",
+    logFlush: "nic-ring",
     logLevel: "info",
     scheduler: "fair",
   });

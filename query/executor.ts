@@ -12,6 +12,7 @@ import { numericAdd, numericCompare } from "./numeric.ts";
 import { timestampPlusInterval } from "./operators.ts";
 import { DataError } from "./pg_text.ts";
 import type { Expr, KeyBound, PlanNode, SortKey } from "./plan.ts";
+import { evaluateNow, isPlainExpr } from "./expr_now.ts";
 import { intervalSpanMicros } from "../dbengine/types.ts";
 
 /** A row: one value per output column. */
@@ -73,17 +74,14 @@ async function subqueryRows(
   return await collect(plan, inner, limit);
 }
 
-/** Evaluates `expr` on `row`. */
+/**
+ * Evaluates `expr` on `row`. A tree without subqueries runs at once (expr_now.ts); this awaiting
+ * path walks only the nodes above a subquery, and their plain subtrees take the quick path too.
+ * Hot callers test {@link isPlainExpr} themselves and call `evaluateNow`, saving the promise.
+ */
 export async function evaluate(expr: Expr, row: Row, ctx: ExecContext): Promise<SqlValue> {
+  if (isPlainExpr(expr)) return evaluateNow(expr, row, ctx);
   switch (expr.kind) {
-    case "const":
-      return expr.value;
-    case "column":
-      return row[expr.index] ?? null;
-    case "outer":
-      return ctx.outer[ctx.outer.length - expr.depth]?.[expr.index] ?? null;
-    case "param":
-      return ctx.params[expr.index] ?? null;
     case "call": {
       const args: SqlValue[] = [];
       for (const arg of expr.args) {
@@ -201,6 +199,8 @@ export async function evaluate(expr: Expr, row: Row, ctx: ExecContext): Promise<
       for (const element of expr.elements) out.push(await evaluate(element, row, ctx));
       return out as unknown as SqlValue;
     }
+    default: // leaves are plain: handled above
+      return evaluateNow(expr, row, ctx);
   }
 }
 
@@ -275,7 +275,9 @@ async function boundKey(
 ) {
   if (bound === undefined) return undefined;
   const values: SqlValue[] = [];
-  for (const expr of bound.values) values.push(await evaluate(expr, [], ctx));
+  for (const expr of bound.values) {
+    values.push(isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx));
+  }
   if (values.some((v) => v === null)) return null; // a NULL bound matches nothing
   // The shared writer: from here to finish() nothing awaits, so no other key interleaves.
   const writer = keyWriter.reset();
@@ -330,7 +332,11 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
     case "scan": {
       if (node.lookup !== undefined) {
         const values: SqlValue[] = [];
-        for (const expr of node.lookup) values.push(await evaluate(expr, [], ctx));
+        for (const expr of node.lookup) {
+          values.push(
+            isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx),
+          );
+        }
         if (values.some((v) => v === null)) return;
         const row = node.table.getByPrimaryKey(values, ctx.txn, ctx.snapshot);
         if (row !== null) yield [row];
@@ -359,7 +365,9 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
     }
     case "indexScan": {
       const values: SqlValue[] = [];
-      for (const expr of node.equal) values.push(await evaluate(expr, [], ctx));
+      for (const expr of node.equal) {
+        values.push(isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx));
+      }
       if (values.some((v) => v === null)) return;
       const index = node.table.def.indexes.find((i) => i.name === node.index)!;
       const prefix = node.table.indexPrefix(index, values);
@@ -377,7 +385,9 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
       const out: Row[] = [];
       for (const exprs of node.rows) {
         const row: Row = [];
-        for (const expr of exprs) row.push(await evaluate(expr, [], ctx));
+        for (const expr of exprs) {
+          row.push(isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx));
+        }
         out.push(row);
       }
       if (out.length > 0) yield out;
@@ -397,7 +407,13 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
     case "filter":
       for await (const batch of execute(node.input, ctx)) {
         const out: Row[] = [];
-        for (const row of batch) if (await passes(node.predicate, row, ctx)) out.push(row);
+        for (const row of batch) {
+          if (
+            (isPlainExpr(node.predicate)
+              ? evaluateNow(node.predicate, row, ctx) === true
+              : await passes(node.predicate, row, ctx))
+          ) out.push(row);
+        }
         if (out.length > 0) yield out;
       }
       return;
@@ -408,7 +424,9 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
           const row = batch[i]!;
           const projected: Row = new Array(node.exprs.length);
           for (let j = 0; j < node.exprs.length; j++) {
-            projected[j] = await evaluate(node.exprs[j]!, row, ctx);
+            projected[j] = isPlainExpr(node.exprs[j]!)
+              ? evaluateNow(node.exprs[j]!, row, ctx)
+              : await evaluate(node.exprs[j]!, row, ctx);
           }
           out[i] = projected;
         }
@@ -426,7 +444,13 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
       const keyed: { row: Row; keys: SqlValue[] }[] = [];
       for (const row of rows) {
         const keys: SqlValue[] = [];
-        for (const key of node.keys) keys.push(await evaluate(key.expr, row, ctx));
+        for (const key of node.keys) {
+          keys.push(
+            isPlainExpr(key.expr)
+              ? evaluateNow(key.expr, row, ctx)
+              : await evaluate(key.expr, row, ctx),
+          );
+        }
         keyed.push({ row, keys });
       }
       keyed.sort((a, b) => compareKeys(node.keys, a.keys, b.keys));
@@ -436,8 +460,16 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
       return;
     }
     case "limit": {
-      const limitValue = node.limit === undefined ? null : await evaluate(node.limit, [], ctx);
-      const offsetValue = node.offset === undefined ? null : await evaluate(node.offset, [], ctx);
+      const limitValue = node.limit === undefined
+        ? null
+        : (isPlainExpr(node.limit)
+          ? evaluateNow(node.limit, [], ctx)
+          : await evaluate(node.limit, [], ctx));
+      const offsetValue = node.offset === undefined
+        ? null
+        : (isPlainExpr(node.offset)
+          ? evaluateNow(node.offset, [], ctx)
+          : await evaluate(node.offset, [], ctx));
       const limit = limitValue === null ? Infinity : Number(limitValue);
       let skip = offsetValue === null ? 0 : Number(offsetValue);
       if (limit < 0) throw new DataError("2201W", "LIMIT must not be negative");
@@ -535,7 +567,12 @@ async function* lookupJoin(
       let matched = false;
       for (const right of matches) {
         const combined = concatRows(left, right);
-        if (node.condition !== undefined && !(await passes(node.condition, combined, ctx))) {
+        if (
+          node.condition !== undefined &&
+          !(isPlainExpr(node.condition)
+            ? evaluateNow(node.condition, combined, ctx) === true
+            : await passes(node.condition, combined, ctx))
+        ) {
           continue;
         }
         matched = true;
@@ -568,7 +605,13 @@ async function* join(
     const types = node.hashKeys.right.map((e) => e.type);
     for (let i = 0; i < rightRows.length; i++) {
       const values: SqlValue[] = [];
-      for (const expr of node.hashKeys.right) values.push(await evaluate(expr, rightRows[i]!, ctx));
+      for (const expr of node.hashKeys.right) {
+        values.push(
+          isPlainExpr(expr)
+            ? evaluateNow(expr, rightRows[i]!, ctx)
+            : await evaluate(expr, rightRows[i]!, ctx),
+        );
+      }
       if (values.some((v) => v === null)) continue;
       const key = groupKey(values, types);
       const list = table.get(key);
@@ -583,7 +626,11 @@ async function* join(
       let candidates: Iterable<number>;
       if (table !== undefined) {
         const values: SqlValue[] = [];
-        for (const expr of node.hashKeys!.left) values.push(await evaluate(expr, left, ctx));
+        for (const expr of node.hashKeys!.left) {
+          values.push(
+            isPlainExpr(expr) ? evaluateNow(expr, left, ctx) : await evaluate(expr, left, ctx),
+          );
+        }
         candidates = values.some((v) => v === null)
           ? []
           : table.get(groupKey(values, node.hashKeys!.left.map((e) => e.type))) ?? [];
@@ -592,7 +639,12 @@ async function* join(
       }
       for (const i of candidates) {
         const combined = concatRows(left, rightRows[i]!);
-        if (node.condition !== undefined && !(await passes(node.condition, combined, ctx))) {
+        if (
+          node.condition !== undefined &&
+          !(isPlainExpr(node.condition)
+            ? evaluateNow(node.condition, combined, ctx) === true
+            : await passes(node.condition, combined, ctx))
+        ) {
           continue;
         }
         matched = true;
@@ -637,7 +689,9 @@ async function* aggregate(
   for await (const batch of execute(node.input, ctx)) {
     for (const row of batch) {
       const keys: SqlValue[] = [];
-      for (const expr of node.groupBy) keys.push(await evaluate(expr, row, ctx));
+      for (const expr of node.groupBy) {
+        keys.push(isPlainExpr(expr) ? evaluateNow(expr, row, ctx) : await evaluate(expr, row, ctx));
+      }
       const id = groupKey(keys, keyTypes);
       let group = groups.get(id);
       if (group === undefined) {
@@ -646,9 +700,18 @@ async function* aggregate(
       }
       for (let i = 0; i < node.aggregates.length; i++) {
         const call = node.aggregates[i]!;
-        if (call.filter !== undefined && !(await passes(call.filter, row, ctx))) continue;
+        if (
+          call.filter !== undefined &&
+          !(isPlainExpr(call.filter)
+            ? evaluateNow(call.filter, row, ctx) === true
+            : await passes(call.filter, row, ctx))
+        ) continue;
         const args: SqlValue[] = [];
-        for (const expr of call.args) args.push(await evaluate(expr, row, ctx));
+        for (const expr of call.args) {
+          args.push(
+            isPlainExpr(expr) ? evaluateNow(expr, row, ctx) : await evaluate(expr, row, ctx),
+          );
+        }
         if (!call.aggregate.acceptsNulls && args.some((a) => a === null)) continue;
         if (call.distinct) {
           const key = groupKey(args, call.aggregate.args);
@@ -657,7 +720,13 @@ async function* aggregate(
         }
         if (call.orderBy.length > 0) {
           const sort: SqlValue[] = [];
-          for (const key of call.orderBy) sort.push(await evaluate(key.expr, row, ctx));
+          for (const key of call.orderBy) {
+            sort.push(
+              isPlainExpr(key.expr)
+                ? evaluateNow(key.expr, row, ctx)
+                : await evaluate(key.expr, row, ctx),
+            );
+          }
           group.ordered[i]!.push({ args, sort });
           continue;
         }
@@ -724,7 +793,9 @@ async function* functionScan(
   ctx: ExecContext,
 ): AsyncGenerator<Row[]> {
   const args: SqlValue[] = [];
-  for (const expr of node.args) args.push(await evaluate(expr, [], ctx));
+  for (const expr of node.args) {
+    args.push(isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx));
+  }
   if (node.name === "unnest") {
     const list = (args[0] ?? []) as unknown as SqlValue[];
     if (list.length > 0) yield list.map((v) => [v]);

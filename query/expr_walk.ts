@@ -82,7 +82,7 @@ export function shiftColumns(expr: Expr, delta: number): Expr {
 }
 
 /** The direct sub-expressions of `expr` (subquery plans excluded). */
-function children(expr: Expr): Expr[] {
+export function children(expr: Expr): Expr[] {
   switch (expr.kind) {
     case "call":
     case "and":

@@ -44,6 +44,7 @@ import {
   passes,
   type Row,
 } from "./executor.ts";
+import { evaluateNow, isPlainExpr } from "./expr_now.ts";
 import { nowMicros } from "./datetime.ts";
 import type { CallContext, SequenceAccess, SessionView } from "./functions.ts";
 import "./sequence_functions.ts";
@@ -118,6 +119,22 @@ const readOnlySettings = new Set([
 
 /** Settings that hold a duration (checked on SET). */
 const durationSettings = new Set(["statement_timeout", "idle_in_transaction_session_timeout"]);
+
+/** A DML statement's target rows as bound: the table, its scope, how to find them, the filter. */
+interface BoundTargets {
+  table: Table;
+  scope: Scope;
+  plan: PlanNode;
+  predicate: Expr | undefined;
+}
+
+/** A VALUES list with no ORDER BY or LIMIT: its rows are bound, not run as a query. */
+function isPlainValues(
+  source: Exclude<Extract<Statement, { kind: "insert" }>["source"], "defaults">,
+): source is typeof source & { body: { kind: "values" } } {
+  return source.body.kind === "values" && source.orderBy.length === 0 &&
+    source.limit === undefined;
+}
 
 /** Rows a primary-key rebuild appends between two yield points (where writers wait for log space). */
 const rebuildSliceRows = 256;
@@ -558,16 +575,16 @@ export class SqlSession {
   }
 
   /**
-   * The plan cache: a bound plan is reused for the same parsed statement and parameter types
+   * The plan cache: a binding is reused for the same parsed statement and parameter types
    * while the catalog is unchanged (plans hold no execution state; parameters are read at run
    * time). Nothing is cached while any transaction has uncommitted catalog changes.
    */
-  #cachedPlan(
+  #cachedBinding<T>(
     statement: Statement,
     paramTypes: SqlType[],
     catalog: Catalog,
-    bind: () => PlanNode,
-  ): PlanNode {
+    bind: () => T,
+  ): T {
     const version = catalog.stableVersion;
     // Literals are parsed at bind time with the session's time zone, so it is part of the key.
     const key = paramTypes.map((p) => `${p.id}:${p.typmod}`).join(",") +
@@ -578,7 +595,7 @@ export class SqlSession {
       cached.version === version && cached.key === key
     ) {
       this.planCacheHits++;
-      return cached.plan;
+      return cached.plan as T; // one statement always binds to the same shape
     }
     const plan = bind();
     if (version !== undefined) this.#plans.set(statement, { catalog, version, key, plan });
@@ -586,10 +603,13 @@ export class SqlSession {
     return plan;
   }
 
-  /** Cached plans by parsed statement; the catalog instance changes when the engine restarts. */
+  /**
+   * Cached bindings by parsed statement (a SELECT's plan, an UPDATE's targets and SET list); the
+   * catalog instance changes when the engine restarts.
+   */
   readonly #plans = new WeakMap<
     Statement,
-    { catalog: Catalog; version: number; key: string; plan: PlanNode }
+    { catalog: Catalog; version: number; key: string; plan: unknown }
   >();
   /** Executions that reused a cached plan (for stats and tests). */
   planCacheHits = 0;
@@ -788,7 +808,7 @@ export class SqlSession {
       const ctx = this.#context(txn, snapshot, params);
       switch (statement.kind) {
         case "select": {
-          const plan = this.#cachedPlan(
+          const plan = this.#cachedBinding(
             statement,
             paramTypes,
             catalog,
@@ -802,9 +822,9 @@ export class SqlSession {
           };
         }
         case "insert":
-          return await this.#insert(statement, binder, ctx);
+          return await this.#insert(statement, binder, ctx, paramTypes, catalog);
         case "update":
-          return await this.#update(statement, binder, ctx);
+          return await this.#update(statement, binder, ctx, paramTypes, catalog);
         case "delete":
           return await this.#delete(statement, binder, ctx);
         case "createTable":
@@ -998,11 +1018,12 @@ export class SqlSession {
     await checkRow(table, binder, ctx, row);
   }
 
-  async #insert(
-    statement: Extract<Statement, { kind: "insert" }>,
-    binder: Binder,
-    ctx: ExecContext,
-  ): Promise<StatementResult> {
+  /**
+   * An INSERT's binding: the table, the target column positions, the ON CONFLICT plan and, for
+   * DEFAULT VALUES or a plain VALUES list, each row's expressions bound to the column types
+   * (undefined for INSERT … SELECT, whose rows are read per execution). Reads nothing.
+   */
+  #bindInsert(statement: Extract<Statement, { kind: "insert" }>, binder: Binder) {
     const table = binder.table(statement.table, statement.offset);
     const names = statement.columns ??
       table.def.columns.filter((c) => !c.dropped).map((c) => c.name);
@@ -1025,17 +1046,14 @@ export class SqlSession {
         statement.offset,
       );
     }
-    const sourceRows: (Expr | "default")[][] = [];
-    if (statement.source === "defaults") sourceRows.push([]);
-    else if (
-      statement.source.body.kind === "values" && statement.source.orderBy.length === 0 &&
-      statement.source.limit === undefined
-    ) {
+    let sourceRows: (Expr | "default")[][] | undefined;
+    if (statement.source === "defaults") sourceRows = [[]];
+    else if (isPlainValues(statement.source)) {
       const rowsAst = statement.source.body.rows;
       if (rowsAst.some((row) => row.length !== rowsAst[0]!.length)) {
         throw new BindError("42601", "VALUES lists must all be the same length", statement.offset);
       }
-      for (const row of rowsAst) {
+      sourceRows = rowsAst.map((row) => {
         if (row.length > positions.length) {
           throw new BindError(
             "42601",
@@ -1043,34 +1061,55 @@ export class SqlSession {
             statement.offset,
           );
         }
-        sourceRows.push(
-          row.map((ast, i) =>
-            isDefault(ast) ? "default" : binder.assign(
-              binder.expr(ast, { columns: [] }, columnSqlType(table, positions[i]!)),
-              columnSqlType(table, positions[i]!),
-            )
-          ),
-        );
-      }
-    } else {
-      const { plan } = binder.select(statement.source);
-      const rows = await collect(plan, ctx);
-      for (const r of rows) {
-        sourceRows.push(r.map((v, i) =>
-          binder.assign(
-            { kind: "const", type: plan.columns[i]!.type, value: v },
+        return row.map((ast, i) =>
+          isDefault(ast) ? "default" : binder.assign(
+            binder.expr(ast, { columns: [] }, columnSqlType(table, positions[i]!)),
             columnSqlType(table, positions[i]!),
           )
-        ));
-      }
+        );
+      });
     }
     const upsert = statement.onConflict === undefined || statement.onConflict.action === "nothing"
       ? undefined
       : this.#upsertPlan(statement, table, binder);
+    return { table, positions, sourceRows, upsert };
+  }
+
+  async #insert(
+    statement: Extract<Statement, { kind: "insert" }>,
+    binder: Binder,
+    ctx: ExecContext,
+    paramTypes: SqlType[],
+    catalog: Catalog,
+  ): Promise<StatementResult> {
+    // Cached like a SELECT's plan unless rows come from a query (bound each time with it).
+    const cacheable = statement.source === "defaults" || isPlainValues(statement.source);
+    const bound = cacheable
+      ? this.#cachedBinding(
+        statement,
+        paramTypes,
+        catalog,
+        () => this.#bindInsert(statement, binder),
+      )
+      : this.#bindInsert(statement, binder);
+    const { table, positions, upsert } = bound;
+    let sourceRows = bound.sourceRows;
+    if (sourceRows === undefined && statement.source !== "defaults") {
+      const { plan } = binder.select(statement.source);
+      const rows = await collect(plan, ctx);
+      sourceRows = rows.map((r) =>
+        r.map((v, i) =>
+          binder.assign(
+            { kind: "const", type: plan.columns[i]!.type, value: v },
+            columnSqlType(table, positions[i]!),
+          )
+        )
+      );
+    }
     const upserted = new Set<string>();
     let count = 0;
     const returning: Row[] = [];
-    for (const exprs of sourceRows) {
+    for (const exprs of sourceRows ?? []) {
       await ctx.yieldPoint(); // a time slice each ~1 ms: log checkpoints run during long inserts
       const row: SqlValue[] = table.def.columns.map(() => null);
       const given = new Set<number>();
@@ -1085,7 +1124,7 @@ export class SqlSession {
             }"`,
           );
         }
-        row[positions[i]!] = await evaluate(e, [], ctx);
+        row[positions[i]!] = isPlainExpr(e) ? evaluateNow(e, [], ctx) : await evaluate(e, [], ctx);
         given.add(positions[i]!);
       }
       await this.#defaults(table, binder, ctx, row, given);
@@ -1109,9 +1148,18 @@ export class SqlSession {
         upserted.add(id);
         const after = await this.#updateRow(table, key, ctx, async (current) => {
           const both = [...current, ...row];
-          if (upsert.where && !(await passes(upsert.where, both, ctx))) return undefined;
+          if (
+            upsert.where &&
+            !(isPlainExpr(upsert.where)
+              ? evaluateNow(upsert.where, both, ctx) === true
+              : await passes(upsert.where, both, ctx))
+          ) return undefined;
           const values = [...current];
-          for (const set of upsert.sets) values[set.index] = await evaluate(set.expr, both, ctx);
+          for (const set of upsert.sets) {
+            values[set.index] = isPlainExpr(set.expr)
+              ? evaluateNow(set.expr, both, ctx)
+              : await evaluate(set.expr, both, ctx);
+          }
           await checkRow(table, binder, ctx, values);
           return values;
         });
@@ -1293,6 +1341,16 @@ export class SqlSession {
     ctx: ExecContext,
     read = true,
   ) {
+    return await this.#readTargets(this.#bindTargets(tableName, alias, where, binder), ctx, read);
+  }
+
+  /** The table, scope, access plan and predicate of a DML statement's target rows. */
+  #bindTargets(
+    tableName: string,
+    alias: string | undefined,
+    where: AstExpr | undefined,
+    binder: Binder,
+  ): BoundTargets {
     const table = binder.table(tableName);
     const scope = {
       columns: table.def.columns.map((c, index) => ({
@@ -1326,12 +1384,27 @@ export class SqlSession {
       plan = binder.accessPath(plan, bound) ??
         { kind: "filter", columns: allColumns, input: plan, predicate: bound };
     }
+    return { table, scope, plan, predicate };
+  }
+
+  /** Reads the target rows (keys and values) of {@link bindTargets}'s binding. */
+  async #readTargets(
+    bound: BoundTargets,
+    ctx: ExecContext,
+    read: boolean,
+  ) {
+    const { table, scope, plan, predicate } = bound;
     if (table.def.primaryKey.length === 0 && read) {
       // Clustered by a hidden row id that rows do not carry: scan with the keys, filter here.
       const hidden: Uint8Array[] = [];
       const hiddenRows: Row[] = [];
       for (const r of table.scan(ctx.txn, ctx.snapshot, { limit: Number.MAX_SAFE_INTEGER })) {
-        if (predicate === undefined || await passes(predicate, r.values, ctx)) {
+        if (
+          predicate === undefined ||
+          (isPlainExpr(predicate)
+            ? evaluateNow(predicate, r.values, ctx) === true
+            : await passes(predicate, r.values, ctx))
+        ) {
           hidden.push(r.key);
           hiddenRows.push(r.values);
         }
@@ -1349,21 +1422,20 @@ export class SqlSession {
     };
   }
 
-  async #update(
-    statement: Extract<Statement, { kind: "update" }>,
-    binder: Binder,
-    ctx: ExecContext,
-  ): Promise<StatementResult> {
-    const target = await this.#targets(
+  /**
+   * An UPDATE's binding: its targets (WHERE and access path, or with FROM the joined source)
+   * and SET list, each value bound to its column's type. Reads nothing.
+   */
+  #bindUpdate(statement: Extract<Statement, { kind: "update" }>, binder: Binder) {
+    const withFrom = statement.from.length > 0;
+    const target = this.#bindTargets(
       statement.table,
       statement.alias,
-      statement.from.length > 0 ? undefined : statement.where,
+      withFrom ? undefined : statement.where,
       binder,
-      ctx,
-      statement.from.length === 0,
     );
     const { table } = target;
-    if (table.def.primaryKey.length === 0 && statement.from.length > 0) {
+    if (table.def.primaryKey.length === 0 && withFrom) {
       throw notSupported("UPDATE … FROM on a table without a primary key", statement.offset);
     }
     const assigned = statement.set.map(({ column }) => column);
@@ -1375,26 +1447,10 @@ export class SqlSession {
         statement.offset,
       );
     }
-    // With FROM, each target row is paired with the first FROM row that matches it; SET and
-    // WHERE see the target's columns followed by the FROM items'.
-    let scope: Scope = target.scope;
-    let predicate = target.predicate;
-    let pairs: { key: Uint8Array; extra: Row }[];
-    if (statement.from.length > 0) {
-      const source = binder.updateSource(target.plan, scope, statement.from, statement.where);
-      scope = source.scope;
-      predicate = source.predicate;
-      const width = table.def.columns.length;
-      const seen = new Set<string>();
-      pairs = [];
-      for (const row of await collect(source.plan, ctx)) {
-        const key = table.rowKey(row.slice(0, width));
-        const id = key.join(",");
-        if (seen.has(id)) continue;
-        seen.add(id);
-        pairs.push({ key, extra: row.slice(width) });
-      }
-    } else pairs = target.keys.map((key) => ({ key: key!, extra: [] }));
+    const source = withFrom
+      ? binder.updateSource(target.plan, target.scope, statement.from, statement.where)
+      : undefined;
+    const scope: Scope = source?.scope ?? target.scope;
     const sets = statement.set.map(({ column, value }) => {
       const index = table.def.columns.findIndex((c) => c.name === column && !c.dropped);
       if (index < 0) {
@@ -1410,15 +1466,60 @@ export class SqlSession {
       const type = columnSqlType(table, index);
       return { index, expr: binder.assign(binder.expr(value, scope, type), type) };
     });
+    return { ...target, source, sets };
+  }
+
+  async #update(
+    statement: Extract<Statement, { kind: "update" }>,
+    binder: Binder,
+    ctx: ExecContext,
+    paramTypes: SqlType[],
+    catalog: Catalog,
+  ): Promise<StatementResult> {
+    // Without FROM the binding (targets and SET list) is cached like a SELECT's plan.
+    const bound = statement.from.length > 0
+      ? this.#bindUpdate(statement, binder)
+      : this.#cachedBinding(statement, paramTypes, catalog, () =>
+        this.#bindUpdate(statement, binder));
+    const { table, sets } = bound;
+    let predicate = bound.predicate;
+    let pairs: { key: Uint8Array; extra: Row }[];
+    if (bound.source !== undefined) {
+      // With FROM, each target row is paired with the first FROM row that matches it; SET and
+      // WHERE see the target's columns followed by the FROM items'.
+      predicate = bound.source.predicate;
+      const width = table.def.columns.length;
+      const seen = new Set<string>();
+      pairs = [];
+      for (const row of await collect(bound.source.plan, ctx)) {
+        const key = table.rowKey(row.slice(0, width));
+        const id = key.join(",");
+        if (seen.has(id)) continue;
+        seen.add(id);
+        pairs.push({ key, extra: row.slice(width) });
+      }
+    } else {
+      const target = await this.#readTargets(bound, ctx, true);
+      pairs = target.keys.map((key) => ({ key: key!, extra: [] }));
+    }
     let count = 0;
     const changed: Row[] = [];
     for (const { key, extra } of pairs) {
       await ctx.yieldPoint();
       const after = await this.#updateRow(table, key, ctx, async (current) => {
         const row = extra.length === 0 ? current : [...current, ...extra];
-        if (predicate && !(await passes(predicate, row, ctx))) return undefined;
+        if (
+          predicate &&
+          !(isPlainExpr(predicate)
+            ? evaluateNow(predicate, row, ctx) === true
+            : await passes(predicate, row, ctx))
+        ) return undefined;
         const values = [...current];
-        for (const set of sets) values[set.index] = await evaluate(set.expr, row, ctx);
+        for (const set of sets) {
+          values[set.index] = isPlainExpr(set.expr)
+            ? evaluateNow(set.expr, row, ctx)
+            : await evaluate(set.expr, row, ctx);
+        }
         await checkRow(table, binder, ctx, values);
         return values;
       });
@@ -1495,7 +1596,12 @@ export class SqlSession {
       await ctx.yieldPoint();
       const current = table.get(key!, ctx.txn, ctx.snapshot + Number.MAX_SAFE_INTEGER);
       if (current === null) continue;
-      if (predicate && !(await passes(predicate, current, ctx))) continue;
+      if (
+        predicate &&
+        !(isPlainExpr(predicate)
+          ? evaluateNow(predicate, current, ctx) === true
+          : await passes(predicate, current, ctx))
+      ) continue;
       const row = await table.delete(ctx.txn!, key!);
       if (row) {
         count++;
@@ -1790,7 +1896,11 @@ export class SqlSession {
           limit: 256,
         });
         for (const row of rows) {
-          if ((await evaluate(expr, row.values, ctx)) === false) {
+          if (
+            (isPlainExpr(expr)
+              ? evaluateNow(expr, row.values, ctx)
+              : await evaluate(expr, row.values, ctx)) === false
+          ) {
             throw new ExoError(
               "23514",
               `check constraint "${name}" of relation "${def.name}" is violated by some row`,

@@ -10,6 +10,7 @@ import { type SqlValue, TypeId } from "../dbengine/types.ts";
 import { ExoError } from "../lib/errors.ts";
 import type { Binder, Scope } from "./binder.ts";
 import { evaluate, type ExecContext } from "./executor.ts";
+import { evaluateNow, isPlainExpr } from "./expr_now.ts";
 import type { Expr } from "./plan.ts";
 import { parseSql } from "./sql_parser.ts";
 import type { SqlType } from "./sql_types.ts";
@@ -83,7 +84,9 @@ export async function fillDefaults(
       continue;
     }
     const expr = rules.defaults[i];
-    if (expr !== undefined) row[i] = await evaluate(expr, [], ctx);
+    if (expr !== undefined) {
+      row[i] = isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx);
+    }
   }
 }
 
@@ -95,7 +98,11 @@ export async function checkRow(
   row: SqlValue[],
 ): Promise<void> {
   for (const check of rulesOf(table, binder).checks) {
-    if ((await evaluate(check.expr, row, ctx)) === false) {
+    if (
+      (isPlainExpr(check.expr)
+        ? evaluateNow(check.expr, row, ctx)
+        : await evaluate(check.expr, row, ctx)) === false
+    ) {
       throw new ExoError(
         "23514",
         `new row for relation "${table.def.name}" violates check constraint "${check.name}"`,

@@ -12,6 +12,7 @@
  * - exodb_stat_maintenance: checkpoints, vacuum passes and scrubs the maintenance tasks finished
  *   (kernel/maintenance.ts), from the provider the kernel installs at boot.
  */
+import { UringFlushDevice } from "../hw/disk_uring.ts";
 import { crossingKinds, crossings } from "../hw/crossings.ts";
 import type { NetStats } from "../hw/net.ts";
 import { liveSessions } from "./session_stats.ts";
@@ -121,9 +122,13 @@ view(
     ["bytes_written", t.int8],
     ["syncs", t.int8],
     ["grouped_commits", t.int8],
+    ["nic_ring_flushes", t.int8],
   ],
   (session) => {
     const storage = session.catalog.storage;
+    // The log's write → sync pairs on the NIC's io_uring (exo's --log-flush nic-ring).
+    const logRaw = storage.wal.device.raw;
+    const ringFlushes = logRaw instanceof UringFlushDevice ? logRaw.stats.flushes : 0;
     const pool = storage.pool.stats();
     const wal = storage.wal.stats;
     const blockBytes = storage.store.blockSizeBytes;
@@ -136,6 +141,7 @@ view(
         bytes_written: BigInt(pool.writes * blockBytes),
         syncs: 0n,
         grouped_commits: 0n,
+        nic_ring_flushes: 0n,
       },
       {
         device: "log",
@@ -145,6 +151,7 @@ view(
         bytes_written: BigInt(wal.appendedBytes),
         syncs: BigInt(wal.syncs),
         grouped_commits: BigInt(wal.groupedCommits),
+        nic_ring_flushes: BigInt(ringFlushes),
       },
     ];
   },

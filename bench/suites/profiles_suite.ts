@@ -1,6 +1,7 @@
 /**
- * Suite 2, profiles: the same workloads against ExoDB booted with `--profile exo` (disk I/O on
- * the I/O worker through rings, group commit, the statement log in a ring drained in the
+ * Suite 2, profiles: the same workloads against ExoDB booted with `--profile exo` (block I/O by
+ * FFI and the I/O worker, group commit whose write → sync rides on the NIC's io_uring, the
+ * statement log in a ring drained in the
  * background, responses corked per socket read) and `--profile conventional` (a runtime op per
  * block read/write, a sync per commit, a log line written per statement, a socket write per
  * protocol message): crossings per transaction by kind (hw/crossings.ts counters, read in this process,

@@ -51,8 +51,13 @@ Deno.test("exodb_stat_* views report crossings, sessions, the buffer pool and I/
       const io0 = await a.query("select syncs from exodb_stat_io where device = 'log'");
       await a.query("create table t (id int primary key, v text)");
       await a.query("insert into t select g, 'x' from generate_series(1, 500) g");
-      const io1 = await a.query("select syncs from exodb_stat_io where device = 'log'");
+      const io1 = await a.query(
+        "select syncs, nic_ring_flushes from exodb_stat_io where device = 'log'",
+      );
       assert.ok(BigInt(io1.rows[0].syncs) > BigInt(io0.rows[0].syncs), "commits sync the log");
+      // On exo with the io_uring NIC (Linux), the group-commit flushes ride on the NIC's ring.
+      const nicPath = (await a.query("select path from exodb_stat_nic")).rows[0].path;
+      if (nicPath === "io_uring") assert.ok(BigInt(io1.rows[0].nic_ring_flushes) > 0n);
       await b.query("begin");
       await b.query("select count(*) from t");
       const sessions = await a.query(

@@ -15,6 +15,9 @@
  *    errno as a DeviceError, and the caller treats the log's durable state as unknown.
  * 4. Requests are told apart by id in the user data (uring.ts invariant 4): `uringDiskTag`,
  *    the request id (below 2^29) shifted by one, and the low bit 0 for the write, 1 for the sync.
+ * 5. No flush waits unseen: while one is in flight the ring's idle wait is armed, or the device
+ *    looks at the ring in the next event-loop turn (the scheduler does not announce every idle
+ *    moment, and an idle kernel thread sleeps in the event loop, not on the ring).
  */
 import { DeviceError } from "../lib/errors.ts";
 import { crossings } from "./crossings.ts";
@@ -59,12 +62,14 @@ export class UringFlushDevice implements RawDevice {
   #nextId = 0;
   readonly #pending = new Map<number, PendingFlush>();
   /**
-   * The kernel's scheduler, when it drives the ring: while it is busy, its ticks reap, and
-   * {@link idle} arms the wait; without a host the device arms its own wait after each submit.
+   * The kernel's scheduler, when it drives the ring: while it is busy, its ticks reap (the
+   * device looks again once per event-loop turn); once it is not, the device arms the ring's
+   * idle wait. Without a host the wait is armed at once.
    */
   host: { busy(): boolean } | undefined;
   readonly stats: UringFlushStats = { flushes: 0, shortWrites: 0, blockingWaits: 0 };
   #waitArmed = false;
+  #watching = false;
 
   private constructor(inner: RawDevice, ring: Uring, libc: Libc, fd: number) {
     this.name = inner.name;
@@ -158,7 +163,7 @@ export class UringFlushDevice implements RawDevice {
         resolve,
         reject,
       });
-      if (this.host === undefined || !this.host.busy()) this.#armWait();
+      this.#watch();
     });
   }
 
@@ -167,15 +172,35 @@ export class UringFlushDevice implements RawDevice {
     if (this.#pending.size > 0) this.#armWait();
   }
 
+  /**
+   * Invariant 5: while pairs are in flight, either the ring's idle wait is armed or a look is
+   * due in the next event-loop turn. (A busy host reaps at its ticks; a wait armed while it is
+   * busy would end at every NIC completion and be armed again, a thread hop each time.)
+   */
+  #watch(): void {
+    if (this.#pending.size === 0 || this.#ring.closed) return;
+    if (this.host === undefined || !this.host.busy()) {
+      this.#armWait();
+      return;
+    }
+    if (this.#watching) return;
+    this.#watching = true;
+    setImmediate(this.#look);
+  }
+
+  readonly #look = (): void => {
+    this.#watching = false;
+    this.#ring.reap(); // plain loads: settles what is done
+    this.#watch();
+  };
+
   #armWait(): void {
     if (this.#waitArmed || this.#ring.closed) return;
     this.#waitArmed = true;
     void this.#ring.waitIdle().then(() => {
       this.#waitArmed = false;
       this.#ring.reap();
-      if (this.#pending.size > 0 && (this.host === undefined || !this.host.busy())) {
-        this.#armWait();
-      }
+      this.#watch();
     });
   }
 

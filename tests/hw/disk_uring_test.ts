@@ -127,3 +127,23 @@ Deno.test({
       assert.deepEqual(seen, [12, 13]);
     }),
 });
+
+Deno.test({
+  name: "disk_uring: a flush submitted while the host is busy settles once it is idle, unticked",
+  ignore,
+  fn: () =>
+    withDevice(async (device) => {
+      // No NIC and no scheduler tick reaps here: the device itself must keep watching the ring.
+      let busy = true;
+      device.host = { busy: () => busy };
+      const flushed = device.writeAndFlushAsync(pattern(6), 2 * blockBytes).then(() => "settled");
+      setTimeout(() => busy = false, 20); // the host's task ends; nothing announces it
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stuck = new Promise<string>((resolve) =>
+        timer = setTimeout(() => resolve("stuck"), 3000)
+      );
+      const outcome = await Promise.race([flushed, stuck]);
+      clearTimeout(timer);
+      assert.equal(outcome, "settled");
+    }),
+});

@@ -128,6 +128,12 @@ interface BoundTargets {
   predicate: Expr | undefined;
 }
 
+/**
+ * The plan cache's key text of a parameter type list, by array (a prepared statement's list is
+ * one array for its life; a caller that changes an array's contents passes a new one).
+ */
+const typesKeys = new WeakMap<readonly SqlType[], { length: number; text: string }>();
+
 /** A VALUES list with no ORDER BY or LIMIT: its rows are bound, not run as a query. */
 function isPlainValues(
   source: Exclude<Extract<Statement, { kind: "insert" }>["source"], "defaults">,
@@ -236,9 +242,16 @@ export class SqlSession {
   /** Starts a statement's interrupt state: no cancel pending, the statement_timeout deadline. */
   #startInterrupts(): void {
     this.#cancelRequested = false;
-    const timeoutMs = parseDurationMs(this.settings.get("statement_timeout") ?? "0") ?? 0;
+    const setting = this.settings.get("statement_timeout") ?? "0";
+    if (setting !== this.#timeoutSetting.text) {
+      this.#timeoutSetting = { text: setting, ms: parseDurationMs(setting) ?? 0 };
+    }
+    const timeoutMs = this.#timeoutSetting.ms;
     this.#deadlineMs = timeoutMs > 0 ? performance.now() + timeoutMs : 0;
   }
+
+  /** statement_timeout as last parsed (every statement asks; the text rarely changes). */
+  #timeoutSetting = { text: "0", ms: 0 };
 
   /** Throws 57014 when the statement was cancelled or ran past statement_timeout. */
   #checkInterrupts(): void {
@@ -587,8 +600,15 @@ export class SqlSession {
   ): T {
     const version = catalog.stableVersion;
     // Literals are parsed at bind time with the session's time zone, so it is part of the key.
-    const key = paramTypes.map((p) => `${p.id}:${p.typmod}`).join(",") +
-      `@${this.textSettings.timeZoneOffsetSeconds}`;
+    let types = typesKeys.get(paramTypes); // a prepared statement passes the same array each time
+    if (types === undefined || types.length !== paramTypes.length) {
+      types = {
+        length: paramTypes.length,
+        text: paramTypes.map((p) => `${p.id}:${p.typmod}`).join(","),
+      };
+      typesKeys.set(paramTypes, types);
+    }
+    const key = `${types.text}@${this.textSettings.timeZoneOffsetSeconds}`;
     const cached = this.#plans.get(statement);
     if (
       version !== undefined && cached !== undefined && cached.catalog === catalog &&
@@ -671,7 +691,7 @@ export class SqlSession {
       txn,
       snapshot,
       params,
-      call: { ...this.#callContext(txn, snapshot), session: this.#view(txn, snapshot) },
+      call: this.#callContext(txn, snapshot),
       outer: [],
       materialized: new Map(),
       // Time-sliced: other sessions, timers, socket reads and log syncs get their turn.
@@ -702,12 +722,18 @@ export class SqlSession {
   }
 
   #callContext(txn: Transaction, snapshot: number): CallContext {
+    const access = () => this.#sequenceAccess(txn, snapshot);
+    let sequences: SequenceAccess | undefined;
     return {
       transactionStartMicros: this.#transactionStart,
       statementStartMicros: nowMicros(),
       timeZoneOffsetSeconds: this.textSettings.timeZoneOffsetSeconds,
       random: Math.random,
-      sequences: this.#sequenceAccess(txn, snapshot),
+      // Built on first use: few statements call nextval/currval/setval.
+      get sequences() {
+        return sequences ??= access();
+      },
+      session: this.#view(txn, snapshot),
     };
   }
 

@@ -167,11 +167,6 @@ export class UringFlushDevice implements RawDevice {
     });
   }
 
-  /** The host's idle point: with pairs in flight, the ring's idle wait must be armed. */
-  idle(): void {
-    if (this.#pending.size > 0) this.#armWait();
-  }
-
   /**
    * Invariant 5: while pairs are in flight, either the ring's idle wait is armed or a look is
    * due in the next event-loop turn. (A busy host reaps at its ticks; a wait armed while it is

@@ -51,9 +51,9 @@ export const UringOp = {
   fsync: 3,
   accept: 13,
   asyncCancel: 14,
+  write: 23,
   send: 26,
   recv: 27,
-  write: 23,
 } as const;
 
 /** IOSQE_IO_LINK: the next SQE starts only once this one succeeded (a short transfer fails it). */

@@ -89,7 +89,7 @@ async function mountEngine(
   logger: Logger,
   scheduler: Scheduler,
   io: RingIo | undefined,
-  ring?: { uring: Uring; mounted: (log: UringFlushDevice) => void },
+  ring?: Uring,
 ): Promise<Engine> {
   let stage = performance.now();
   const data = openDataDir({
@@ -104,11 +104,8 @@ async function mountEngine(
         openDevice: (path: string, create: boolean) => {
           const device = io.open(path, create, config.ioPath === "ring" ? "ring" : "direct");
           if (ring === undefined || !path.endsWith(`/${dataFiles.log}`)) return device;
-          const log = UringFlushDevice.wrap(device, path, ring.uring);
-          if (log instanceof UringFlushDevice) {
-            log.host = { busy: () => scheduler.busy };
-            ring.mounted(log);
-          }
+          const log = UringFlushDevice.wrap(device, path, ring);
+          if (log instanceof UringFlushDevice) log.host = { busy: () => scheduler.busy };
           return log;
         },
       }
@@ -193,8 +190,6 @@ export async function boot(
       config.logFlush === "nic-ring" && io !== undefined
     ? Uring.open(UringNic.ringEntries(config.maxConnections))
     : undefined;
-  // The log device of the mounted engine when its flushes use the shared ring.
-  let ringLog: UringFlushDevice | undefined;
   // Each scheduler tick drains the I/O worker's completions (syncs settle before the next grant).
   // Each tick also reaps the NIC ring's completions (set once the listener exists).
   let tickNic: UringNic | undefined;
@@ -204,10 +199,7 @@ export async function boot(
       if (tickNic !== undefined) tickNic.tick();
       else sharedRing?.reap();
     },
-    onIdle: () => {
-      tickNic?.idle();
-      ringLog?.idle();
-    },
+    onIdle: () => tickNic?.idle(),
     ...options.scheduler,
     mode: config.scheduler,
   });
@@ -226,13 +218,9 @@ export async function boot(
       workerSleeps: worker.sleeps,
     };
   });
-  const ringMount = sharedRing === undefined ? undefined : {
-    uring: sharedRing,
-    mounted: (log: UringFlushDevice) => (ringLog = log),
-  };
   let engine: Engine;
   try {
-    engine = await mountEngine(config, logger, scheduler, io, ringMount);
+    engine = await mountEngine(config, logger, scheduler, io, sharedRing);
   } catch (error) {
     sharedRing?.close();
     io?.close();
@@ -315,7 +303,7 @@ export async function boot(
         // Close without flushing: the pool may hold changes the log does not cover.
         engine.data.image.close();
         engine.data.log.close();
-        engine = await mountEngine(config, logger, scheduler, io, ringMount);
+        engine = await mountEngine(config, logger, scheduler, io, sharedRing);
         appliance.restarts++;
       })().finally(() => {
         restarting = undefined;

@@ -12,7 +12,7 @@ import { numericAdd, numericCompare } from "./numeric.ts";
 import { timestampPlusInterval } from "./operators.ts";
 import { DataError } from "./pg_text.ts";
 import type { Expr, KeyBound, PlanNode, SortKey } from "./plan.ts";
-import { evaluateNow, isPlainExpr } from "./expr_now.ts";
+import { evaluateNow, isPlainExpr, passesNow, valuesNow } from "./expr_now.ts";
 import { intervalSpanMicros } from "../dbengine/types.ts";
 
 /** A row: one value per output column. */
@@ -77,7 +77,7 @@ async function subqueryRows(
 /**
  * Evaluates `expr` on `row`. A tree without subqueries runs at once (expr_now.ts); this awaiting
  * path walks only the nodes above a subquery, and their plain subtrees take the quick path too.
- * Hot callers test {@link isPlainExpr} themselves and call `evaluateNow`, saving the promise.
+ * Per-row callers use `evaluateNow`, `passesNow` or `valuesNow` first, saving the promise.
  */
 export async function evaluate(expr: Expr, row: Row, ctx: ExecContext): Promise<SqlValue> {
   if (isPlainExpr(expr)) return evaluateNow(expr, row, ctx);
@@ -209,6 +209,13 @@ export async function passes(expr: Expr, row: Row, ctx: ExecContext): Promise<bo
   return (await evaluate(expr, row, ctx)) === true;
 }
 
+/** The values of `exprs` on `row`, in order (the awaiting path beside `valuesNow`). */
+async function valuesOf(exprs: readonly Expr[], row: Row, ctx: ExecContext): Promise<SqlValue[]> {
+  const values: SqlValue[] = [];
+  for (const expr of exprs) values.push(await evaluate(expr, row, ctx));
+  return values;
+}
+
 // ---------------------------------------------------------------- grouping keys
 
 const keyWriter = new KeyWriter();
@@ -275,9 +282,7 @@ async function boundKey(
 ) {
   if (bound === undefined) return undefined;
   const values: SqlValue[] = [];
-  for (const expr of bound.values) {
-    values.push(isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx));
-  }
+  for (const expr of bound.values) values.push(await evaluate(expr, [], ctx));
   if (values.some((v) => v === null)) return null; // a NULL bound matches nothing
   // The shared writer: from here to finish() nothing awaits, so no other key interleaves.
   const writer = keyWriter.reset();
@@ -332,11 +337,7 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
     case "scan": {
       if (node.lookup !== undefined) {
         const values: SqlValue[] = [];
-        for (const expr of node.lookup) {
-          values.push(
-            isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx),
-          );
-        }
+        for (const expr of node.lookup) values.push(await evaluate(expr, [], ctx));
         if (values.some((v) => v === null)) return;
         const row = node.table.getByPrimaryKey(values, ctx.txn, ctx.snapshot);
         if (row !== null) yield [row];
@@ -365,9 +366,7 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
     }
     case "indexScan": {
       const values: SqlValue[] = [];
-      for (const expr of node.equal) {
-        values.push(isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx));
-      }
+      for (const expr of node.equal) values.push(await evaluate(expr, [], ctx));
       if (values.some((v) => v === null)) return;
       const index = node.table.def.indexes.find((i) => i.name === node.index)!;
       const prefix = node.table.indexPrefix(index, values);
@@ -384,11 +383,7 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
     case "values": {
       const out: Row[] = [];
       for (const exprs of node.rows) {
-        const row: Row = [];
-        for (const expr of exprs) {
-          row.push(isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx));
-        }
-        out.push(row);
+        out.push(valuesNow(exprs, [], ctx) ?? await valuesOf(exprs, [], ctx));
       }
       if (out.length > 0) yield out;
       return;
@@ -409,9 +404,7 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
         const out: Row[] = [];
         for (const row of batch) {
           if (
-            (isPlainExpr(node.predicate)
-              ? evaluateNow(node.predicate, row, ctx) === true
-              : await passes(node.predicate, row, ctx))
+            (passesNow(node.predicate, row, ctx) ?? await passes(node.predicate, row, ctx))
           ) out.push(row);
         }
         if (out.length > 0) yield out;
@@ -460,16 +453,8 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
       return;
     }
     case "limit": {
-      const limitValue = node.limit === undefined
-        ? null
-        : (isPlainExpr(node.limit)
-          ? evaluateNow(node.limit, [], ctx)
-          : await evaluate(node.limit, [], ctx));
-      const offsetValue = node.offset === undefined
-        ? null
-        : (isPlainExpr(node.offset)
-          ? evaluateNow(node.offset, [], ctx)
-          : await evaluate(node.offset, [], ctx));
+      const limitValue = node.limit === undefined ? null : await evaluate(node.limit, [], ctx);
+      const offsetValue = node.offset === undefined ? null : await evaluate(node.offset, [], ctx);
       const limit = limitValue === null ? Infinity : Number(limitValue);
       let skip = offsetValue === null ? 0 : Number(offsetValue);
       if (limit < 0) throw new DataError("2201W", "LIMIT must not be negative");
@@ -569,9 +554,7 @@ async function* lookupJoin(
         const combined = concatRows(left, right);
         if (
           node.condition !== undefined &&
-          !(isPlainExpr(node.condition)
-            ? evaluateNow(node.condition, combined, ctx) === true
-            : await passes(node.condition, combined, ctx))
+          !(passesNow(node.condition, combined, ctx) ?? await passes(node.condition, combined, ctx))
         ) {
           continue;
         }
@@ -604,14 +587,9 @@ async function* join(
     table = new Map();
     const types = node.hashKeys.right.map((e) => e.type);
     for (let i = 0; i < rightRows.length; i++) {
-      const values: SqlValue[] = [];
-      for (const expr of node.hashKeys.right) {
-        values.push(
-          isPlainExpr(expr)
-            ? evaluateNow(expr, rightRows[i]!, ctx)
-            : await evaluate(expr, rightRows[i]!, ctx),
-        );
-      }
+      const right = rightRows[i]!;
+      const values = valuesNow(node.hashKeys.right, right, ctx) ??
+        await valuesOf(node.hashKeys.right, right, ctx);
       if (values.some((v) => v === null)) continue;
       const key = groupKey(values, types);
       const list = table.get(key);
@@ -625,12 +603,8 @@ async function* join(
       let matched = false;
       let candidates: Iterable<number>;
       if (table !== undefined) {
-        const values: SqlValue[] = [];
-        for (const expr of node.hashKeys!.left) {
-          values.push(
-            isPlainExpr(expr) ? evaluateNow(expr, left, ctx) : await evaluate(expr, left, ctx),
-          );
-        }
+        const values = valuesNow(node.hashKeys!.left, left, ctx) ??
+          await valuesOf(node.hashKeys!.left, left, ctx);
         candidates = values.some((v) => v === null)
           ? []
           : table.get(groupKey(values, node.hashKeys!.left.map((e) => e.type))) ?? [];
@@ -641,9 +615,7 @@ async function* join(
         const combined = concatRows(left, rightRows[i]!);
         if (
           node.condition !== undefined &&
-          !(isPlainExpr(node.condition)
-            ? evaluateNow(node.condition, combined, ctx) === true
-            : await passes(node.condition, combined, ctx))
+          !(passesNow(node.condition, combined, ctx) ?? await passes(node.condition, combined, ctx))
         ) {
           continue;
         }
@@ -688,10 +660,7 @@ async function* aggregate(
   });
   for await (const batch of execute(node.input, ctx)) {
     for (const row of batch) {
-      const keys: SqlValue[] = [];
-      for (const expr of node.groupBy) {
-        keys.push(isPlainExpr(expr) ? evaluateNow(expr, row, ctx) : await evaluate(expr, row, ctx));
-      }
+      const keys = valuesNow(node.groupBy, row, ctx) ?? await valuesOf(node.groupBy, row, ctx);
       const id = groupKey(keys, keyTypes);
       let group = groups.get(id);
       if (group === undefined) {
@@ -702,16 +671,9 @@ async function* aggregate(
         const call = node.aggregates[i]!;
         if (
           call.filter !== undefined &&
-          !(isPlainExpr(call.filter)
-            ? evaluateNow(call.filter, row, ctx) === true
-            : await passes(call.filter, row, ctx))
+          !(passesNow(call.filter, row, ctx) ?? await passes(call.filter, row, ctx))
         ) continue;
-        const args: SqlValue[] = [];
-        for (const expr of call.args) {
-          args.push(
-            isPlainExpr(expr) ? evaluateNow(expr, row, ctx) : await evaluate(expr, row, ctx),
-          );
-        }
+        const args = valuesNow(call.args, row, ctx) ?? await valuesOf(call.args, row, ctx);
         if (!call.aggregate.acceptsNulls && args.some((a) => a === null)) continue;
         if (call.distinct) {
           const key = groupKey(args, call.aggregate.args);
@@ -793,9 +755,7 @@ async function* functionScan(
   ctx: ExecContext,
 ): AsyncGenerator<Row[]> {
   const args: SqlValue[] = [];
-  for (const expr of node.args) {
-    args.push(isPlainExpr(expr) ? evaluateNow(expr, [], ctx) : await evaluate(expr, [], ctx));
-  }
+  for (const expr of node.args) args.push(await evaluate(expr, [], ctx));
   if (node.name === "unnest") {
     const list = (args[0] ?? []) as unknown as SqlValue[];
     if (list.length > 0) yield list.map((v) => [v]);

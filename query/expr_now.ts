@@ -111,3 +111,18 @@ export function evaluateNow(expr: Expr, row: Row, ctx: ExecContext): SqlValue {
       assert(false, `evaluateNow on a ${expr.kind} expression (not plain)`);
   }
 }
+
+/** Whether `expr` holds on `row` (true; NULL and false do not), or undefined when not plain. */
+export function passesNow(expr: Expr, row: Row, ctx: ExecContext): boolean | undefined {
+  return isPlainExpr(expr) ? evaluateNow(expr, row, ctx) === true : undefined;
+}
+
+/** The values of `exprs` on `row`, or undefined when one of them is not plain. */
+export function valuesNow(
+  exprs: readonly Expr[],
+  row: Row,
+  ctx: ExecContext,
+): SqlValue[] | undefined {
+  if (!exprs.every(isPlainExpr)) return undefined;
+  return exprs.map((expr) => evaluateNow(expr, row, ctx));
+}

@@ -44,7 +44,7 @@ import {
   passes,
   type Row,
 } from "./executor.ts";
-import { evaluateNow, isPlainExpr } from "./expr_now.ts";
+import { evaluateNow, isPlainExpr, passesNow } from "./expr_now.ts";
 import { nowMicros } from "./datetime.ts";
 import type { CallContext, SequenceAccess, SessionView } from "./functions.ts";
 import "./sequence_functions.ts";
@@ -1176,9 +1176,7 @@ export class SqlSession {
           const both = [...current, ...row];
           if (
             upsert.where &&
-            !(isPlainExpr(upsert.where)
-              ? evaluateNow(upsert.where, both, ctx) === true
-              : await passes(upsert.where, both, ctx))
+            !(passesNow(upsert.where, both, ctx) ?? await passes(upsert.where, both, ctx))
           ) return undefined;
           const values = [...current];
           for (const set of upsert.sets) {
@@ -1427,9 +1425,7 @@ export class SqlSession {
       for (const r of table.scan(ctx.txn, ctx.snapshot, { limit: Number.MAX_SAFE_INTEGER })) {
         if (
           predicate === undefined ||
-          (isPlainExpr(predicate)
-            ? evaluateNow(predicate, r.values, ctx) === true
-            : await passes(predicate, r.values, ctx))
+          (passesNow(predicate, r.values, ctx) ?? await passes(predicate, r.values, ctx))
         ) {
           hidden.push(r.key);
           hiddenRows.push(r.values);
@@ -1536,9 +1532,7 @@ export class SqlSession {
         const row = extra.length === 0 ? current : [...current, ...extra];
         if (
           predicate &&
-          !(isPlainExpr(predicate)
-            ? evaluateNow(predicate, row, ctx) === true
-            : await passes(predicate, row, ctx))
+          !(passesNow(predicate, row, ctx) ?? await passes(predicate, row, ctx))
         ) return undefined;
         const values = [...current];
         for (const set of sets) {
@@ -1624,9 +1618,7 @@ export class SqlSession {
       if (current === null) continue;
       if (
         predicate &&
-        !(isPlainExpr(predicate)
-          ? evaluateNow(predicate, current, ctx) === true
-          : await passes(predicate, current, ctx))
+        !(passesNow(predicate, current, ctx) ?? await passes(predicate, current, ctx))
       ) continue;
       const row = await table.delete(ctx.txn!, key!);
       if (row) {

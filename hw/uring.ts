@@ -137,8 +137,6 @@ export class Uring {
   #sqTail: number;
   /** SQEs made visible to the kernel, mod 2^32. */
   #sqPublished: number;
-  /** The SQ head as last read. */
-  #sqHeadSeen: number;
   #cqHead: number;
   #closed = false;
   /** Owners that have not closed the ring yet (invariant 5). */
@@ -183,7 +181,6 @@ export class Uring {
     this.#cqMask = this.#ring[cqOff(2) / 4]!;
     this.#cqesWord = cqOff(5) / 4;
     this.#sqTail = this.#sqPublished = Atomics.load(this.#ring, this.#sqTailWord);
-    this.#sqHeadSeen = Atomics.load(this.#ring, this.#sqHeadWord);
     this.#cqHead = Atomics.load(this.#ring, this.#cqHeadWord);
   }
 
@@ -235,14 +232,12 @@ export class Uring {
     return pointer;
   }
 
-  /** Free SQ slots (written but unsubmitted entries count as used). */
+  /**
+   * Free SQ slots (written but unsubmitted entries count as used). The OS's head is read every
+   * time: a cached head goes stale as the OS consumes, and a stale one under-counts.
+   */
   freeSlots(): number {
-    let used = (this.#sqTail - this.#sqHeadSeen) >>> 0;
-    if (used >= this.sqEntries) {
-      this.#sqHeadSeen = Atomics.load(this.#ring, this.#sqHeadWord);
-      used = (this.#sqTail - this.#sqHeadSeen) >>> 0;
-    }
-    return this.sqEntries - used;
+    return this.sqEntries - ((this.#sqTail - Atomics.load(this.#ring, this.#sqHeadWord)) >>> 0);
   }
 
   /**

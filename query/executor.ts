@@ -12,6 +12,7 @@ import { numericAdd, numericCompare } from "./numeric.ts";
 import { timestampPlusInterval } from "./operators.ts";
 import { DataError } from "./pg_text.ts";
 import type { Expr, KeyBound, PlanNode, SortKey } from "./plan.ts";
+import { collectNow } from "./plan_now.ts";
 import { evaluateNow, isPlainExpr, passesNow, valuesNow } from "./expr_now.ts";
 import { intervalSpanMicros } from "../dbengine/types.ts";
 
@@ -265,6 +266,10 @@ export function groupKey(values: readonly SqlValue[], types: readonly { id: numb
 
 /** Runs `node` to completion (or `limit` rows) and returns its rows. */
 export async function collect(node: PlanNode, ctx: ExecContext, limit = Infinity): Promise<Row[]> {
+  if (limit === Infinity) {
+    const now = collectNow(node, ctx); // point lookups and VALUES: no generator, no promise
+    if (now !== undefined) return now;
+  }
   const out: Row[] = [];
   for await (const batch of execute(node, ctx)) {
     for (const row of batch) {

@@ -215,14 +215,17 @@ export async function servePostgres(
       format: formats.length === 1 ? formats[0]! : formats[i] ?? 0,
     })));
   };
-  const sendRows = async (
+  /** DataRows for `rows[from..to)`; a promise only when a big result is flushed midway. */
+  const sendRows = (
     columns: OutputColumn[],
     rows: readonly Row[],
     formats: number[],
-  ) => {
+    from = 0,
+    to = rows.length,
+  ): Promise<void> | undefined => {
     const settings = session.textSettings;
-    for (const row of rows) {
-      out.dataRow(row.map((value, i) => {
+    for (let r = from; r < to; r++) {
+      out.dataRow(rows[r]!.map((value, i) => {
         if (value === null) return null;
         const format = formats.length === 1 ? formats[0]! : formats[i] ?? 0;
         const type = columns[i]!.type;
@@ -239,8 +242,11 @@ export async function servePostgres(
         return formatText(value, type, settings);
       }));
       // A big result goes out in pieces: a slow reader holds back only its own session.
-      if (out.length > flushBytes) await flush();
+      if (out.length > flushBytes) {
+        return flush().then(() => sendRows(columns, rows, formats, r + 1, to));
+      }
     }
+    return undefined;
   };
   const sendNotices = (result: StatementResult) => {
     for (const notice of result.notices ?? []) {
@@ -454,7 +460,8 @@ export async function servePostgres(
     const rows = pending.result.rows ?? [];
     const from = pending.sentRows;
     const to = maxRows > 0 ? Math.min(rows.length, from + maxRows) : rows.length;
-    await sendRows(pending.result.columns!, rows.slice(from, to), portal.resultFormats);
+    const sending = sendRows(pending.result.columns!, rows, portal.resultFormats, from, to);
+    if (sending !== undefined) await sending;
     if (to < rows.length) {
       portal.pending = { result: pending.result, sentRows: to };
       out.portalSuspended();
@@ -468,7 +475,11 @@ export async function servePostgres(
     );
   };
 
-  const extended = async (message: FrontendMessage) => {
+  /**
+   * One extended-protocol message. Parse, Bind, Describe and Close are answered at once (no
+   * promise per message); Execute and Flush return the promise of their work.
+   */
+  const extended = (message: FrontendMessage): Promise<void> | undefined => {
     switch (message.kind) {
       case "parse": {
         if (message.name !== "" && statements.has(message.name)) {
@@ -552,41 +563,45 @@ export async function servePostgres(
         else out.noData();
         return;
       }
-      case "execute": {
-        const portal = portals.get(message.portal);
-        if (portal === undefined) {
-          throw new ExoError("34000", `portal "${message.portal}" does not exist`);
-        }
-        const kind = portal.prepared.statement.kind;
-        if (implicitOpen && kind === "begin") {
-          // BEGIN turns the implicit block into the client's explicit one.
-          implicitOpen = false;
-          out.commandComplete("BEGIN");
-          return;
-        }
-        if (implicitOpen && (kind === "commit" || kind === "rollback")) implicitOpen = false;
-        else if (
-          // An Execute followed at once by Sync is its own transaction anyway (autocommit).
-          !implicitOpen && session.status === "I" && !ownTransaction.has(kind) &&
-          kind !== "empty" && decoder.peekType() !== "S"
-        ) {
-          await session.execute({ kind: "begin", offset: 0 });
-          implicitOpen = true;
-        }
-        await execute(portal, message.maxRows);
-        return;
-      }
+      case "execute":
+        return executeMessage(message.portal, message.maxRows);
       case "close":
         if (message.target === "S") statements.delete(message.name);
         else portals.delete(message.name);
         out.closeComplete();
         return;
       case "flush":
-        await flush();
-        return;
+        return flush();
       default:
         throw new ProtocolViolation(`unexpected message ${message.kind}`, false);
     }
+  };
+
+  /** Execute: runs the portal (opening the batch's implicit transaction when one is due). */
+  const executeMessage = (portalName: string, maxRows: number): Promise<void> | undefined => {
+    const portal = portals.get(portalName);
+    if (portal === undefined) {
+      throw new ExoError("34000", `portal "${portalName}" does not exist`);
+    }
+    const kind = portal.prepared.statement.kind;
+    if (implicitOpen && kind === "begin") {
+      // BEGIN turns the implicit block into the client's explicit one.
+      implicitOpen = false;
+      out.commandComplete("BEGIN");
+      return;
+    }
+    if (implicitOpen && (kind === "commit" || kind === "rollback")) implicitOpen = false;
+    else if (
+      // An Execute followed at once by Sync is its own transaction anyway (autocommit).
+      !implicitOpen && session.status === "I" && !ownTransaction.has(kind) &&
+      kind !== "empty" && decoder.peekType() !== "S"
+    ) {
+      return session.execute({ kind: "begin", offset: 0 }).then(() => {
+        implicitOpen = true;
+        return execute(portal, maxRows);
+      });
+    }
+    return execute(portal, maxRows);
   };
 
   /** Ends the implicit transaction of an extended-protocol batch at its Sync. */
@@ -873,7 +888,8 @@ export async function servePostgres(
             continue;
           }
           try {
-            await extended(message);
+            const work = extended(message);
+            if (work !== undefined) await work;
           } catch (error) {
             sendError(error);
             skipToSync = true;

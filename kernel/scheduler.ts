@@ -339,30 +339,29 @@ export class Scheduler {
     }
     const task = new ScheduledTask(this, taskClass, name, options.signal);
     this.#live++;
+    if (this.#running === undefined && !this.#dispatchPending && this.#mayStartAtOnce(task)) {
+      this.#grant(task, this.#clock.nowMs(), 0);
+      return this.#run(task, body);
+    }
     return new Promise<T>((resolve, reject) => {
-      const start = () => {
-        let result: Promise<T>;
-        try {
-          result = Promise.resolve(body(task));
-        } catch (error) {
-          result = Promise.reject(error);
-        }
-        result.then(
-          (value) => {
-            this.#finish(task, true);
-            resolve(value);
-          },
-          (error) => {
-            this.#finish(task, false);
-            reject(error);
-          },
-        );
-      };
-      if (this.#running === undefined && !this.#dispatchPending && this.#mayStartAtOnce(task)) {
-        this.#grant(task, this.#clock.nowMs(), 0);
-        start();
-      } else this.#enqueue(task, start, true);
+      this.#enqueue(task, () => this.#run(task, body).then(resolve, reject), true);
     });
+  }
+
+  /** Runs a granted task's body; the task is finished (released, counted) before it settles. */
+  async #run<T>(
+    task: ScheduledTask,
+    body: (context: TaskContext) => Promise<T> | T,
+  ): Promise<T> {
+    let value: T;
+    try {
+      value = await body(task);
+    } catch (error) {
+      this.#finish(task, false);
+      throw error;
+    }
+    this.#finish(task, true);
+    return value;
   }
 
   /** Figures per class (copies). */

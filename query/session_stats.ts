@@ -53,22 +53,12 @@ export function newSessionCrossings(): Float64Array {
 }
 
 /**
- * Runs `body` (one statement) and charges the crossings made meanwhile to `target`. `start`
- * holds the counters at the start while the statement awaits: a session's own scratch array
- * (one statement at a time) saves an allocation per statement; by default a new one.
+ * Charges to `target` the crossings made since `start` was filled (`crossings.copyInto(start)`
+ * when the statement began; the session keeps one such array, as one statement runs at a time).
  */
-export async function chargeCrossings<T>(
-  target: Float64Array,
-  body: () => Promise<T>,
-  start: Float64Array = new Float64Array(crossingSlotsCount),
-): Promise<T> {
-  crossings.copyInto(start);
-  try {
-    return await body();
-  } finally {
-    crossings.copyInto(after);
-    for (let i = 0; i < target.length; i++) target[i] = target[i]! + after[i]! - start[i]!;
-  }
+export function chargeSince(target: Float64Array, start: Float64Array): void {
+  crossings.copyInto(after);
+  for (let i = 0; i < target.length; i++) target[i] = target[i]! + after[i]! - start[i]!;
 }
 
 /** Charges `count` crossings of `kind` moving `bytes` to `target` (what a session did itself). */

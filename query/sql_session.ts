@@ -49,7 +49,7 @@ import { nowMicros } from "./datetime.ts";
 import type { CallContext, SequenceAccess, SessionView } from "./functions.ts";
 import "./sequence_functions.ts";
 import "./exodb_stat_relations.ts";
-import { chargeCrossings, newSessionCrossings } from "./session_stats.ts";
+import { chargeSince, newSessionCrossings } from "./session_stats.ts";
 import { catalogModel } from "./catalog_model.ts";
 import { regOutput } from "./reg_types.ts";
 import { parseValue, parseZone, type TextSettings } from "./pg_text.ts";
@@ -144,6 +144,11 @@ function isPlainValues(
 
 /** Rows a primary-key rebuild appends between two yield points (where writers wait for log space). */
 const rebuildSliceRows = 256;
+/**
+ * The enclosing rows of a top-level statement: none. Shared by every statement, so frozen
+ * (correlated subqueries build their own array: `[...ctx.outer, row]`).
+ */
+const noOuterRows: Row[] = Object.freeze([]) as never;
 
 export class SqlSession {
   readonly #engine: () => EngineAccess;
@@ -215,7 +220,7 @@ export class SqlSession {
   }
 
   #textSettingsCache: { zone: string; settings: TextSettings } | undefined;
-  /** Scratch counters for {@link chargeCrossings}; taken while a statement is charged. */
+  /** Scratch counters for {@link chargeSince}; taken while a statement is charged. */
   #chargeScratch: Float64Array | undefined = newSessionCrossings();
 
   #zoneOffsetSeconds(zone: string): number {
@@ -290,23 +295,14 @@ export class SqlSession {
     const startMs = this.afterStatement === undefined ? 0 : performance.now();
     let outcome = "error";
     try {
-      const result = await this.#asTask(
-        statementClass(statement),
-        statement.kind,
-        () => {
-          // The session's scratch for the counters at the start, unless a statement of this
-          // session is already being charged (one nested in another gets its own).
-          const scratch = this.#chargeScratch;
-          this.#chargeScratch = undefined;
-          return chargeCrossings(
-            this.crossings,
-            () => this.#execute(statement, params, paramTypes),
-            scratch,
-          ).finally(() => {
-            if (scratch !== undefined) this.#chargeScratch = scratch;
-          });
-        },
-      );
+      const runner = this.taskRunner;
+      const result = runner === undefined
+        ? await this.#charged(statement, params, paramTypes, undefined)
+        : await runner(
+          statementClass(statement),
+          statement.kind,
+          (task) => this.#charged(statement, params, paramTypes, task),
+        );
       outcome = result.tag;
       return result;
     } catch (error) {
@@ -315,6 +311,32 @@ export class SqlSession {
     } finally {
       this.#active = false;
       this.afterStatement?.(outcome, performance.now() - startMs);
+    }
+  }
+
+  /**
+   * Runs the statement (as `task`, when the runner gave one) and charges the crossings made
+   * meanwhile to the session: one async frame between the runner and the statement.
+   */
+  async #charged(
+    statement: Statement,
+    params: SqlValue[],
+    paramTypes: SqlType[],
+    task: TaskContext | undefined,
+  ): Promise<StatementResult> {
+    // The session's scratch for the counters at the start, unless a statement of this session
+    // is already being charged (one nested in another gets its own).
+    const scratch = this.#chargeScratch;
+    this.#chargeScratch = undefined;
+    const start = scratch ?? newSessionCrossings();
+    if (task !== undefined) this.#task = task;
+    crossings.copyInto(start);
+    try {
+      return await this.#execute(statement, params, paramTypes);
+    } finally {
+      chargeSince(this.crossings, start);
+      if (scratch !== undefined) this.#chargeScratch = scratch;
+      if (task !== undefined) this.#task = undefined;
     }
   }
 
@@ -692,19 +714,24 @@ export class SqlSession {
       snapshot,
       params,
       call: this.#callContext(txn, snapshot),
-      outer: [],
+      outer: noOuterRows,
       materialized: new Map(),
-      // Time-sliced: other sessions, timers, socket reads and log syncs get their turn.
-      // Cancellation and statement_timeout are checked at every yield point.
-      yieldPoint: async () => {
-        await yieldPoint(this.#task);
-        // Writers wait for a running checkpoint while the log is nearly full (no 53100).
-        const logSpace = this.#engine().storage.logSpace();
-        if (logSpace !== undefined) await logSpace;
-        this.#checkInterrupts();
-      },
+      yieldPoint: this.#yieldPoint,
     };
   }
+
+  /**
+   * Every statement's yield point (one closure per session: it reads only the session).
+   * Time-sliced: other sessions, timers, socket reads and log syncs get their turn.
+   * Cancellation and statement_timeout are checked at every yield point.
+   */
+  readonly #yieldPoint = async (): Promise<void> => {
+    await yieldPoint(this.#task);
+    // Writers wait for a running checkpoint while the log is nearly full (no 53100).
+    const logSpace = this.#engine().storage.logSpace();
+    if (logSpace !== undefined) await logSpace;
+    this.#checkInterrupts();
+  };
 
   /** What system relations and catalog functions read for one statement. */
   #view(txn: Transaction, snapshot: number): SessionView {
@@ -722,18 +749,23 @@ export class SqlSession {
   }
 
   #callContext(txn: Transaction, snapshot: number): CallContext {
-    const access = () => this.#sequenceAccess(txn, snapshot);
     let sequences: SequenceAccess | undefined;
+    let view: SessionView | undefined;
+    // deno-lint-ignore no-this-alias -- the getters below have their own `this`
+    const session = this;
     return {
       transactionStartMicros: this.#transactionStart,
       statementStartMicros: nowMicros(),
       timeZoneOffsetSeconds: this.textSettings.timeZoneOffsetSeconds,
       random: Math.random,
-      // Built on first use: few statements call nextval/currval/setval.
+      // Both built on first use: few statements call nextval/currval/setval or read the
+      // session's own view (system relations, catalog functions).
       get sequences() {
-        return sequences ??= access();
+        return sequences ??= session.#sequenceAccess(txn, snapshot);
       },
-      session: this.#view(txn, snapshot),
+      get session() {
+        return view ??= session.#view(txn, snapshot);
+      },
     };
   }
 

@@ -771,14 +771,17 @@ export async function servePostgres(
     }
   };
 
+  /** idle_in_transaction_session_timeout as last parsed. */
+  let idleSetting = { text: "0", ms: 0 };
   /** Arms idle_in_transaction_session_timeout when the session waits inside a transaction. */
   const armIdleTimer = () => {
     clearTimeout(idleTimer);
     idleTimer = undefined;
     if (session.status === "I" || copy !== undefined) return;
-    const timeoutMs = parseDurationMs(
-      session.settings.get("idle_in_transaction_session_timeout") ?? "0",
-    ) ?? 0;
+    // Asked after every read inside a transaction; parsed only when the setting's text changes.
+    const text = session.settings.get("idle_in_transaction_session_timeout") ?? "0";
+    if (text !== idleSetting.text) idleSetting = { text, ms: parseDurationMs(text) ?? 0 };
+    const timeoutMs = idleSetting.ms;
     if (timeoutMs <= 0) return;
     idleTimer = setTimeout(() => {
       logger.info(`closing ${connection.peer}: idle in transaction for ${timeoutMs} ms`);

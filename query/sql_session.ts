@@ -876,7 +876,7 @@ export class SqlSession {
           return {
             tag: `SELECT ${rows.length}`,
             columns: plan.columns,
-            rows: oidOutput(plan.columns, rows, ctx.call.session!),
+            rows: oidOutput(plan.columns, rows, ctx.call),
           };
         }
         case "insert":
@@ -2025,21 +2025,24 @@ function columnDef(c: ColumnDefinition): ColumnDef {
 export function parseDurationMs(text: string): number | undefined {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(us|ms|s|min|h|d)?\s*$/.exec(text);
   if (match === null) return undefined;
-  const scale: Record<string, number> = {
-    us: 0.001,
-    ms: 1,
-    s: 1000,
-    min: 60_000,
-    h: 3_600_000,
-    d: 86_400_000,
-  };
-  return Number(match[1]) * scale[match[2] ?? "ms"]!;
+  return Number(match[1]) * durationUnitMs[match[2] ?? "ms"]!;
 }
 
+/** Milliseconds per unit of a duration setting. */
+const durationUnitMs: Record<string, number> = {
+  us: 0.001,
+  ms: 1,
+  s: 1000,
+  min: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
 /** oid and reg* results leave as text: numbers, or names looked up at the statement's snapshot. */
-function oidOutput(columns: OutputColumn[], rows: Row[], view: SessionView): Row[] {
+function oidOutput(columns: OutputColumn[], rows: Row[], call: CallContext): Row[] {
+  if (!columns.some((c) => isOidFamily(c.type))) return rows; // almost every result
+  const view = call.session!; // (built on first read: only here)
   const positions = columns.map((c, i) => (isOidFamily(c.type) ? i : -1)).filter((i) => i >= 0);
-  if (positions.length === 0) return rows;
   const model = catalogModel(view);
   return rows.map((row) => {
     const out = [...row];

@@ -40,12 +40,7 @@ import { SqlSyntaxError } from "../query/sql_lexer.ts";
 import { parseSql } from "../query/sql_parser.ts";
 import type { Row } from "../query/executor.ts";
 import { chargeDirect, registerSession, unregisterSession } from "../query/session_stats.ts";
-import {
-  defaultSettings,
-  parseDurationMs,
-  SqlSession,
-  type StatementResult,
-} from "../query/sql_session.ts";
+import { defaultSettings, SqlSession, type StatementResult } from "../query/sql_session.ts";
 import { type SqlType, storable, t, typeLength, typeOfOid, typeOid } from "../query/sql_types.ts";
 import type { Appliance } from "./boot.ts";
 import type { Logger } from "./log.ts";
@@ -771,17 +766,12 @@ export async function servePostgres(
     }
   };
 
-  /** idle_in_transaction_session_timeout as last parsed. */
-  let idleSetting = { text: "0", ms: 0 };
   /** Arms idle_in_transaction_session_timeout when the session waits inside a transaction. */
   const armIdleTimer = () => {
     clearTimeout(idleTimer);
     idleTimer = undefined;
     if (session.status === "I" || copy !== undefined) return;
-    // Asked after every read inside a transaction; parsed only when the setting's text changes.
-    const text = session.settings.get("idle_in_transaction_session_timeout") ?? "0";
-    if (text !== idleSetting.text) idleSetting = { text, ms: parseDurationMs(text) ?? 0 };
-    const timeoutMs = idleSetting.ms;
+    const timeoutMs = session.durationSettingMs("idle_in_transaction_session_timeout");
     if (timeoutMs <= 0) return;
     idleTimer = setTimeout(() => {
       logger.info(`closing ${connection.peer}: idle in transaction for ${timeoutMs} ms`);

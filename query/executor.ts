@@ -12,7 +12,7 @@ import { numericAdd, numericCompare } from "./numeric.ts";
 import { timestampPlusInterval } from "./operators.ts";
 import { DataError } from "./pg_text.ts";
 import type { Expr, KeyBound, PlanNode, SortKey } from "./plan.ts";
-import { collectNow } from "./plan_now.ts";
+import { collectNow, indexMatches, limitCounts } from "./plan_now.ts";
 import { evaluateNow, isPlainExpr, passesNow, valuesNow } from "./expr_now.ts";
 import { intervalSpanMicros } from "../dbengine/types.ts";
 
@@ -373,16 +373,8 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
       const values: SqlValue[] = [];
       for (const expr of node.equal) values.push(await evaluate(expr, [], ctx));
       if (values.some((v) => v === null)) return;
-      const index = node.table.def.indexes.find((i) => i.name === node.index)!;
-      const prefix = node.table.indexPrefix(index, values);
-      const rows = node.table.indexScan(node.index, ctx.txn, ctx.snapshot, {
-        start: prefix,
-        end: prefix,
-        endInclusive: true,
-      });
-      for (let i = 0; i < rows.length; i += batchRows) {
-        yield rows.slice(i, i + batchRows).map((r) => r.values);
-      }
+      const rows = indexMatches(node, values, ctx);
+      for (let i = 0; i < rows.length; i += batchRows) yield rows.slice(i, i + batchRows);
       return;
     }
     case "values": {
@@ -458,13 +450,12 @@ async function* executeNode(node: PlanNode, ctx: ExecContext): AsyncGenerator<Ro
       return;
     }
     case "limit": {
-      const limitValue = node.limit === undefined ? null : await evaluate(node.limit, [], ctx);
-      const offsetValue = node.offset === undefined ? null : await evaluate(node.offset, [], ctx);
-      const limit = limitValue === null ? Infinity : Number(limitValue);
-      let skip = offsetValue === null ? 0 : Number(offsetValue);
-      if (limit < 0) throw new DataError("2201W", "LIMIT must not be negative");
-      if (skip < 0) throw new DataError("2201X", "OFFSET must not be negative");
-      let left = limit;
+      const counts = limitCounts(
+        node.limit === undefined ? null : await evaluate(node.limit, [], ctx),
+        node.offset === undefined ? null : await evaluate(node.offset, [], ctx),
+      );
+      let skip = counts.skip;
+      let left = counts.limit;
       if (left === 0) return;
       for await (const batch of execute(node.input, ctx)) {
         let rows = batch;

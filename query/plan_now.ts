@@ -63,6 +63,33 @@ export function collectNow(node: PlanNode, ctx: ExecContext): Row[] | undefined 
   return rowsNow(node, ctx);
 }
 
+/** The rows an equality index scan matches for `values` (read at once; executor.ts too). */
+export function indexMatches(
+  node: Extract<PlanNode, { kind: "indexScan" }>,
+  values: SqlValue[],
+  ctx: ExecContext,
+): Row[] {
+  const index = node.table.def.indexes.find((i) => i.name === node.index)!;
+  const prefix = node.table.indexPrefix(index, values);
+  return node.table.indexScan(node.index, ctx.txn, ctx.snapshot, {
+    start: prefix,
+    end: prefix,
+    endInclusive: true,
+  }).map((r) => r.values);
+}
+
+/** LIMIT and OFFSET values as counts (NULL: none); 2201W, 2201X when negative (executor.ts too). */
+export function limitCounts(
+  limitValue: SqlValue,
+  offsetValue: SqlValue,
+): { limit: number; skip: number } {
+  const limit = limitValue === null ? Infinity : Number(limitValue);
+  const skip = offsetValue === null ? 0 : Number(offsetValue);
+  if (limit < 0) throw new DataError("2201W", "LIMIT must not be negative");
+  if (skip < 0) throw new DataError("2201X", "OFFSET must not be negative");
+  return { limit, skip };
+}
+
 /** The key values of a lookup, or undefined when one is NULL (all evaluated first, as there). */
 function keyValues(exprs: readonly Expr[], ctx: ExecContext): SqlValue[] | undefined {
   const values = exprs.map((expr) => evaluateNow(expr, [], ctx));
@@ -80,14 +107,7 @@ function rowsNow(node: PlanNode, ctx: ExecContext): Row[] {
     }
     case "indexScan": {
       const values = keyValues(node.equal, ctx);
-      if (values === undefined) return [];
-      const index = node.table.def.indexes.find((i) => i.name === node.index)!;
-      const prefix = node.table.indexPrefix(index, values);
-      return node.table.indexScan(node.index, ctx.txn, ctx.snapshot, {
-        start: prefix,
-        end: prefix,
-        endInclusive: true,
-      }).map((r) => r.values);
+      return values === undefined ? [] : indexMatches(node, values, ctx);
     }
     case "values":
       return node.rows.map((exprs) => exprs.map((expr) => evaluateNow(expr, [], ctx)));
@@ -110,12 +130,10 @@ function rowsNow(node: PlanNode, ctx: ExecContext): Row[] {
       return rows;
     }
     case "limit": {
-      const limitValue = node.limit === undefined ? null : evaluateNow(node.limit, [], ctx);
-      const offsetValue = node.offset === undefined ? null : evaluateNow(node.offset, [], ctx);
-      const limit = limitValue === null ? Infinity : Number(limitValue);
-      const skip = offsetValue === null ? 0 : Number(offsetValue);
-      if (limit < 0) throw new DataError("2201W", "LIMIT must not be negative");
-      if (skip < 0) throw new DataError("2201X", "OFFSET must not be negative");
+      const { limit, skip } = limitCounts(
+        node.limit === undefined ? null : evaluateNow(node.limit, [], ctx),
+        node.offset === undefined ? null : evaluateNow(node.offset, [], ctx),
+      );
       if (limit === 0) return [];
       return rowsNow(node.input, ctx).slice(skip, skip + limit);
     }

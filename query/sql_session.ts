@@ -247,16 +247,26 @@ export class SqlSession {
   /** Starts a statement's interrupt state: no cancel pending, the statement_timeout deadline. */
   #startInterrupts(): void {
     this.#cancelRequested = false;
-    const setting = this.settings.get("statement_timeout") ?? "0";
-    if (setting !== this.#timeoutSetting.text) {
-      this.#timeoutSetting = { text: setting, ms: parseDurationMs(setting) ?? 0 };
-    }
-    const timeoutMs = this.#timeoutSetting.ms;
+    const timeoutMs = this.durationSettingMs("statement_timeout");
     this.#deadlineMs = timeoutMs > 0 ? performance.now() + timeoutMs : 0;
   }
 
-  /** statement_timeout as last parsed (every statement asks; the text rarely changes). */
-  #timeoutSetting = { text: "0", ms: 0 };
+  /**
+   * A duration setting (statement_timeout, idle_in_transaction_session_timeout) in ms, 0 when
+   * off. Asked per statement and per read; each is parsed only when its text changes.
+   */
+  durationSettingMs(name: string): number {
+    const text = this.settings.get(name) ?? "0";
+    let parsed = this.#durations.get(name);
+    if (parsed === undefined || parsed.text !== text) {
+      parsed = { text, ms: parseDurationMs(text) ?? 0 };
+      this.#durations.set(name, parsed);
+    }
+    return parsed.ms;
+  }
+
+  /** Duration settings as last parsed, by name. */
+  readonly #durations = new Map<string, { text: string; ms: number }>();
 
   /** Throws 57014 when the statement was cancelled or ran past statement_timeout. */
   #checkInterrupts(): void {

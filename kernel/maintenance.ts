@@ -77,25 +77,31 @@ export function startMaintenance(
   let scrubbing: Promise<ScrubReport> | undefined;
   let stopped = false;
 
+  // Each task's slot (checkpointing, vacuuming, scrubbing) is freed in the first handler of its
+  // settling, before its figures count it: whoever sees a task counted and asks for another
+  // gets a new one, never the finished one.
   const checkpointNow = (): Promise<void> => {
     checkpointing ??= scheduler.spawn("background", "checkpoint", async (context) => {
-      if (stopped || storage.store.poisoned !== undefined) return;
+      if (stopped || storage.store.poisoned !== undefined) return undefined;
       const lsn = storage.wal.insertLsn;
       await storage.checkpoint(context); // in slices; its syncs are suspended I/O
+      return lsn;
+    }).then((lsn) => {
+      checkpointing = undefined;
+      if (lsn === undefined) return;
       stats.checkpoints++;
       lastCheckpointLsn = lsn;
-    }).catch((error) => {
+    }, (error) => {
+      checkpointing = undefined;
       stats.failures++;
       logger.error(`checkpoint failed: ${message(error)}`);
-    }).finally(() => {
-      checkpointing = undefined;
     });
     return checkpointing;
   };
 
   const vacuumNow = (): Promise<void> => {
     vacuuming ??= scheduler.spawn("background", "vacuum", async (context) => {
-      if (stopped || storage.store.poisoned !== undefined) return;
+      if (stopped || storage.store.poisoned !== undefined) return false;
       // The snapshot is held for the whole pass: a table dropped meanwhile keeps its trees
       // until the pass ends (catalog.ts frees them once every snapshot sees the drop).
       const snapshot = storage.txns.snapshot();
@@ -121,7 +127,7 @@ export function startMaintenance(
           // snapshot keeps its trees.
           const pass = catalog.handle(def).startVacuum(0);
           for (;;) {
-            if (stopped) return;
+            if (stopped) return false;
             const step = pass.step(vacuumStepKeys);
             stats.versionsRemoved += step.versions + step.indexEntries;
             if (step.done) break;
@@ -133,12 +139,14 @@ export function startMaintenance(
         endSlice();
         storage.txns.release(snapshot);
       }
-      stats.vacuums++;
-    }).catch((error) => {
+      return true;
+    }).then((done) => {
+      vacuuming = undefined;
+      if (done) stats.vacuums++;
+    }, (error) => {
+      vacuuming = undefined;
       stats.failures++;
       logger.error(`vacuum failed: ${message(error)}`);
-    }).finally(() => {
-      vacuuming = undefined;
     });
     return vacuuming;
   };
@@ -153,6 +161,7 @@ export function startMaintenance(
         (context) => scrubImage(storage, context),
       )
         .then((report) => {
+          scrubbing = undefined;
           stats.scrubs++;
           stats.scrubErrors += report.errors.length;
           maintenance.lastScrub = report;
@@ -163,11 +172,10 @@ export function startMaintenance(
           );
           return report;
         }, (error) => {
+          scrubbing = undefined;
           stats.failures++;
           logger.error(`scrub failed: ${message(error)}`);
           throw error;
-        }).finally(() => {
-          scrubbing = undefined;
         });
       return scrubbing;
     },

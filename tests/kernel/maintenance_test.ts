@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { sqlRunner, withAppliance } from "../query/_appliance.ts";
 import { scrubImage, scrubRunBlocks } from "../../kernel/scrub.ts";
 import { startMaintenance } from "../../kernel/maintenance.ts";
+import type { Scheduler } from "../../kernel/scheduler.ts";
 import { Logger } from "../../kernel/log.ts";
 import { type TaskContext, unscheduledContext } from "../../lib/task_context.ts";
 import { BlockDevice } from "../../hw/block_device.ts";
@@ -117,6 +118,49 @@ Deno.test("SELECT exodb_scrub() starts the background scrub", async () => {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     assert.equal(maintenance.stats.scrubs, 2);
+  });
+});
+
+Deno.test("a scrub or checkpoint counted as done frees its slot: the next request starts anew", async () => {
+  await withAppliance(async (appliance) => {
+    const { storage, catalog } = appliance.engine;
+    // A scheduler whose tasks end when the test says, so the moment a task is counted is exact.
+    const started: string[] = [];
+    const finish = new Map<string, (value: unknown) => void>();
+    const scheduler = {
+      spawn: (_taskClass: string, name: string) => {
+        started.push(name);
+        return new Promise((resolve) => finish.set(name, resolve));
+      },
+    } as unknown as Scheduler;
+    const maintenance = startMaintenance(storage, catalog, new Logger("error", () => {}), {
+      scheduler,
+      vacuumIntervalMs: 3_600_000,
+      checkpointIntervalMs: 3_600_000,
+    });
+    const counted = async (read: () => number) => {
+      for (let i = 0; i < 20 && read() === 0; i++) await null; // microtasks only
+      assert.equal(read(), 1);
+    };
+    try {
+      void maintenance.scrub();
+      finish.get("scrub")!({
+        blocksChecked: 0,
+        blocksSkippedDirty: 0,
+        highWater: 0,
+        errors: [],
+        slices: 1,
+      });
+      await counted(() => maintenance.stats.scrubs);
+      void maintenance.scrub(); // at once: before, this joined the finished scrub
+      void maintenance.checkpointNow();
+      finish.get("checkpoint")!(storage.wal.insertLsn);
+      await counted(() => maintenance.stats.checkpoints);
+      void maintenance.checkpointNow();
+      assert.deepEqual(started, ["scrub", "scrub", "checkpoint", "checkpoint"]);
+    } finally {
+      await maintenance.stop();
+    }
   });
 });
 
